@@ -1,0 +1,3 @@
+"""Workers that run jobs from Kafka."""
+
+__all__: list[str] = []

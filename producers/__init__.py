@@ -1,0 +1,3 @@
+"""Publishing typed jobs to Kafka."""
+
+__all__: list[str] = []

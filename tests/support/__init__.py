@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: where the cluster is, and names for throwaway topics."""
