@@ -70,7 +70,9 @@ class LocalBroker:
             return
         self._write_config()
         self._format_once(java, jars)
+        heap = f"{self.settings.broker_heap_mb}m"
         command = self._command(java, jars, "kafka.Kafka", str(self._config_path()))
+        command[1:1] = [f"-Xms{heap}", f"-Xmx{heap}"]
         self.server.spawn(command, cwd=self.home)
 
     def wait_ready(self) -> None:
@@ -91,11 +93,8 @@ class LocalBroker:
     def _command(
         self, java: JavaRuntime, jars: Path, main_class: str, *arguments: str
     ) -> list[str]:
-        heap = f"{self.settings.broker_heap_mb}m"
         return [
             str(java.executable),
-            f"-Xms{heap}",
-            f"-Xmx{heap}",
             f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
             "-cp",
             f"{jars}/*",

@@ -40,6 +40,7 @@ class ManagedServer:
         if self._is_ours(pid):
             return pid
         self.pid_file.unlink(missing_ok=True)
+        self._reap()
         return None
 
     def spawn(self, command: Sequence[str], cwd: Path) -> int:
@@ -74,6 +75,7 @@ class ManagedServer:
         """SIGTERM, wait, SIGKILL if it must; True if a process was stopped."""
         pid = self.pid()
         if pid is None:
+            self._reap()
             return False
         process = psutil.Process(pid)
         process.terminate()
@@ -100,6 +102,8 @@ class ManagedServer:
         return f"last {len(text)} lines of {self.log_file}:\n" + "\n".join(text)
 
     def _is_ours(self, pid: int) -> bool:
+        if self._child is not None and self._child.pid == pid and self._child.poll() is not None:
+            return False
         try:
             process = psutil.Process(pid)
             return process.status() != psutil.STATUS_ZOMBIE and self.marker in process.cmdline()

@@ -8,23 +8,27 @@ import psutil
 import pytest
 
 from deploy.local import LocalStack, LocalStackSettings
-from deploy.local.errors import PortInUseError
+from deploy.local.errors import PortInUseError, ServerStartError
 from deploy.local.ports import pick_free_ports
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[LocalStack]:
+def _settings(data_dir: Path, broker_heap_mb: int = 512) -> LocalStackSettings:
     broker, controller, registry, management = pick_free_ports(4)
-    settings = LocalStackSettings(
+    return LocalStackSettings(
         broker_port=broker,
         controller_port=controller,
         registry_port=registry,
         registry_management_port=management,
-        data_dir=tmp_path / "stack",
+        data_dir=data_dir,
+        broker_heap_mb=broker_heap_mb,
     )
-    instance = LocalStack(settings)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    instance = LocalStack(_settings(tmp_path / "stack"))
     yield instance
     instance.stop()
 
@@ -61,4 +65,18 @@ def test_start_names_the_port_that_is_taken(stack: LocalStack) -> None:
 
     assert "schema registry HTTP" in str(refused.value)
     assert f"pid {psutil.Process().pid}" in str(refused.value)
+    assert _our_jvms(stack) == []
+
+
+def test_a_server_that_dies_during_start_shows_its_log_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    # A 1 MB heap is too small for the JVM to boot: a real server that exits at once.
+    stack = LocalStack(_settings(tmp_path / "stack", broker_heap_mb=1))
+
+    with pytest.raises(ServerStartError, match="broker exited during start") as failed:
+        stack.start()
+
+    assert "broker.log" in str(failed.value)
+    assert "heap" in str(failed.value).lower()
     assert _our_jvms(stack) == []
