@@ -1,0 +1,143 @@
+"""The oracle: after a run has drained, did every job finish, once, in its key's order?
+
+It judges what the broker and the workers' completion logs hold, not what the harness hoped:
+
+- lost: a good job that never completed and was not dead-lettered;
+- duplicates: completions beyond the first of a job (at-least-once allows them; the harness
+  reports them and compares them with what was in flight when a fault hit);
+- order violations: per key, jobs must *first* complete in the order they were sent. A replay
+  after a crash repeats jobs (duplicates) but never makes a later job finish first;
+- dead-letter completeness: every poison record is on the dead-letter topic, and nothing else.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+_EXAMPLES = 10
+
+
+@dataclass(frozen=True)
+class SentJob:
+    """A job the harness produced, with where the broker put it."""
+
+    job_id: str
+    key: str
+    seq: int
+    partition: int
+    offset: int
+    poison: bool = False
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One run of a handler to success, as a worker logged it."""
+
+    job_id: str
+    key: str
+    seq: int
+    done_ns: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A dead-letter record, identified by where its original record was."""
+
+    origin_partition: int
+    origin_offset: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The oracle's counts; `ok` is what decides a run's exit code."""
+
+    sent: int
+    completed: int
+    lost: int
+    duplicates: int
+    order_violations: int
+    poison_sent: int
+    poison_missing: int
+    unexpected_dead_letters: int
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.lost
+            or self.order_violations
+            or self.poison_missing
+            or self.unexpected_dead_letters
+        )
+
+
+def judge(
+    sent: Iterable[SentJob], completions: Iterable[Completion], dead_letters: Iterable[DeadLetter]
+) -> Verdict:
+    jobs = list(sent)
+    by_position = {(job.partition, job.offset): job for job in jobs}
+    dead = {(d.origin_partition, d.origin_offset) for d in dead_letters}
+    first_done, duplicates = _first_completions(completions)
+    good = [job for job in jobs if not job.poison]
+    lost = [j.job_id for j in good if j.job_id not in first_done and _where(j) not in dead]
+    poison = [job for job in jobs if job.poison]
+    missing = [j.job_id for j in poison if _where(j) not in dead]
+    unexpected = [
+        by_position[p].job_id if p in by_position else f"p{p[0]}@{p[1]}"
+        for p in sorted(dead)
+        if p not in by_position or not by_position[p].poison
+    ]
+    violations = _order_violations(good, first_done)
+    return Verdict(
+        sent=len(jobs),
+        completed=len(first_done),
+        lost=len(lost),
+        duplicates=duplicates,
+        order_violations=len(violations),
+        poison_sent=len(poison),
+        poison_missing=len(missing),
+        unexpected_dead_letters=len(unexpected),
+        examples={
+            name: ids[:_EXAMPLES]
+            for name, ids in (
+                ("lost", lost),
+                ("order_violations", violations),
+                ("poison_missing", missing),
+                ("unexpected_dead_letters", unexpected),
+            )
+            if ids
+        },
+    )
+
+
+def _where(job: SentJob) -> tuple[int, int]:
+    return (job.partition, job.offset)
+
+
+def _first_completions(completions: Iterable[Completion]) -> tuple[dict[str, Completion], int]:
+    first: dict[str, Completion] = {}
+    duplicates = 0
+    for done in completions:
+        seen = first.get(done.job_id)
+        if seen is None or done.done_ns < seen.done_ns:
+            first[done.job_id] = done
+        if seen is not None:
+            duplicates += 1
+    return first, duplicates
+
+
+def _order_violations(good: list[SentJob], first_done: dict[str, Completion]) -> list[str]:
+    """Jobs that first completed before a job sent earlier on the same key."""
+    by_key: dict[str, list[Completion]] = {}
+    for job in good:
+        done = first_done.get(job.job_id)
+        if done is not None:
+            by_key.setdefault(job.key, []).append(done)
+    violations = []
+    for runs in by_key.values():
+        runs.sort(key=lambda c: (c.done_ns, c.seq))
+        highest = -1
+        for run in runs:
+            if run.seq < highest:
+                violations.append(run.job_id)
+            highest = max(highest, run.seq)
+    return violations
