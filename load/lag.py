@@ -1,0 +1,31 @@
+"""Consumer lag of a group on a topic: records on the broker that the group has not committed.
+
+Committed offsets are read through a consumer that carries the group's id but never subscribes
+(so it never joins the group). `AdminClient.list_consumer_group_offsets` would do the same, but
+in confluent-kafka 2.16.1 it crashes the process for a group that has committed nothing yet.
+"""
+
+from confluent_kafka import Consumer, TopicPartition
+
+_TIMEOUT_S = 10
+
+
+class LagProbe:
+    """Asks the broker, not the workers: committed offsets against each partition's end."""
+
+    def __init__(self, bootstrap_servers: str, group: str, topic: str, partitions: int) -> None:
+        self._consumer = Consumer(
+            {"bootstrap.servers": bootstrap_servers, "group.id": group, "log_level": 0}
+        )
+        self._partitions = [TopicPartition(topic, p) for p in range(partitions)]
+
+    def lag(self) -> int:
+        committed = self._consumer.committed(self._partitions, timeout=_TIMEOUT_S)
+        total = 0
+        for position in committed:
+            _, end = self._consumer.get_watermark_offsets(position, timeout=_TIMEOUT_S)
+            total += max(0, end - max(position.offset, 0))
+        return total
+
+    def close(self) -> None:
+        self._consumer.close()
