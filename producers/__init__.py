@@ -1,3 +1,34 @@
-"""Publishing typed jobs to Kafka."""
+"""Publishing typed jobs to Kafka.
 
-__all__: list[str] = []
+job (validated pydantic model)
+  -> records.RecordBuilder   route by type, check the key, encode, stamp headers
+  -> client.Connection       librdkafka producer (idempotent, acks=all), registry client
+  -> Publisher / AsyncPublisher   publish (await the ack) or publish_nowait + flush
+"""
+
+from producers.aio import AsyncPublisher
+from producers.delivery import Delivery, OnDelivery, Outcome
+from producers.errors import (
+    MessageTooLargeError,
+    MissingKeyError,
+    NoRouteError,
+    PublishError,
+    PublishTimeoutError,
+)
+from producers.publisher import Publisher
+from producers.settings import ProducerSettings, Route
+
+__all__ = [
+    "AsyncPublisher",
+    "Delivery",
+    "MessageTooLargeError",
+    "MissingKeyError",
+    "NoRouteError",
+    "OnDelivery",
+    "Outcome",
+    "ProducerSettings",
+    "PublishError",
+    "PublishTimeoutError",
+    "Publisher",
+    "Route",
+]

@@ -11,6 +11,7 @@ from schemas.catalog import JobCatalog, JobType, reference_catalog
 from schemas.codec import JobCodec
 from schemas.errors import (
     DecodeError,
+    EncodeError,
     IncompatibleSchemaError,
     InvalidJobError,
     KeelError,
@@ -32,6 +33,7 @@ from schemas.topics import dead_letter_topic
 __all__ = [
     "ClusterSettings",
     "DecodeError",
+    "EncodeError",
     "GenerateReport",
     "IncompatibleSchemaError",
     "InvalidJobError",

@@ -25,6 +25,7 @@ from fastavro.read import SchemaResolutionError
 from schemas import registry
 from schemas.catalog import JobCatalog, full_name, parse_record_schema
 from schemas.errors import (
+    EncodeError,
     IncompatibleSchemaError,
     InvalidJobError,
     TruncatedError,
@@ -36,6 +37,7 @@ from schemas.job import Job
 MAGIC_BYTE = 0
 _PREFIX = struct.Struct(">bI")
 # What fastavro raises when the body ends early or holds bytes that are not the schema's Avro.
+_UNWRITABLE = (ValueError, TypeError, KeyError, AttributeError, OverflowError, struct.error)
 _UNREADABLE = (EOFError, ValueError, IndexError, KeyError, TypeError, struct.error, OverflowError)
 
 
@@ -84,7 +86,10 @@ class JobCodec:
         writer = self._writers.get((type(job), topic)) or self._writer(type(job), topic)
         out = BytesIO()
         out.write(writer.prefix)
-        schemaless_writer(out, writer.parsed, job.model_dump())
+        try:
+            schemaless_writer(out, writer.parsed, job.model_dump(warnings=False))
+        except _UNWRITABLE as error:
+            raise EncodeError(f"{type(job).__name__} does not fit its schema: {error}") from error
         return out.getvalue()
 
     def decode(self, value: bytes | None) -> Job:

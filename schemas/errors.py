@@ -8,6 +8,7 @@
     │   ├── UnknownJobTypeError     "unknown-job-type": no model in the catalog for it
     │   ├── IncompatibleSchemaError "incompatible-schema": writer not readable as the model
     │   └── InvalidJobError         "invalid-job": readable, but the model refused it
+    ├── EncodeError                 a job whose values do not fit its schema
     ├── NotInCatalogError           encoding a model the catalog was not given
     └── RegistryError               talking to the schema registry failed
         ├── RegistryUnavailableError  no answer: transient, retry later, never poison
@@ -52,6 +53,10 @@ class IncompatibleSchemaError(DecodeError):
 
 class InvalidJobError(DecodeError):
     reason = "invalid-job"
+
+
+class EncodeError(KeelError):
+    """A job that cannot be written with its schema: built without validation, or mutated."""
 
 
 class NotInCatalogError(KeelError):

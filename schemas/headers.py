@@ -5,7 +5,7 @@ sortable by creation time), created-at is epoch milliseconds, attempt counts fro
 `traceparent` is the W3C trace context of the span that published the job, when there was one.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from uuid_utils import uuid7
@@ -16,7 +16,10 @@ CREATED_AT = "keel-created-at"
 ATTEMPT = "keel-attempt"
 TRACEPARENT = "traceparent"
 
-Headers = list[tuple[str, bytes]]
+HeaderValue = str | bytes | None
+# The shapes confluent-kafka accepts on produce and returns from `Message.headers()`.
+Headers = list[tuple[str, HeaderValue]]
+AnyHeaders = Iterable[tuple[str, HeaderValue]] | Mapping[str, HeaderValue] | None
 
 
 def new_job_id() -> str:
@@ -36,7 +39,7 @@ class JobHeaders:
 
     def encode(self) -> Headers:
         """The header list a producer passes to `produce(headers=...)`."""
-        headers = [
+        headers: Headers = [
             (JOB_ID, self.job_id.encode()),
             (JOB_TYPE, self.job_type.encode()),
             (CREATED_AT, str(self.created_at_ms).encode()),
@@ -47,9 +50,9 @@ class JobHeaders:
         return headers
 
     @classmethod
-    def decode(cls, headers: Iterable[tuple[str, bytes | None]] | None) -> "JobHeaders":
+    def decode(cls, headers: AnyHeaders) -> "JobHeaders":
         """Parse a record's headers; raises `ValueError` when a required one is missing."""
-        found = {name: value.decode() for name, value in headers or () if value is not None}
+        found = {name: _text(value) for name, value in _pairs(headers) if value is not None}
         try:
             return cls(
                 job_id=found[JOB_ID],
@@ -68,9 +71,19 @@ class JobHeaders:
         )
 
 
-def header_value(headers: Sequence[tuple[str, bytes | None]] | None, name: str) -> bytes | None:
-    """The first value of header `name`, or None."""
-    for key, value in headers or ():
+def header_value(headers: AnyHeaders, name: str) -> bytes | None:
+    """The first value of header `name` as bytes, or None."""
+    for key, value in _pairs(headers):
         if key == name:
-            return value
+            return value.encode() if isinstance(value, str) else value
     return None
+
+
+def _pairs(headers: AnyHeaders) -> Iterable[tuple[str, HeaderValue]]:
+    if headers is None:
+        return ()
+    return headers.items() if isinstance(headers, Mapping) else headers
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode()

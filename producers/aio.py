@@ -1,0 +1,167 @@
+"""Publishing jobs from asyncio code: `AsyncPublisher`.
+
+confluent-kafka 2.16 ships `confluent_kafka.aio.AIOProducer`, but its `produce()` batches
+messages through `produce_batch`, which cannot carry headers: it raises `NotImplementedError`
+when given any (a test pins this, so an upgrade that lifts the limit is noticed). keel's job id,
+type, attempt and trace context travel in headers, so this publisher wraps the plain `Producer`
+instead: `produce()` never blocks, and one thread polls for delivery reports and hands each to
+the event loop, settling the awaiting future.
+"""
+
+import asyncio
+import threading
+from types import TracebackType
+from typing import Self
+
+from producers.client import Connection
+from producers.delivery import Delivery, OnDelivery, Outcome
+from producers.errors import PublishError, PublishTimeoutError
+from producers.records import Key, Record
+from producers.settings import ProducerSettings
+from schemas.catalog import JobCatalog
+from schemas.job import Job
+from schemas.settings import ClusterSettings
+
+_REPORT_MARGIN_S = 5.0
+_POLL_S = 0.1
+_FULL_QUEUE_BACKOFF_S = 0.01
+
+
+class AsyncPublisher:
+    """Publishes typed jobs from a coroutine: `await publisher.publish(job, key=...)`.
+
+    Open it with `async with AsyncPublisher() as publisher:` (or `await open()` / `await
+    close()`, e.g. in a web app's lifespan).
+    """
+
+    def __init__(
+        self,
+        cluster: ClusterSettings | None = None,
+        settings: ProducerSettings | None = None,
+        catalog: JobCatalog | None = None,
+    ) -> None:
+        self._args = (cluster, settings, catalog)
+        self._connection: Connection | None = None
+        self._poller: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    async def open(self) -> Self:
+        """Connect and resolve schema ids (off the event loop: the registry client blocks)."""
+        self._connection = await asyncio.to_thread(Connection, *self._args)
+        self._stopping.clear()
+        self._poller = threading.Thread(target=self._poll, name="keel-publisher-poll", daemon=True)
+        self._poller.start()
+        return self
+
+    async def publish(self, job: Job, key: Key | None = None) -> Delivery:
+        """Publish `job` and await the broker's acknowledgement; raises `PublishError`."""
+        connection = self._open_connection()
+        record = connection.build(job, key)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        await self._produce(record, _settler(loop, future))
+        timeout = connection.delivery_timeout_s + _REPORT_MARGIN_S
+        try:
+            outcome = await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise PublishTimeoutError("no delivery report from librdkafka", record.job_id) from None
+        if isinstance(outcome, PublishError):
+            raise outcome
+        return outcome
+
+    async def publish_nowait(
+        self, job: Job, key: Key | None = None, on_delivery: OnDelivery | None = None
+    ) -> str:
+        """Queue `job` and return its id; `on_delivery` runs on the event loop with the outcome."""
+        record = self._open_connection().build(job, key)
+        report = None
+        if on_delivery is not None:
+            report = _on_loop(asyncio.get_running_loop(), on_delivery)
+        await self._produce(record, report)
+        return record.job_id
+
+    async def flush(self, timeout: float | None = None) -> int:
+        """Wait for queued jobs; raises a `PublishError` for unreported failures."""
+        connection = self._open_connection()
+        wait = -1 if timeout is None else timeout
+        remaining = int(await asyncio.to_thread(connection.producer.flush, wait))
+        failure = connection.take_failures()
+        if failure is not None:
+            raise failure
+        return remaining
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Flush every queued job, stop polling and release the clients."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            remaining = await asyncio.to_thread(connection.close, timeout)
+        finally:
+            self._stop_polling()
+        failure = connection.take_failures()
+        if failure is not None:
+            raise failure
+        if remaining:
+            raise PublishTimeoutError(f"{remaining} job(s) still undelivered at close")
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _produce(self, record: Record, on_delivery: OnDelivery | None) -> None:
+        connection = self._open_connection()
+        report = None if on_delivery is None else connection.reporter(record, on_delivery)
+        while True:
+            try:
+                connection.produce(record, report)
+            except BufferError:
+                # librdkafka's queue is full; the poll thread is draining it.
+                await asyncio.sleep(_FULL_QUEUE_BACKOFF_S)
+            else:
+                return
+
+    def _open_connection(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("AsyncPublisher is not open: use `async with` or `await open()`")
+        return self._connection
+
+    def _poll(self) -> None:
+        # Delivery callbacks run here, on this thread; each hands its outcome to the loop.
+        while not self._stopping.is_set():
+            connection = self._connection
+            if connection is None:
+                return
+            connection.producer.poll(_POLL_S)
+
+    def _stop_polling(self) -> None:
+        self._stopping.set()
+        if self._poller is not None:
+            self._poller.join()
+            self._poller = None
+
+
+def _settler(loop: asyncio.AbstractEventLoop, future: "asyncio.Future[Outcome]") -> OnDelivery:
+    def settle(outcome: Outcome) -> None:
+        loop.call_soon_threadsafe(_resolve, future, outcome)
+
+    return settle
+
+
+def _resolve(future: "asyncio.Future[Outcome]", outcome: Outcome) -> None:
+    if not future.done():
+        future.set_result(outcome)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop, on_delivery: OnDelivery) -> OnDelivery:
+    def forward(outcome: Outcome) -> None:
+        loop.call_soon_threadsafe(on_delivery, outcome)
+
+    return forward

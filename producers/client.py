@@ -1,0 +1,119 @@
+"""The one place a publisher's clients are built: producer, registry client, codec, records.
+
+Both publishers hold a `Connection`; it owns every client it creates and closes them all, and
+it remembers failures that no caller asked about, so `flush()` can raise them instead of
+dropping them silently.
+"""
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from producers.delivery import (
+    DEFAULT_PRODUCER_LIMIT,
+    OnDelivery,
+    delivery_error,
+    outcome,
+    too_large_for_producer,
+)
+from producers.errors import PublishError
+from producers.records import Key, Record, RecordBuilder
+from producers.settings import ProducerSettings
+from schemas.catalog import JobCatalog, reference_catalog
+from schemas.codec import JobCodec
+from schemas.headers import JOB_ID, header_value
+from schemas.job import Job
+from schemas.settings import ClusterSettings
+
+DeliveryReport = Callable[[KafkaError | None, Message], None]
+
+
+class Connection:
+    """A producer and a registry client, prepared for every routed job type."""
+
+    def __init__(
+        self,
+        cluster: ClusterSettings | None = None,
+        settings: ProducerSettings | None = None,
+        catalog: JobCatalog | None = None,
+    ) -> None:
+        self.cluster = cluster or ClusterSettings()
+        self.settings = settings or ProducerSettings()
+        config = self.settings.to_confluent(self.cluster)
+        self.size_limit = int(config.get("message.max.bytes", DEFAULT_PRODUCER_LIMIT))
+        self.delivery_timeout_s = self.settings.delivery_timeout_ms / 1000
+        self._failures = _FailureLog()
+        self.registry = SchemaRegistryClient({"url": self.cluster.schema_registry_url})
+        try:
+            codec = JobCodec(
+                self.registry,
+                catalog or reference_catalog(),
+                auto_register=self.settings.auto_register_schemas,
+            )
+            self.records = RecordBuilder(codec, self.settings)
+            self.records.prepare()
+        except BaseException:
+            self.registry.close()
+            raise
+        # The default delivery callback must not refer back to this object: librdkafka's
+        # producer would then hold its owner in a cycle, and outlive `close()`.
+        self.producer = Producer({**config, "on_delivery": self._failures.record})
+
+    def build(self, job: Job, key: Key | None) -> Record:
+        return self.records.build(job, key)
+
+    def produce(self, record: Record, report: DeliveryReport | None = None) -> None:
+        """Hand one record to librdkafka; `BufferError` means its queue is full, try again."""
+        extra: dict[str, Any] = {} if report is None else {"on_delivery": report}
+        try:
+            self.producer.produce(
+                record.topic, record.value, record.key, headers=record.headers, **extra
+            )
+        except KafkaException as error:
+            raise self._refused(error.args[0], record) from error
+
+    def reporter(self, record: Record, on_delivery: OnDelivery) -> DeliveryReport:
+        """A librdkafka delivery callback that hands `on_delivery` the job's outcome."""
+        return partial(_report, record.job_id, on_delivery)
+
+    def take_failures(self) -> PublishError | None:
+        """One error for every failure nobody was told about since the last call, or None."""
+        return self._failures.take()
+
+    def close(self, timeout: float | None = None) -> int:
+        """Flush, then release the clients; returns how many jobs were still undelivered."""
+        try:
+            return int(self.producer.flush(-1 if timeout is None else timeout))
+        finally:
+            self.registry.close()
+
+    def _refused(self, error: KafkaError, record: Record) -> PublishError:
+        if error.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+            return too_large_for_producer(len(record.value), self.size_limit, record.job_id)
+        return delivery_error(error, record.job_id, len(record.value))
+
+
+class _FailureLog:
+    """Failures of jobs published without a callback of their own, until someone asks."""
+
+    def __init__(self) -> None:
+        self._failures: list[PublishError] = []
+
+    def record(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            job_id = (header_value(message.headers(), JOB_ID) or b"").decode() or None
+            self._failures.append(delivery_error(error, job_id, len(message.value() or b"")))
+
+    def take(self) -> PublishError | None:
+        failures, self._failures = self._failures, []
+        if not failures:
+            return None
+        first = failures[0]
+        return type(first)(f"{len(failures)} job(s) not delivered; first: {first}", first.job_id)
+
+
+def _report(job_id: str, on_delivery: OnDelivery, error: KafkaError | None, msg: Message) -> None:
+    on_delivery(outcome(error, msg, job_id))

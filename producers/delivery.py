@@ -1,0 +1,60 @@
+"""What became of a published job: a `Delivery`, or a `PublishError` that says why not."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, Message
+
+from producers.errors import MessageTooLargeError, PublishError, PublishTimeoutError
+
+# librdkafka's own default for message.max.bytes, and the broker's for max.message.bytes.
+DEFAULT_PRODUCER_LIMIT = 1_000_000
+BROKER_LIMIT_HINT = "the topic's max.message.bytes (broker message.max.bytes, 1048588 by default)"
+_TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE}
+_TIMED_OUT = {KafkaError._MSG_TIMED_OUT, KafkaError._TIMED_OUT}
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where the broker stored a job: durably, with acks from all in-sync replicas."""
+
+    job_id: str
+    topic: str
+    partition: int
+    offset: int
+
+
+Outcome = Delivery | PublishError
+OnDelivery = Callable[[Outcome], None]
+
+
+def outcome(error: KafkaError | None, message: Message, job_id: str) -> Outcome:
+    """The outcome librdkafka reported for one job."""
+    if error is None:
+        return Delivery(
+            job_id, message.topic() or "", message.partition() or 0, message.offset() or 0
+        )
+    return delivery_error(error, job_id, len(message.value() or b""))
+
+
+def delivery_error(error: KafkaError, job_id: str | None, size: int) -> PublishError:
+    """A `PublishError` naming what went wrong, including the limit a large job broke."""
+    code = error.code()
+    if code in _TOO_LARGE:
+        return MessageTooLargeError(
+            f"job of {size} bytes refused by the broker: over {BROKER_LIMIT_HINT} ({error.str()})",
+            job_id,
+        )
+    if code in _TIMED_OUT:
+        return PublishTimeoutError(
+            f"job not acknowledged within delivery.timeout.ms; is the broker reachable? "
+            f"({error.str()})",
+            job_id,
+        )
+    return PublishError(f"job not delivered: {error.str()}", job_id)
+
+
+def too_large_for_producer(size: int, limit: int, job_id: str) -> MessageTooLargeError:
+    return MessageTooLargeError(
+        f"job of {size} bytes is over the producer's message.max.bytes={limit}", job_id
+    )

@@ -1,0 +1,121 @@
+"""Publishing jobs from synchronous code: `Publisher`.
+
+`publish` returns only once the broker has the job (acks from all in-sync replicas) or raises;
+`publish_nowait` hands the job to librdkafka and returns its id at once, for bulk producers that
+`flush()` at the end. Either way no failure is dropped: it goes to the job's callback, or, for a
+job published without one, is raised by the next `flush()` or `close()`.
+"""
+
+import time
+from types import TracebackType
+from typing import Self
+
+from producers.client import Connection
+from producers.delivery import Delivery, OnDelivery, Outcome
+from producers.errors import PublishError, PublishTimeoutError
+from producers.records import Key, Record
+from producers.settings import ProducerSettings
+from schemas.catalog import JobCatalog
+from schemas.job import Job
+from schemas.settings import ClusterSettings
+
+# librdkafka reports every job within delivery.timeout.ms; this margin only guards against a
+# report that never comes, so `publish` cannot wait forever.
+_REPORT_MARGIN_S = 5.0
+_POLL_S = 0.05
+
+
+class _Waiter:
+    """Receives the outcome of one job published with `publish`."""
+
+    __slots__ = ("outcome",)
+
+    def __init__(self) -> None:
+        self.outcome: Outcome | None = None
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+
+
+class Publisher:
+    """Publishes typed jobs to their routed topics; a context manager that flushes on exit.
+
+    Opening asks the registry for every routed type's schema id, so a registry that cannot be
+    reached fails here, with `RegistryUnavailableError`, and not at the first publish.
+    """
+
+    def __init__(
+        self,
+        cluster: ClusterSettings | None = None,
+        settings: ProducerSettings | None = None,
+        catalog: JobCatalog | None = None,
+    ) -> None:
+        self._connection = Connection(cluster, settings, catalog)
+
+    def publish(self, job: Job, key: Key | None = None) -> Delivery:
+        """Publish `job` and wait for the broker to acknowledge it; raises `PublishError`."""
+        record = self._connection.build(job, key)
+        waiter = _Waiter()
+        self._produce(record, waiter)
+        deadline = time.monotonic() + self._connection.delivery_timeout_s + _REPORT_MARGIN_S
+        while waiter.outcome is None:
+            if time.monotonic() > deadline:
+                raise PublishTimeoutError("no delivery report from librdkafka", record.job_id)
+            self._connection.producer.poll(_POLL_S)
+        if isinstance(waiter.outcome, PublishError):
+            raise waiter.outcome
+        return waiter.outcome
+
+    def publish_nowait(
+        self, job: Job, key: Key | None = None, on_delivery: OnDelivery | None = None
+    ) -> str:
+        """Queue `job` and return its id; `on_delivery` gets a `Delivery` or a `PublishError`.
+
+        Validation, routing, a missing key and an oversized job still raise here, at once.
+        """
+        record = self._connection.build(job, key)
+        self._produce(record, on_delivery)
+        return record.job_id
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Wait for queued jobs; returns how many are still queued after `timeout`.
+
+        Raises a `PublishError` for jobs published without a callback that failed.
+        """
+        remaining = int(self._connection.producer.flush(-1 if timeout is None else timeout))
+        failure = self._connection.take_failures()
+        if failure is not None:
+            raise failure
+        return remaining
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush every queued job, then release the clients."""
+        remaining = self._connection.close(timeout)
+        failure = self._connection.take_failures()
+        if failure is not None:
+            raise failure
+        if remaining:
+            raise PublishTimeoutError(f"{remaining} job(s) still undelivered at close")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _produce(self, record: Record, on_delivery: OnDelivery | None) -> None:
+        connection = self._connection
+        report = None if on_delivery is None else connection.reporter(record, on_delivery)
+        while True:
+            try:
+                connection.produce(record, report)
+                break
+            except BufferError:
+                # librdkafka's queue is full: serve delivery reports until there is room.
+                connection.producer.poll(_POLL_S)
+        connection.producer.poll(0)

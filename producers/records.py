@@ -1,0 +1,108 @@
+"""From a job to the Kafka record that carries it: topic, key, value and headers.
+
+Shared by the sync and the asyncio publisher, so both validate, route and stamp jobs the same
+way. The per-type work (catalog and route lookups, the registry id) is done once per type and
+cached; per job there is one encode, one id and a clock read.
+"""
+
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from producers.errors import MissingKeyError
+from producers.settings import ProducerSettings
+from schemas.codec import JobCodec
+from schemas.headers import ATTEMPT, CREATED_AT, JOB_ID, JOB_TYPE, TRACEPARENT, Headers, new_job_id
+from schemas.job import Job
+
+Key = str | bytes | UUID
+_FIRST_ATTEMPT = b"1"
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One job, ready for `Producer.produce`."""
+
+    job_id: str
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers
+
+
+@dataclass(frozen=True, slots=True)
+class _Destination:
+    topic: str
+    type_header: bytes
+    ordered: bool
+    name: str
+
+
+class RecordBuilder:
+    """Turns jobs into records for one catalog and routing table."""
+
+    def __init__(self, codec: JobCodec, settings: ProducerSettings) -> None:
+        self._codec = codec
+        self._settings = settings
+        self._destinations: dict[type[Job], _Destination] = {}
+
+    def prepare(self) -> list[str]:
+        """Resolve every routed type's schema id now; returns the topics prepared.
+
+        Called when a publisher opens, so a registry that cannot be reached fails start-up with
+        a clear error, and later publishing works from the cache without it.
+        """
+        topics = []
+        for job_type in self._codec.catalog:
+            if job_type.name in self._settings.routes:
+                destination = self._destination(job_type.model)
+                self._codec.prepare(job_type.model, destination.topic)
+                topics.append(destination.topic)
+        return topics
+
+    def build(self, job: Job, key: Key | None) -> Record:
+        """The record for `job`; refuses a missing key when the job type is ordered."""
+        destination = self._destinations.get(type(job)) or self._destination(type(job))
+        if key is None and destination.ordered:
+            raise MissingKeyError(f"{destination.name} is ordered: publish it with a key")
+        job_id = new_job_id()
+        headers: Headers = [
+            (JOB_ID, job_id.encode()),
+            (JOB_TYPE, destination.type_header),
+            (CREATED_AT, str(time.time_ns() // 1_000_000).encode()),
+            (ATTEMPT, _FIRST_ATTEMPT),
+        ]
+        traceparent = current_traceparent()
+        if traceparent is not None:
+            headers.append((TRACEPARENT, traceparent.encode()))
+        value = self._codec.encode(job, destination.topic)
+        return Record(job_id, destination.topic, encode_key(key), value, headers)
+
+    def _destination(self, model: type[Job]) -> _Destination:
+        job_type = self._codec.catalog.of(model)
+        route = self._settings.route(job_type.name)
+        destination = _Destination(
+            route.topic, job_type.name.encode(), job_type.ordered, job_type.name
+        )
+        self._destinations[model] = destination
+        return destination
+
+
+def encode_key(key: Key | None) -> bytes | None:
+    """Keys travel as bytes; text and UUIDs as their UTF-8 text, so tools show them."""
+    if key is None or isinstance(key, bytes):
+        return key
+    return str(key).encode()
+
+
+def current_traceparent() -> str | None:
+    """The W3C `traceparent` of the active span, or None outside of one."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        return None
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier.get(TRACEPARENT)

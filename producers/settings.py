@@ -1,0 +1,95 @@
+"""How a service publishes: where each job type goes, and the producer's delivery guarantees.
+
+Read once from the environment (prefix `KEEL_`), like Celery's `task_routes`: `KEEL_ROUTES` is
+JSON mapping an Avro full name to a topic and its partition count, e.g.
+`{"keel.jobs.SendEmail": {"topic": "jobs.email", "partitions": 12}}`. Several job types may share
+a topic, so that jobs of one entity stay in order across types. The defaults are the safe ones:
+idempotent, acknowledged by all in-sync replicas, lz4-compressed, lingering 5 ms to batch.
+"""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from producers.errors import NoRouteError
+from schemas.settings import ClusterSettings
+
+Compatibility = Literal[
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+    "NONE",
+]
+
+
+class Route(BaseModel):
+    """Where one job type is published."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topic: str = Field(min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")
+    partitions: int = Field(default=12, ge=1)
+
+
+DEFAULT_ROUTES: dict[str, Route] = {
+    "keel.jobs.SendEmail": Route(topic="jobs.email", partitions=12),
+    "keel.jobs.GenerateReport": Route(topic="jobs.reports", partitions=3),
+    "keel.jobs.ProcessPayment": Route(topic="jobs.payments", partitions=12),
+}
+
+
+class ProducerSettings(BaseSettings):
+    """Routing, schema registration and librdkafka settings of a publisher."""
+
+    model_config = SettingsConfigDict(env_prefix="KEEL_", frozen=True, extra="ignore")
+
+    routes: dict[str, Route] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    acks: Literal["all", "1", "0"] = "all"
+    enable_idempotence: bool = True
+    compression_type: Literal["lz4", "zstd", "snappy", "gzip", "none"] = "lz4"
+    linger_ms: int = Field(default=5, ge=0)
+    # How long a job may wait for the broker before `publish` gives up with an error. Kept well
+    # under librdkafka's 5-minute default: a web request should fail, not hang.
+    delivery_timeout_ms: int = Field(default=30_000, ge=1)
+    # Register a schema the first time it is used; set False where CI registers them.
+    auto_register_schemas: bool = True
+    # Registry compatibility per subject (`{topic}-{full name}`), BACKWARD where not named.
+    compatibility: dict[str, Compatibility] = Field(default_factory=dict)
+    default_compatibility: Compatibility = "BACKWARD"
+    # -1 lets the broker choose (its default.replication.factor).
+    replication_factor: int = -1
+    # Any other librdkafka producer setting, by its dotted name.
+    librdkafka: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    def route(self, job_type: str) -> Route:
+        """The route of a job type; raises `NoRouteError` for one without."""
+        try:
+            return self.routes[job_type]
+        except KeyError:
+            raise NoRouteError(f"no route for {job_type}: add it to KEEL_ROUTES") from None
+
+    def topics(self) -> dict[str, int]:
+        """Every job topic with the partitions it needs (the most any route sharing it asks)."""
+        topics: dict[str, int] = {}
+        for route in self.routes.values():
+            topics[route.topic] = max(route.partitions, topics.get(route.topic, 0))
+        return topics
+
+    def compatibility_of(self, subject: str) -> Compatibility:
+        return self.compatibility.get(subject, self.default_compatibility)
+
+    def to_confluent(self, cluster: ClusterSettings) -> dict[str, Any]:
+        """librdkafka's configuration, with its own dotted keys."""
+        return {
+            "bootstrap.servers": cluster.kafka_bootstrap_servers,
+            "acks": self.acks,
+            "enable.idempotence": self.enable_idempotence,
+            "compression.type": self.compression_type,
+            "linger.ms": self.linger_ms,
+            "delivery.timeout.ms": self.delivery_timeout_ms,
+            **self.librdkafka,
+        }

@@ -1,0 +1,55 @@
+"""Routing and librdkafka settings, read from the environment once."""
+
+import pytest
+
+from producers.errors import NoRouteError
+from producers.settings import ProducerSettings, Route
+from schemas.settings import ClusterSettings
+
+
+def test_defaults_route_every_reference_job() -> None:
+    routes = ProducerSettings().routes
+
+    assert routes["keel.jobs.SendEmail"].topic == "jobs.email"
+    assert routes["keel.jobs.GenerateReport"] == Route(topic="jobs.reports", partitions=3)
+    assert routes["keel.jobs.ProcessPayment"].topic == "jobs.payments"
+
+
+def test_routes_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEEL_ROUTES", '{"acme.Invoice": {"topic": "billing", "partitions": 4}}')
+
+    settings = ProducerSettings()
+
+    assert settings.route("acme.Invoice") == Route(topic="billing", partitions=4)
+    with pytest.raises(NoRouteError, match=r"keel\.jobs\.SendEmail"):
+        settings.route("keel.jobs.SendEmail")
+
+
+def test_shared_topic_gets_the_most_partitions_any_route_asks() -> None:
+    settings = ProducerSettings(
+        routes={"a.A": Route(topic="t", partitions=3), "a.B": Route(topic="t", partitions=6)}
+    )
+
+    assert settings.topics() == {"t": 6}
+
+
+def test_safe_delivery_defaults_in_librdkafka_terms() -> None:
+    config = ProducerSettings(librdkafka={"client.id": "svc"}).to_confluent(ClusterSettings())
+
+    assert config["enable.idempotence"] is True
+    assert config["acks"] == "all"
+    assert config["compression.type"] in {"lz4", "zstd"}
+    assert 0 < config["linger.ms"] <= 20
+    assert config["client.id"] == "svc"
+
+
+def test_compatibility_is_backward_unless_named() -> None:
+    settings = ProducerSettings(compatibility={"jobs.email-keel.jobs.SendEmail": "FULL"})
+
+    assert settings.compatibility_of("jobs.email-keel.jobs.SendEmail") == "FULL"
+    assert settings.compatibility_of("jobs.reports-keel.jobs.GenerateReport") == "BACKWARD"
+
+
+def test_topic_names_are_checked() -> None:
+    with pytest.raises(ValueError, match="topic"):
+        Route(topic="no spaces allowed")
