@@ -1,0 +1,106 @@
+"""The open-loop producer: jobs leave on a schedule, not when the system is ready for them.
+
+Job i is *meant* to be sent at `start + i / rate`; that intended time is stamped into the job
+before it is handed to the publisher. If the producer or the broker falls behind, the jobs keep
+their intended times, and the delay shows up as end-to-end latency instead of vanishing (the
+coordinated-omission trap of closed-loop load tests). With rate 0 it sends as fast as it can.
+
+A chosen fraction of records are poison (random bytes, not Avro): the oracle expects to find
+exactly those on the dead-letter topic.
+"""
+
+import itertools
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from load.jobs import LoadJob
+from load.keys import Skew, key_stream
+from load.oracle import SentJob
+from load.profile import job_identity
+from producers import Delivery, Outcome, Publisher
+
+_POISON_BYTES = 64
+
+
+@dataclass(frozen=True)
+class ProducePlan:
+    """How many jobs, how fast, over which keys, how big, and how many are poison."""
+
+    jobs: int
+    rate: float = 0.0
+    keys: int = 1000
+    skew: Skew = Skew.UNIFORM
+    payload_bytes: int = 0
+    poison_rate: float = 0.0
+    seed: int = 1
+
+
+class OpenLoopProducer:
+    """Sends a plan's jobs through keel's `Publisher`, poison through a raw producer."""
+
+    def __init__(self, publisher: Publisher, raw: Producer, topic: str) -> None:
+        self._publisher = publisher
+        self._raw = raw
+        self._topic = topic
+        self.sent: list[SentJob] = []
+        self.failures: list[str] = []
+
+    def run(self, plan: ProducePlan, progress: Callable[[int], None] | None = None) -> None:
+        rng = random.Random(plan.seed)
+        keys = key_stream(plan.skew, plan.keys, plan.seed)
+        seqs: dict[str, itertools.count[int]] = {}
+        payload = rng.randbytes(plan.payload_bytes)
+        interval_ns = int(1e9 / plan.rate) if plan.rate > 0 else 0
+        start = time.time_ns()
+        for i in range(plan.jobs):
+            intended = start + i * interval_ns
+            _wait_until(intended)
+            key = next(keys)
+            if rng.random() < plan.poison_rate:
+                self._poison(key, i, rng.randbytes(_POISON_BYTES))
+            else:
+                seq = next(seqs.setdefault(key, itertools.count()))
+                job = LoadJob(key=key, seq=seq, intended_ns=intended, payload=payload)
+                self._publisher.publish_nowait(job, key, self._recorder(key, seq))
+            if progress is not None and i % 1000 == 999:
+                progress(1000)
+        self._publisher.flush()
+        self._raw.flush()
+
+    def _recorder(self, key: str, seq: int) -> Callable[[Outcome], None]:
+        def record(outcome: Outcome) -> None:
+            if isinstance(outcome, Delivery):
+                self.sent.append(
+                    SentJob(job_identity(key, seq), key, seq, outcome.partition, outcome.offset)
+                )
+            else:
+                self.failures.append(str(outcome))
+
+        return record
+
+    def _poison(self, key: str, index: int, value: bytes) -> None:
+        identity = f"poison:{index}"
+
+        def record(error: KafkaError | None, message: Message) -> None:
+            if error is not None:
+                self.failures.append(f"{identity}: {error}")
+                return
+            self.sent.append(
+                SentJob(
+                    identity, key, -1, message.partition() or 0, message.offset() or 0, poison=True
+                )
+            )
+
+        self._raw.produce(self._topic, key=key.encode(), value=value, on_delivery=record)
+        self._raw.poll(0)
+
+
+def _wait_until(intended_ns: int) -> None:
+    # Sleep only when more than a millisecond ahead: sleeping per job would cap the rate.
+    ahead = intended_ns - time.time_ns()
+    if ahead > 1_000_000:
+        time.sleep(ahead / 1e9)

@@ -1,0 +1,45 @@
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from load.completions import read_completions
+from load.jobs import LoadJob
+from load.profile import InjectedFailure, LoadHandler, LoadProfile
+
+
+def _run(handler: LoadHandler, job: LoadJob, attempt: int = 1) -> None:
+    asyncio.run(handler(job, attempt))
+
+
+def test_a_finished_job_is_logged_with_its_identity(tmp_path: Path) -> None:
+    handler = LoadHandler(LoadProfile(log_dir=tmp_path))
+
+    _run(handler, LoadJob(key="k1", seq=4, intended_ns=123))
+    handler.close()
+
+    [logged] = read_completions(tmp_path.glob("*.log"))
+    assert (logged.completion.job_id, logged.completion.seq, logged.intended_ns) == ("k1:4", 4, 123)
+    assert logged.completion.done_ns > 123
+
+
+def test_chosen_jobs_fail_once_then_succeed(tmp_path: Path) -> None:
+    handler = LoadHandler(LoadProfile(log_dir=tmp_path, failure_rate=0.3))
+    jobs = [LoadJob(key="k", seq=n, intended_ns=0) for n in range(200)]
+    failed = []
+    for job in jobs:
+        try:
+            _run(handler, job, attempt=1)
+        except InjectedFailure:
+            failed.append(job)
+    for job in failed:
+        _run(handler, job, attempt=2)
+    handler.close()
+
+    assert 30 < len(failed) < 90
+    assert len(list(read_completions(tmp_path.glob("*.log")))) == 200
+
+
+def test_rates_outside_zero_to_one_are_refused() -> None:
+    with pytest.raises(ValueError, match="failure_rate"):
+        LoadProfile(failure_rate=1.5)
