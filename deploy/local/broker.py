@@ -64,7 +64,7 @@ class LocalBroker:
             "auto.create.topics.enable": "false",
         }
 
-    def start(self, java: JavaRuntime, jars: Path) -> None:
+    def start(self, java: JavaRuntime, jars: Path, die_with_parent: bool = False) -> None:
         """Spawn the broker if it is not running; `wait_ready` tells when it serves requests."""
         if self.server.pid() is not None:
             return
@@ -73,7 +73,7 @@ class LocalBroker:
         heap = f"{self.settings.broker_heap_mb}m"
         command = self._command(java, jars, "kafka.Kafka", str(self._config_path()))
         command[1:1] = [f"-Xms{heap}", f"-Xmx{heap}"]
-        self.server.spawn(command, cwd=self.home)
+        self.server.spawn(command, cwd=self.home, die_with_parent=die_with_parent)
 
     def wait_ready(self) -> None:
         self.server.wait_ready(self.is_ready, self.settings.start_timeout_s)

@@ -18,7 +18,7 @@ class LocalRegistry:
         self.home = settings.data_dir / "registry"
         self.server = ManagedServer("registry", self.home)
 
-    def start(self, java: JavaRuntime, distribution: Path) -> None:
+    def start(self, java: JavaRuntime, distribution: Path, die_with_parent: bool = False) -> None:
         if self.server.pid() is not None:
             return
         s = self.settings
@@ -34,7 +34,7 @@ class LocalRegistry:
             "-jar",
             str(distribution / "quarkus-run.jar"),
         ]
-        self.server.spawn(command, cwd=self.home)
+        self.server.spawn(command, cwd=self.home, die_with_parent=die_with_parent)
 
     def wait_ready(self) -> None:
         self.server.wait_ready(self.is_ready, self.settings.start_timeout_s)

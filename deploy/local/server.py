@@ -4,7 +4,10 @@ The pid file alone is not trusted: a pid is only ours if that process's command 
 this instance's marker, so a recycled pid never gets a SIGTERM from us.
 """
 
+import ctypes
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +18,7 @@ from deploy.local.errors import ServerStartError
 
 _POLL_S = 0.1
 _LOG_TAIL_LINES = 25
+_PR_SET_PDEATHSIG = 1
 
 
 class ManagedServer:
@@ -43,7 +47,12 @@ class ManagedServer:
         self._reap()
         return None
 
-    def spawn(self, command: Sequence[str], cwd: Path) -> int:
+    def spawn(self, command: Sequence[str], cwd: Path, die_with_parent: bool = False) -> int:
+        """Start the server detached; with `die_with_parent` it gets SIGTERM when we exit.
+
+        A daemon for `keel broker start` must outlive the command; a test session's servers
+        must not outlive a test run that crashed before its teardown.
+        """
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(
@@ -53,6 +62,7 @@ class ManagedServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_terminate_with_parent if die_with_parent else None,  # noqa: PLW1509
             )
         self.pid_file.write_text(f"{process.pid}\n")
         self._child = process
@@ -109,3 +119,10 @@ class ManagedServer:
             return process.status() != psutil.STATUS_ZOMBIE and self.marker in process.cmdline()
         except psutil.Error:
             return False
+
+
+def _terminate_with_parent() -> None:
+    """In the child before exec: ask Linux to send SIGTERM when the parent goes away."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -32,8 +32,10 @@ class ServerStatus:
 class LocalStack:
     """One instance of broker plus registry, identified by its data directory."""
 
-    def __init__(self, settings: LocalStackSettings) -> None:
+    def __init__(self, settings: LocalStackSettings, die_with_parent: bool = False) -> None:
+        """`die_with_parent`: the servers stop when this process exits (for test sessions)."""
         self.settings = settings
+        self.die_with_parent = die_with_parent
         self.broker = LocalBroker(settings)
         self.registry = LocalRegistry(settings)
 
@@ -49,10 +51,10 @@ class LocalStack:
         spawned: list[ManagedServer] = []
         try:
             if self.broker.server.pid() is None:
-                self.broker.start(java, jars)
+                self.broker.start(java, jars, self.die_with_parent)
                 spawned.append(self.broker.server)
             if self.registry.server.pid() is None:
-                self.registry.start(java, distribution)
+                self.registry.start(java, distribution, self.die_with_parent)
                 spawned.append(self.registry.server)
             self.broker.wait_ready()
             self.registry.wait_ready()

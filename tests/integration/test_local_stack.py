@@ -1,6 +1,8 @@
 """The local stack's lifecycle, on its own ports and data directory."""
 
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,3 +82,31 @@ def test_a_server_that_dies_during_start_shows_its_log_and_leaves_nothing(
     assert "broker.log" in str(failed.value)
     assert "heap" in str(failed.value).lower()
     assert _our_jvms(stack) == []
+
+
+def test_a_test_sessions_servers_die_with_the_process_that_started_them(tmp_path: Path) -> None:
+    # Given a process that starts a stack tied to it and is then killed without any teardown
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from tests.support.cluster import local_stack\n"
+        "with local_stack(Path(sys.argv[1])) as stack:\n"
+        "    print([s.pid for s in stack.status()], flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "stack")], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    pids = [int(p) for p in child.stdout.readline().strip("[]\n").split(",")]
+    assert all(psutil.pid_exists(pid) for pid in pids)
+
+    # When it dies by SIGKILL
+    child.kill()
+    child.wait()
+    child.stdout.close()
+
+    # Then its broker and registry are gone too
+    gone, alive = psutil.wait_procs([psutil.Process(pid) for pid in pids], timeout=30)
+    assert alive == []
+    assert len(gone) == 2

@@ -62,7 +62,8 @@ def local_stack(data_dir: Path) -> Iterator[LocalStack]:
             registry_port=registry,
             registry_management_port=management,
             data_dir=data_dir,
-        )
+        ),
+        die_with_parent=True,
     )
     try:
         stack.start()
