@@ -43,8 +43,15 @@ def read_completions(paths: Iterable[Path]) -> Iterator[LoggedCompletion]:
     for path in paths:
         with path.open() as lines:
             for line in lines:
-                parts = line.split()
-                if len(parts) != _FIELDS or not line.endswith("\n"):
-                    continue
-                job_id, key, seq, intended, done = parts
-                yield LoggedCompletion(Completion(job_id, key, int(seq), int(done)), int(intended))
+                parsed = parse_line(line)
+                if parsed is not None:
+                    yield parsed
+
+
+def parse_line(line: str) -> LoggedCompletion | None:
+    """One log line, or None for a line that is not whole."""
+    parts = line.split()
+    if len(parts) != _FIELDS or not line.endswith("\n"):
+        return None
+    job_id, key, seq, intended, done = parts
+    return LoggedCompletion(Completion(job_id, key, int(seq), int(done)), int(intended))

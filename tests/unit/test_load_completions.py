@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from load.completions import CompletionLog, read_completions
+from load.tail import CompletionTail
 
 
 def test_lines_written_are_read_back(tmp_path: Path) -> None:
@@ -23,3 +24,19 @@ def test_a_line_torn_by_a_kill_is_skipped(tmp_path: Path) -> None:
     path.write_text("j1 k1 0 100 250\nj2 k2 1 1")
 
     assert [r.completion.job_id for r in read_completions([path])] == ["j1"]
+
+
+def test_the_tail_returns_each_whole_line_once(tmp_path: Path) -> None:
+    tail = CompletionTail(tmp_path)
+    first = tmp_path / "a.log"
+    first.write_text("j1 k1 0 100 250\nj2 k1 1 1")
+
+    before = tail.read_new()
+    with first.open("a") as log:
+        log.write("00 300\n")
+    (tmp_path / "b.log").write_text("j3 k2 0 100 260\n")
+    after = tail.read_new()
+
+    assert [r.completion.job_id for r in before] == ["j1"]
+    assert sorted(r.completion.job_id for r in after) == ["j2", "j3"]
+    assert tail.read_new() == []
