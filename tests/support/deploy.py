@@ -4,6 +4,7 @@ kustomize and hadolint are found in the virtualenv first (`make install` puts th
 on the PATH; a test that needs a missing tool skips and names the install step.
 """
 
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
+DASHBOARD = DEPLOY / "grafana" / "keel-worker.json"
 OVERLAYS = ("dev", "prod")
 # The Kubernetes release the manifests are validated against (kubernetes-validate's schemas).
 KUBERNETES_VERSION = "1.33.0"
@@ -88,3 +90,34 @@ def job_topics(topics: list[Manifest]) -> dict[str, int]:
         for t in topics
         if not t["spec"]["topicName"].endswith(DEAD_LETTER_SUFFIX)
     }
+
+
+KEEL_METRIC = re.compile(r"\bkeel_[a-z_]+\b")
+_HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
+
+
+def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dashboard's panels, without its rows."""
+    return [p for p in dashboard["panels"] if p["type"] != "row"]
+
+
+def _family(series: str) -> str:
+    """The metric family of a series name: a histogram's _bucket/_sum/_count belong to it."""
+    for suffix in _HISTOGRAM_SERIES:
+        if series.endswith(suffix):
+            return series.removesuffix(suffix)
+    return series
+
+
+def queried_metrics(dashboard: dict[str, Any]) -> set[str]:
+    """Every keel metric family the dashboard's queries and variables read."""
+    texts = [t["expr"] for p in panels(dashboard) for t in p["targets"]]
+    texts += [str(v.get("definition", "")) for v in dashboard["templating"]["list"]]
+    return {_family(name) for text in texts for name in KEEL_METRIC.findall(text)}
+
+
+def documented_metrics() -> set[str]:
+    """The metric names in the table under "## Metrics" in deploy/README.md."""
+    readme = (DEPLOY / "README.md").read_text()
+    section = readme.split("## Metrics", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `(keel_[a-z_]+)`", section, re.MULTILINE))

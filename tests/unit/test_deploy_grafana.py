@@ -2,47 +2,17 @@
 documents, each queried through the dashboard's Prometheus data-source variable."""
 
 import json
-import re
 from typing import Any
 
 import pytest
 
-from tests.support.deploy import DEPLOY
-
-DASHBOARD = DEPLOY / "grafana" / "keel-worker.json"
-KEEL_METRIC = re.compile(r"\bkeel_[a-z_]+\b")
-_HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
+from tests.support.deploy import DASHBOARD, documented_metrics, panels, queried_metrics
 
 
 @pytest.fixture(scope="module")
 def dashboard() -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(DASHBOARD.read_text())
     return loaded
-
-
-def _panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
-    return [p for p in dashboard["panels"] if p["type"] != "row"]
-
-
-def _family(series: str) -> str:
-    """The metric family of a series name: a histogram's _bucket/_sum/_count belong to it."""
-    for suffix in _HISTOGRAM_SERIES:
-        if series.endswith(suffix):
-            return series.removesuffix(suffix)
-    return series
-
-
-def queried_metrics(dashboard: dict[str, Any]) -> set[str]:
-    """Every keel metric family the dashboard's queries and variables read."""
-    texts = [t["expr"] for p in _panels(dashboard) for t in p["targets"]]
-    texts += [str(v.get("definition", "")) for v in dashboard["templating"]["list"]]
-    return {_family(name) for text in texts for name in KEEL_METRIC.findall(text)}
-
-
-def documented_metrics() -> set[str]:
-    readme = (DEPLOY / "README.md").read_text()
-    section = readme.split("## Metrics", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `(keel_[a-z_]+)`", section, re.MULTILINE))
 
 
 def test_dashboard_has_an_identity_and_a_prometheus_data_source(dashboard: dict[str, Any]) -> None:
@@ -55,7 +25,7 @@ def test_dashboard_has_an_identity_and_a_prometheus_data_source(dashboard: dict[
 def test_every_panel_queries_through_the_data_source_variable(dashboard: dict[str, Any]) -> None:
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
-    for panel in _panels(dashboard):
+    for panel in panels(dashboard):
         assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
         ref_ids = [t["refId"] for t in panel["targets"]]
         assert len(ref_ids) == len(set(ref_ids)), panel["title"]

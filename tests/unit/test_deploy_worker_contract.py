@@ -19,17 +19,19 @@ import pytest
 import yaml
 
 from tests.support.deploy import (
+    DASHBOARD,
     DEAD_LETTER_SUFFIX,
     DEPLOY,
     K8S,
     Manifest,
+    documented_metrics,
     job_topics,
     load_all,
+    queried_metrics,
     render,
     tool,
     worker_env,
 )
-from tests.unit.test_deploy_grafana import DASHBOARD, documented_metrics, queried_metrics
 
 PREFIX = "KEEL_WORKER_"
 
