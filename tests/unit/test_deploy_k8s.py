@@ -1,0 +1,214 @@
+"""deploy/k8s: each overlay renders with kustomize and validates against the Kubernetes schemas,
+and the rendered objects hold together: probes on the worker's endpoints, a grace period longer
+than the drain, static membership from the pod name, scaling capped by the partition count.
+"""
+
+import copy
+import subprocess
+
+import kubernetes_validate
+import pytest
+
+from tests.support.deploy import (
+    DEAD_LETTER_SUFFIX,
+    KUBERNETES_VERSION,
+    OVERLAYS,
+    Manifest,
+    job_topics,
+    of_kind,
+    one,
+    render,
+    tool,
+    worker_env,
+)
+
+# Custom resources: their schemas come with the operators' CRDs, which no package registry
+# reachable here ships (see test_custom_resources_validate_against_their_crds).
+CUSTOM_KINDS = {"ScaledObject", "KafkaTopic"}
+
+_rendered: dict[str, list[Manifest]] = {}
+
+
+@pytest.fixture(params=OVERLAYS)
+def manifests(request: pytest.FixtureRequest) -> list[Manifest]:
+    overlay: str = request.param
+    if tool("kustomize") is None:
+        pytest.skip("kustomize is missing: `make install` builds it (needs a Go toolchain)")
+    if overlay not in _rendered:
+        try:
+            _rendered[overlay] = render(overlay)
+        except subprocess.CalledProcessError as exc:
+            pytest.fail(f"kustomize build overlays/{overlay} failed:\n{exc.stderr}")
+    return copy.deepcopy(_rendered[overlay])
+
+
+def _container(manifests: list[Manifest]) -> Manifest:
+    containers: list[Manifest] = one(manifests, "StatefulSet")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def test_overlay_validates_against_the_kubernetes_schemas(manifests: list[Manifest]) -> None:
+    checked = set()
+    for manifest in manifests:
+        if manifest["kind"] in CUSTOM_KINDS:
+            continue
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        checked.add(manifest["kind"])
+    assert {"StatefulSet", "Service", "PodDisruptionBudget", "ConfigMap"} <= checked
+
+
+def test_schema_validation_rejects_a_broken_statefulset(manifests: list[Manifest]) -> None:
+    statefulset = one(manifests, "StatefulSet")
+    statefulset["spec"]["template"]["spec"]["terminationGracePeriodSecond"] = 40
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(statefulset, KUBERNETES_VERSION, strict=True)
+
+
+def test_custom_resources_validate_against_their_crds() -> None:
+    pytest.skip(
+        "KEDA ScaledObject and Strimzi KafkaTopic: their CRD schemas are not shipped by any "
+        "package this project can install (kubernetes-validate covers built-in kinds only); "
+        "test_scaled_object_* and test_*topic* check the fields the operators need instead"
+    )
+
+
+def test_worker_member_id_is_the_pod_name(manifests: list[Manifest]) -> None:
+    env = {e["name"]: e for e in _container(manifests).get("env", [])}
+    source = env["KEEL_WORKER_GROUP_INSTANCE_ID"]["valueFrom"]["fieldRef"]["fieldPath"]
+    assert source == "metadata.name"
+    assert one(manifests, "StatefulSet")["spec"]["updateStrategy"]["type"] == "RollingUpdate"
+
+
+def test_probes_use_the_worker_health_endpoints(manifests: list[Manifest]) -> None:
+    container = _container(manifests)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    health_port = int(worker_env(manifests)["KEEL_WORKER_HEALTH_PORT"])
+    # The kubelet probes the pod's address, so the endpoint must not listen on loopback only.
+    assert worker_env(manifests)["KEEL_WORKER_HEALTH_HOST"] not in {"127.0.0.1", "localhost"}
+    for probe, path in (
+        ("startupProbe", "/livez"),
+        ("livenessProbe", "/livez"),
+        ("readinessProbe", "/readyz"),
+    ):
+        get = container[probe]["httpGet"]
+        assert get["path"] == path
+        assert ports[get["port"]] == health_port
+
+
+def test_grace_period_outlasts_the_drain(manifests: list[Manifest]) -> None:
+    env = worker_env(manifests)
+    pod = one(manifests, "StatefulSet")["spec"]["template"]["spec"]
+    drain = max(float(env["KEEL_WORKER_SHUTDOWN_GRACE"]), float(env["KEEL_WORKER_DRAIN_TIMEOUT"]))
+    # Beyond the drain: committing, closing the consumer and flushing dead letters.
+    assert pod["terminationGracePeriodSeconds"] >= drain + 10
+
+
+def test_static_membership_survives_a_restart(manifests: list[Manifest]) -> None:
+    # A restarted pod keeps its partitions only if it rejoins within the session timeout;
+    # the drain alone takes up to the shutdown grace.
+    env = worker_env(manifests)
+    session_s = int(env["KEEL_WORKER_SESSION_TIMEOUT_MS"]) / 1000
+    assert session_s > float(env["KEEL_WORKER_SHUTDOWN_GRACE"])
+
+
+def test_worker_has_requests_and_limits(manifests: list[Manifest]) -> None:
+    resources = _container(manifests)["resources"]
+    for kind in ("requests", "limits"):
+        assert set(resources[kind]) >= {"cpu", "memory"}
+
+
+def test_worker_runs_unprivileged(manifests: list[Manifest]) -> None:
+    pod = one(manifests, "StatefulSet")["spec"]["template"]["spec"]
+    container = _container(manifests)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+
+
+def test_disruption_budget_and_service_select_the_worker_pods(manifests: list[Manifest]) -> None:
+    statefulset = one(manifests, "StatefulSet")
+    labels = statefulset["spec"]["template"]["metadata"]["labels"]
+    budget = one(manifests, "PodDisruptionBudget")["spec"]
+    assert budget["selector"]["matchLabels"].items() <= labels.items()
+    assert budget["maxUnavailable"] == 1
+    service = next(
+        s
+        for s in of_kind(manifests, "Service")
+        if s["metadata"]["name"] == statefulset["spec"]["serviceName"]
+    )
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert service["spec"]["publishNotReadyAddresses"] is True
+    metrics_port = next(p for p in service["spec"]["ports"] if p["name"] == "http-metrics")
+    assert metrics_port["targetPort"] in {p["name"] for p in _container(manifests)["ports"]}
+
+
+def test_settings_come_from_the_config_map_and_credentials_from_the_secret(
+    manifests: list[Manifest],
+) -> None:
+    sources = _container(manifests)["envFrom"]
+    config_maps = {m["metadata"]["name"] for m in of_kind(manifests, "ConfigMap")}
+    assert {s["configMapRef"]["name"] for s in sources if "configMapRef" in s} <= config_maps
+    secret_names = {s["secretRef"]["name"] for s in sources if "secretRef" in s}
+    assert secret_names == {"keel-worker-credentials"}
+    assert "KAFKA_BOOTSTRAP_SERVERS" in worker_env(manifests)
+
+
+def test_prod_commits_no_secret() -> None:
+    if tool("kustomize") is None:
+        pytest.skip("kustomize is missing: `make install` builds it (needs a Go toolchain)")
+    assert list(of_kind(render("prod"), "Secret")) == []
+
+
+def test_scaled_object_targets_the_worker(manifests: list[Manifest]) -> None:
+    scaled = one(manifests, "ScaledObject")
+    assert scaled["apiVersion"] == "keda.sh/v1alpha1"
+    target = scaled["spec"]["scaleTargetRef"]
+    statefulset = one(manifests, "StatefulSet")
+    assert (target["kind"], target["name"]) == ("StatefulSet", statefulset["metadata"]["name"])
+    assert target["envSourceContainerName"] == _container(manifests)["name"]
+    env = worker_env(manifests)
+    for trigger in scaled["spec"]["triggers"]:
+        assert trigger["type"] == "kafka"
+        metadata = trigger["metadata"]
+        assert metadata["bootstrapServersFromEnv"] in env
+        assert metadata["consumerGroupFromEnv"] in env
+        assert metadata["allowIdleConsumers"] == "false"
+
+
+def test_scaled_object_never_exceeds_the_partition_count(manifests: list[Manifest]) -> None:
+    scaled = one(manifests, "ScaledObject")["spec"]
+    partitions = job_topics(list(of_kind(manifests, "KafkaTopic")))
+    watched = [t["metadata"]["topic"] for t in scaled["triggers"]]
+    assert set(watched) == set(partitions), "every job topic has a lag trigger, and no other"
+    assert 1 <= scaled["minReplicaCount"] <= scaled["maxReplicaCount"]
+    assert scaled["maxReplicaCount"] <= max(partitions[t] for t in watched)
+
+
+def test_scaled_object_lag_target_sits_above_the_worker_buffer(manifests: list[Manifest]) -> None:
+    env = worker_env(manifests)
+    high_water = int(env.get("KEEL_WORKER_BUFFER_HIGH", 2 * int(env["KEEL_WORKER_MAX_IN_FLIGHT"])))
+    for trigger in one(manifests, "ScaledObject")["spec"]["triggers"]:
+        assert int(trigger["metadata"]["lagThreshold"]) > high_water
+
+
+def test_every_job_topic_has_its_dead_letter_topic(manifests: list[Manifest]) -> None:
+    topics = list(of_kind(manifests, "KafkaTopic"))
+    names = {t["spec"]["topicName"] for t in topics}
+    jobs = job_topics(topics)
+    assert jobs
+    assert names == set(jobs) | {f"{t}{DEAD_LETTER_SUFFIX}" for t in jobs}
+
+
+def test_topics_fit_their_strimzi_cluster(manifests: list[Manifest]) -> None:
+    for topic in of_kind(manifests, "KafkaTopic"):
+        assert topic["apiVersion"] == "kafka.strimzi.io/v1beta2"
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"]
+        spec = topic["spec"]
+        assert spec["partitions"] >= 1
+        assert 1 <= int(spec["config"]["min.insync.replicas"]) <= spec["replicas"]
+        # Two in-sync copies where there are three replicas: acks=all survives one broker down.
+        if spec["replicas"] >= 3:
+            assert int(spec["config"]["min.insync.replicas"]) >= 2

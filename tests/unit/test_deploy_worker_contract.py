@@ -1,0 +1,159 @@
+"""The deployment files agree with the code they deploy: the worker's setting names, health
+paths and metric names, and the producer's topic routes.
+
+The worker (`consumers.settings`, `consumers.health`, `consumers.metrics`) and the producer's
+routing (`producers.settings`) land on their own branches; until a module is in this tree, the
+test that needs it skips and names it.
+"""
+
+import asyncio
+import functools
+import importlib
+import json
+import re
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.deploy import (
+    DASHBOARD,
+    DEAD_LETTER_SUFFIX,
+    DEPLOY,
+    K8S,
+    Manifest,
+    documented_metrics,
+    job_topics,
+    load_all,
+    queried_metrics,
+    render,
+    tool,
+    worker_env,
+)
+
+PREFIX = "KEEL_WORKER_"
+
+
+def _module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and name.startswith(exc.name):
+            pytest.skip(f"{name} is not in this tree yet")
+        raise
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+@functools.cache
+def _deployed_environments() -> dict[str, dict[str, str]]:
+    """The worker environments this repository ships, by where they are written."""
+    with (DEPLOY / "compose.yaml").open() as stream:
+        compose = yaml.safe_load(stream)
+    environments = {
+        "k8s/base/worker.env": _env_file(K8S / "base" / "worker.env"),
+        # safe_load resolves the `<<: *cluster` merge, so the cluster addresses are here too.
+        "compose.yaml": {
+            k: str(v) for k, v in compose["services"]["worker"]["environment"].items()
+        },
+    }
+    if tool("kustomize") is not None:
+        for overlay in ("dev", "prod"):
+            environments[f"k8s/overlays/{overlay}"] = worker_env(render(overlay))
+    return environments
+
+
+def _statefulset_paths() -> set[str]:
+    statefulset: Manifest = load_all(K8S / "base" / "statefulset.yaml")[0]
+    container = statefulset["spec"]["template"]["spec"]["containers"][0]
+    probes = ("startupProbe", "livenessProbe", "readinessProbe")
+    paths = {container[p]["httpGet"]["path"] for p in probes}
+    return paths | {
+        statefulset["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"]
+    }
+
+
+async def _status(port: int, path: str) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"GET {path} HTTP/1.0\r\nHost: probe\r\n\r\n".encode())
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 5)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    return int(status_line.split()[1])
+
+
+async def _serve_and_ask(health: ModuleType, paths: set[str]) -> dict[str, int]:
+    healthy = health.Probe(ok=True, detail={})
+    server = health.HealthServer(lambda: healthy, lambda: healthy, lambda: "")
+    await server.start("127.0.0.1", 0)
+    try:
+        return {path: await _status(server.port, path) for path in sorted(paths)}
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize("source", sorted(_deployed_environments()))
+def test_deployed_settings_are_worker_settings(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_module = _module("consumers.settings")
+    env = _deployed_environments()[source]
+    fields = settings_module.WorkerSettings.model_fields
+    unknown = [k for k in env if k.startswith(PREFIX) and k[len(PREFIX) :].lower() not in fields]
+    assert unknown == [], f"{source} sets variables the worker ignores"
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = settings_module.WorkerSettings()
+    assert settings.cluster.kafka_bootstrap_servers == env["KAFKA_BOOTSTRAP_SERVERS"]
+    assert settings.shutdown_grace == float(env[f"{PREFIX}SHUTDOWN_GRACE"])
+
+
+def test_readme_names_every_worker_setting() -> None:
+    fields = _module("consumers.settings").WorkerSettings.model_fields
+    readme = (DEPLOY / "README.md").read_text()
+    missing = [f for f in fields if f != "cluster" and f"`{PREFIX}{f.upper()}`" not in readme]
+    assert missing == []
+
+
+def test_image_and_manifests_use_the_worker_default_health_port() -> None:
+    fields = _module("consumers.settings").WorkerSettings.model_fields
+    default = fields["health_port"].default
+    assert f"EXPOSE {default}" in (DEPLOY / "Dockerfile").read_text()
+    assert _env_file(K8S / "base" / "worker.env")[f"{PREFIX}HEALTH_PORT"] == str(default)
+
+
+def test_probe_and_scrape_paths_are_served_by_the_worker() -> None:
+    health = _module("consumers.health")
+    healthcheck = re.search(r"127\.0\.0\.1:\d+(/\w+)", (DEPLOY / "Dockerfile").read_text())
+    assert healthcheck is not None
+    paths = _statefulset_paths() | {healthcheck[1]}
+    assert asyncio.run(_serve_and_ask(health, paths)) == dict.fromkeys(sorted(paths), 200)
+
+
+def test_dashboard_and_readme_match_the_worker_metrics() -> None:
+    metrics_module = _module("consumers.metrics")
+    middleware = _module("consumers.middleware")
+    metrics = metrics_module.Metrics()
+    for outcome in (middleware.PROCESSED, middleware.FAILED, middleware.RETRIED):
+        metrics.attempt_ended("keel.jobs.SendEmail", outcome, 0.01)
+    metrics.dead_lettered("keel.jobs.SendEmail", "invalid-job")
+    exported = set(re.findall(r"^# TYPE (\S+) ", metrics.render(), re.MULTILINE))
+    dashboard: dict[str, Any] = json.loads(DASHBOARD.read_text())
+    assert queried_metrics(dashboard) <= exported
+    assert documented_metrics() == exported
+
+
+def test_kafka_topics_follow_the_producer_routes() -> None:
+    settings = _module("producers.settings").ProducerSettings()
+    topics = load_all(K8S / "base" / "kafkatopics.yaml")
+    assert job_topics(topics) == settings.topics()
+    dead_letter_topic = _module("schemas.topics").dead_letter_topic
+    assert dead_letter_topic("t") == f"t{DEAD_LETTER_SUFFIX}"
