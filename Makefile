@@ -13,10 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local,dev]'
 	touch $(STAMP)
 
-# Start the local broker and registry (or use KAFKA_BOOTSTRAP_SERVERS/SCHEMA_REGISTRY_URL).
+# Start the local broker and registry (or use KAFKA_BOOTSTRAP_SERVERS/SCHEMA_REGISTRY_URL),
+# then create the routed job topics and their dead-letter topics.
 run: $(STAMP)
 	$(BIN)/keel broker start
 	$(BIN)/keel broker status
+	$(BIN)/keel topics ensure
 
 # Lint, type-check, then the whole suite; the suite starts and stops its own broker.
 test: lint
