@@ -85,3 +85,14 @@ def test_schemas_check_reports_the_registry_reason(
     assert result.exit_code == 1
     assert f"BROKEN  {subject} vs registry latest" in result.output
     assert "BACKWARD rule" in result.output
+
+
+def test_bench_publish_prints_medians_and_ratio_as_json(routed: dict[str, str]) -> None:
+    result = runner.invoke(app, ["bench", "publish", "--jobs", "300", "--rounds", "3", "--json"])
+
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert len(figures["typed_runs"]) == len(figures["raw_runs"]) == 3
+    assert figures["typed_per_s"] == sorted(figures["typed_runs"])[1]
+    assert figures["ratio"] == figures["typed_per_s"] / figures["raw_per_s"]
+    assert figures["raw_per_s"] > 0
