@@ -35,10 +35,12 @@ lock: $(STAMP)
 	$(PIP_COMPILE) --output-file deploy/requirements.lock pyproject.toml
 	$(PIP_COMPILE) --output-file deploy/build-requirements.lock deploy/build-requirements.in
 
-# Start the local broker and registry (or use KAFKA_BOOTSTRAP_SERVERS/SCHEMA_REGISTRY_URL).
+# Start the local broker and registry (or use KAFKA_BOOTSTRAP_SERVERS/SCHEMA_REGISTRY_URL),
+# then create the routed job topics and their dead-letter topics.
 run: $(STAMP)
 	$(BIN)/keel broker start
 	$(BIN)/keel broker status
+	$(BIN)/keel topics ensure
 
 # Lint, type-check, then the whole suite; the suite starts and stops its own broker.
 test: lint $(KUSTOMIZE)

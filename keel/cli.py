@@ -3,9 +3,14 @@
 import typer
 
 from deploy.local.cli import app as broker_app
+from load.cli import bench_app
+from producers.cli import schemas_app, topics_app
 
 app = typer.Typer(help="keel: background jobs on Apache Kafka.", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")
+app.add_typer(topics_app, name="topics")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(bench_app, name="bench")
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ from schemas.job import Job
 MAGIC_BYTE = 0
 _PREFIX = struct.Struct(">bI")
 # What fastavro raises when the body ends early or holds bytes that are not the schema's Avro.
+_PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
 _UNWRITABLE = (ValueError, TypeError, KeyError, AttributeError, OverflowError, struct.error)
 _UNREADABLE = (EOFError, ValueError, IndexError, KeyError, TypeError, struct.error, OverflowError)
 
@@ -45,6 +46,10 @@ _UNREADABLE = (EOFError, ValueError, IndexError, KeyError, TypeError, struct.err
 class _Writer:
     prefix: bytes
     parsed: dict[str, Any]
+    # A job without nested records can hand fastavro its field dict as is: pydantic keeps the
+    # validated values there, and fastavro writes UUIDs, datetimes, decimals and str enums
+    # itself. Skipping `model_dump` is a measured third of the encode cost.
+    flat: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +91,9 @@ class JobCodec:
         writer = self._writers.get((type(job), topic)) or self._writer(type(job), topic)
         out = BytesIO()
         out.write(writer.prefix)
+        record = job.__dict__ if writer.flat else job.model_dump(warnings=False)
         try:
-            schemaless_writer(out, writer.parsed, job.model_dump(warnings=False))
+            schemaless_writer(out, writer.parsed, record)
         except _UNWRITABLE as error:
             raise EncodeError(f"{type(job).__name__} does not fit its schema: {error}") from error
         return out.getvalue()
@@ -109,7 +115,8 @@ class JobCodec:
         subject = registry.subject_name(topic, job_type.name)
         ask = registry.register if self._auto_register else registry.lookup
         schema_id = ask(self._client, subject, job_type.schema_str)
-        writer = _Writer(_PREFIX.pack(MAGIC_BYTE, schema_id), job_type.parsed)
+        flat = not any(_nests_record(f["type"]) for f in job_type.parsed["fields"])
+        writer = _Writer(_PREFIX.pack(MAGIC_BYTE, schema_id), job_type.parsed, flat)
         self._writers[(model, topic)] = writer
         return writer
 
@@ -124,6 +131,19 @@ class JobCodec:
         reader = _Reader(job_type.model, writer, None if same else job_type.parsed)
         self._readers[schema_id] = reader
         return reader
+
+
+def _nests_record(schema: object) -> bool:
+    """True when an Avro type may hold a record (a named type is assumed to: it might)."""
+    if isinstance(schema, str):
+        return schema not in _PRIMITIVES
+    if isinstance(schema, list):
+        return any(_nests_record(branch) for branch in schema)
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("type") == "record":
+        return True
+    return _nests_record(schema.get("items")) or _nests_record(schema.get("values"))
 
 
 def _read(reader: _Reader, value: bytes) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Small services that show keel in use; not part of the installed distribution."""

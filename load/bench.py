@@ -1,0 +1,160 @@
+"""The publish benchmark: typed jobs against raw confluent-kafka, same bytes, same settings.
+
+Typed: build each `SendEmail` from plain values (pydantic validation), then `publish_nowait`
+with a key (routing, key check, Avro encode, job id, headers, produce, delivery report checked),
+and `flush()` at the end.
+
+Raw: `Producer.produce` of the same records built beforehand: the same keys, the same Avro
+values (encoded by the codec, so byte-identical), the same four keel headers, the same librdkafka
+settings (idempotent, acks=all, lz4, linger), no delivery callback, `flush()` at the end. This
+is what `ratio` compares with: what keel adds over sending the identical records by hand.
+
+Bare: the same keys and values without headers, the floor of what confluent-kafka can do here;
+reported as `bare_per_s` and `ratio_vs_bare` so the cost of headers is visible too.
+
+The paths run interleaved, rotating which goes first each round, so drift on a shared machine
+hits all of them; medians of the rounds are compared.
+"""
+
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from producers.publisher import Publisher
+from producers.records import Record, RecordBuilder
+from producers.settings import ProducerSettings, Route
+from producers.topics import ensure_topics
+from schemas.catalog import reference_catalog
+from schemas.codec import JobCodec
+from schemas.jobs import SendEmail
+from schemas.settings import ClusterSettings
+
+_WARM_UP = 2_000
+
+
+@dataclass(frozen=True)
+class PublishBenchResult:
+    """Jobs per second, median over rounds, and each round's figure."""
+
+    jobs: int
+    rounds: int
+    partitions: int
+    typed_per_s: float
+    raw_per_s: float
+    ratio: float
+    bare_per_s: float
+    ratio_vs_bare: float
+    typed_runs: list[float] = field(default_factory=list)
+    raw_runs: list[float] = field(default_factory=list)
+    bare_runs: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sample_values(count: int) -> list[dict[str, Any]]:
+    """Plain field values for `count` SendEmail jobs over 1,000 users, as a web handler has."""
+    users = [uuid.uuid4() for _ in range(1_000)]
+    return [
+        {
+            "user_id": users[n % len(users)],
+            "to": f"user{n % len(users)}@example.com",
+            "template": "welcome",
+            "params": {"name": f"User {n}", "plan": "pro"},
+        }
+        for n in range(count)
+    ]
+
+
+def run_publish_bench(
+    cluster: ClusterSettings, jobs: int, rounds: int, partitions: int
+) -> PublishBenchResult:
+    """Measure typed, raw and bare publishing of `jobs` jobs, `rounds` times each, interleaved."""
+    topic = f"bench.publish.{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": cluster.kafka_bootstrap_servers})
+    ensure_topics(admin, {topic: partitions})
+    settings = ProducerSettings(routes={SendEmail.get_fullname(): Route(topic=topic)})
+    values = sample_values(jobs)
+    with Publisher(cluster, settings) as publisher:
+        records = _pre_build(cluster, settings, values)
+        raw = Producer(settings.to_confluent(cluster))
+        paths = [
+            _typed(publisher, values),
+            _raw(raw, records, headers=True),
+            _raw(raw, records, headers=False),
+        ]
+        for path in paths:
+            path(min(_WARM_UP, jobs))
+        typed, plain, bare = _interleave(paths, jobs, rounds)
+        raw.flush()
+    medians = [statistics.median(runs) for runs in (typed, plain, bare)]
+    return PublishBenchResult(
+        jobs=jobs,
+        rounds=rounds,
+        partitions=partitions,
+        typed_per_s=medians[0],
+        raw_per_s=medians[1],
+        ratio=medians[0] / medians[1],
+        bare_per_s=medians[2],
+        ratio_vs_bare=medians[0] / medians[2],
+        typed_runs=typed,
+        raw_runs=plain,
+        bare_runs=bare,
+    )
+
+
+Path = Callable[[int], float]
+
+
+def _typed(publisher: Publisher, values: list[dict[str, Any]]) -> Path:
+    def run(count: int) -> float:
+        started = time.perf_counter()
+        for fields in values[:count]:
+            publisher.publish_nowait(SendEmail(**fields), key=fields["user_id"])
+        publisher.flush()
+        return count / (time.perf_counter() - started)
+
+    return run
+
+
+def _raw(producer: Producer, records: list[Record], *, headers: bool) -> Path:
+    def run(count: int) -> float:
+        started = time.perf_counter()
+        for record in records[:count]:
+            sent = record.headers if headers else None
+            while True:
+                try:
+                    producer.produce(record.topic, record.value, record.key, headers=sent)
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+            producer.poll(0)
+        producer.flush()
+        return count / (time.perf_counter() - started)
+
+    return run
+
+
+def _pre_build(
+    cluster: ClusterSettings, settings: ProducerSettings, values: list[dict[str, Any]]
+) -> list[Record]:
+    """The records the typed path would send, built before timing starts."""
+    with SchemaRegistryClient({"url": cluster.schema_registry_url}) as client:
+        builder = RecordBuilder(JobCodec(client, reference_catalog()), settings)
+        return [builder.build(SendEmail(**v), v["user_id"]) for v in values]
+
+
+def _interleave(paths: list[Path], jobs: int, rounds: int) -> list[list[float]]:
+    runs: list[list[float]] = [[] for _ in paths]
+    for round_no in range(rounds):
+        for offset in range(len(paths)):
+            index = (round_no + offset) % len(paths)
+            runs[index].append(paths[index](jobs))
+    return runs

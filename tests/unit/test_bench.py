@@ -1,0 +1,27 @@
+"""The benchmark's pure parts: rotation of paths and sample data."""
+
+from load.bench import _interleave, sample_values
+from schemas.jobs import SendEmail
+
+
+def test_paths_are_interleaved_and_rotated() -> None:
+    calls: list[str] = []
+
+    def path(name: str, rate: float):  # type: ignore[no-untyped-def]
+        def run(count: int) -> float:
+            calls.append(name)
+            return rate
+
+        return run
+
+    runs = _interleave([path("typed", 1.0), path("raw", 2.0), path("bare", 3.0)], 10, 3)
+
+    assert runs == [[1.0] * 3, [2.0] * 3, [3.0] * 3]
+    assert calls == ["typed", "raw", "bare", "raw", "bare", "typed", "bare", "typed", "raw"]
+
+
+def test_sample_values_are_valid_jobs_over_many_users() -> None:
+    values = sample_values(2_500)
+
+    assert len({v["user_id"] for v in values}) == 1_000
+    assert all(SendEmail(**v).template == "welcome" for v in values[:100])
