@@ -2,6 +2,7 @@
 
 import typer
 
+from deploy.cli import app as deploy_app
 from deploy.local.cli import app as broker_app
 from load.cli import bench_app
 from producers.cli import schemas_app, topics_app
@@ -11,6 +12,7 @@ app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(bench_app, name="bench")
+app.add_typer(deploy_app, name="deploy")
 
 
 def main() -> None:

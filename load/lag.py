@@ -5,9 +5,12 @@ Committed offsets are read through a consumer that carries the group's id but ne
 in confluent-kafka 2.16.1 it crashes the process for a group that has committed nothing yet.
 """
 
-from confluent_kafka import Consumer, TopicPartition
+import time
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 _TIMEOUT_S = 10
+_RETRY_S = 0.2
 
 
 class LagProbe:
@@ -20,12 +23,24 @@ class LagProbe:
         self._partitions = [TopicPartition(topic, p) for p in range(partitions)]
 
     def lag(self) -> int:
-        committed = self._consumer.committed(self._partitions, timeout=_TIMEOUT_S)
+        committed = self._committed()
         total = 0
         for position in committed:
             _, end = self._consumer.get_watermark_offsets(position, timeout=_TIMEOUT_S)
             total += max(0, end - max(position.offset, 0))
         return total
+
+    def _committed(self) -> list[TopicPartition]:
+        # A coordinator that is still loading (a fresh broker, a moved partition of the
+        # offsets topic) answers with a retriable error: ask again until the deadline.
+        deadline = time.monotonic() + _TIMEOUT_S
+        while True:
+            try:
+                return self._consumer.committed(self._partitions, timeout=_TIMEOUT_S)
+            except KafkaException as error:
+                if not error.args[0].retriable() or time.monotonic() > deadline:
+                    raise
+                time.sleep(_RETRY_S)
 
     def close(self) -> None:
         self._consumer.close()

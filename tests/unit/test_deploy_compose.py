@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from deploy.local.artifacts import APICURIO_VERSION, KAFKA_VERSION
-from tests.support.deploy import DEPLOY, K8S, REPO, job_topics, load_all
+from tests.support.deploy import DEPLOY, REPO
 
 COMPOSE = DEPLOY / "compose.yaml"
 _CREATE = re.compile(r"create (\S+) (\d+)")
@@ -98,14 +98,8 @@ def test_host_ports_bind_loopback_only(compose: dict[str, Any]) -> None:
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
 
 
-def test_compose_creates_the_topics_the_kubernetes_manifests_declare(
-    compose: dict[str, Any],
-) -> None:
-    script = "\n".join(compose["services"]["topics"]["command"])
-    created = {topic: int(partitions) for topic, partitions in _CREATE.findall(script)}
-    declared = {
-        t["spec"]["topicName"]: t["spec"]["partitions"]
-        for t in load_all(K8S / "base" / "kafkatopics.yaml")
-    }
-    assert created == declared
-    assert job_topics(load_all(K8S / "base" / "kafkatopics.yaml"))
+def test_compose_creates_topics_with_keels_own_command(compose: dict[str, Any]) -> None:
+    topics = compose["services"]["topics"]
+
+    assert topics["entrypoint"] == ["keel", "topics", "ensure"]
+    assert topics["image"] == compose["services"]["worker"]["image"]

@@ -9,8 +9,12 @@ import subprocess
 import kubernetes_validate
 import pytest
 
+from deploy.strimzi import TopicPolicy, kafka_topics
+from deploy.strimzi import render as render_topics
+from producers.settings import ProducerSettings
 from tests.support.deploy import (
     DEAD_LETTER_SUFFIX,
+    K8S,
     KUBERNETES_VERSION,
     OVERLAYS,
     Manifest,
@@ -212,3 +216,16 @@ def test_topics_fit_their_strimzi_cluster(manifests: list[Manifest]) -> None:
         # Two in-sync copies where there are three replicas: acks=all survives one broker down.
         if spec["replicas"] >= 3:
             assert int(spec["config"]["min.insync.replicas"]) >= 2
+
+
+def test_the_kafka_topics_are_what_keel_deploy_topics_generates() -> None:
+    generated = render_topics(kafka_topics(ProducerSettings().topics(), TopicPolicy()))
+
+    assert (K8S / "base" / "kafkatopics.yaml").read_text() == generated
+
+
+def test_dead_letter_topics_have_the_partitions_of_their_job_topic() -> None:
+    manifests = kafka_topics({"jobs.a": 6, "jobs.b": 2}, TopicPolicy(replicas=1))
+    partitions = {m["spec"]["topicName"]: m["spec"]["partitions"] for m in manifests}
+
+    assert partitions == {"jobs.a": 6, "jobs.b": 2, "jobs.a.dlt": 6, "jobs.b.dlt": 2}
