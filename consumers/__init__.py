@@ -1,3 +1,5 @@
 """Workers that run jobs from Kafka."""
 
-__all__: list[str] = []
+from consumers.signals import Reject, Retry
+
+__all__ = ["Reject", "Retry"]
