@@ -32,15 +32,16 @@ class PartitionOffsets:
 
     __slots__ = ("_finished", "_next", "_outstanding", "_skip")
 
-    def __init__(self, start: int, skip: Iterable[int] = ()) -> None:
+    def __init__(self, start: int | None, skip: Iterable[int] = ()) -> None:
+        # None: no committed position; the first record received sets it.
         self._next = start
         self._outstanding: deque[int] = deque()
         self._finished: set[int] = set()
-        self._skip = {offset for offset in skip if offset >= start}
+        self._skip = {offset for offset in skip if start is None or offset >= start}
 
     def receive(self, offset: int) -> bool:
         """Record that `offset` arrived; False when a previous owner already finished it."""
-        if offset < self._next:
+        if self._next is not None and offset < self._next:
             return False  # a redelivery below what we already track: nothing to run
         self._next = offset + 1
         if offset in self._skip:
@@ -60,8 +61,11 @@ class PartitionOffsets:
         else:
             self._finished.add(offset)
 
-    def committable(self) -> int:
-        """One past the highest offset below which every received record has finished."""
+    def committable(self) -> int | None:
+        """One past the highest offset below which every received record has finished.
+
+        None while nothing was committed before and nothing has been received.
+        """
         return self._outstanding[0] if self._outstanding else self._next
 
     def finished_above(self) -> list[int]:

@@ -112,3 +112,12 @@ def test_long_runs_are_compact() -> None:
 @pytest.mark.parametrize("metadata", [None, "", "other tool's note", "k1:!!!", "k1:gA"])
 def test_foreign_or_broken_metadata_skips_nothing(metadata: str | None) -> None:
     assert decode_finished(0, metadata) == []
+
+
+def test_without_a_committed_position_the_first_record_sets_it() -> None:
+    offsets = PartitionOffsets(None)
+    assert offsets.committable() is None
+    offsets.receive(500)
+    assert offsets.committable() == 500
+    offsets.finish(500)
+    assert offsets.committable() == 501
