@@ -192,7 +192,7 @@ class InMemoryWorker:
     def committed(self) -> dict[int, int]:
         """The offset the worker would commit now, by partition."""
         positions = self._ensure_engine().positions()
-        return {int(label.rsplit("/", 1)[1]): p.offset for label, p in positions.items()}
+        return {partition: p.offset for (_topic, partition), p in positions.items()}
 
     async def close(self) -> None:
         """Let running jobs finish and release the thread pool."""

@@ -96,7 +96,9 @@ class Engine:
         skip = decode_finished(committed, metadata) if committed is not None else []
         self._parts[tp] = PartitionState(tp, PartitionOffsets(committed, skip))
 
-    async def revoke(self, tps: Iterable[TopicPartition], timeout: float) -> dict[str, Position]:
+    async def revoke(
+        self, tps: Iterable[TopicPartition], timeout: float
+    ) -> dict[TopicPartition, Position]:
         """Stop starting jobs of `tps`, let running ones finish until `timeout`, give them up.
 
         Returns the positions to commit before the partitions are released.
@@ -120,8 +122,8 @@ class Engine:
         """Start nothing new; let running jobs finish until `timeout`."""
         await self._drain(list(self._parts.values()), timeout)
 
-    def positions(self) -> dict[str, Position]:
-        """What may be committed now, per owned partition, keyed `topic/partition`."""
+    def positions(self) -> dict[TopicPartition, Position]:
+        """What may be committed now, per owned partition."""
         return _positions(self._parts.values())
 
     def blocked(self) -> dict[str, str]:
@@ -379,12 +381,12 @@ class Engine:
             _LOG.warning("drain deadline passed with jobs still running on %s", busy)
 
 
-def _positions(parts: Iterable[PartitionState]) -> dict[str, Position]:
+def _positions(parts: Iterable[PartitionState]) -> dict[TopicPartition, Position]:
     found = {}
     for part in parts:
         position = part.position()
         if position is not None:
-            found[_label(part.tp)] = position
+            found[part.tp] = position
     return found
 
 
