@@ -1,0 +1,142 @@
+"""Jobs to bytes and back, in the Confluent wire format.
+
+A value is the magic byte 0, the writer schema's registry id as 4 big-endian bytes, then the
+Avro binary body; any Confluent-compatible client reads it. Encoding uses fastavro directly on
+schemas parsed once, with confluent-kafka's registry client only for ids: confluent-kafka's own
+`AvroSerializer` produces the same bytes (a test proves it) but costs too much per job for the
+publish target.
+
+Decoding fetches the writer schema by id once, then reads every later record with that
+schema resolved to the local model's schema, so a job written by older or newer code still
+decodes as long as the two are compatible.
+"""
+
+import json
+import struct
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+import pydantic
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.read import SchemaResolutionError
+
+from schemas import registry
+from schemas.catalog import JobCatalog, full_name, parse_record_schema
+from schemas.errors import (
+    IncompatibleSchemaError,
+    InvalidJobError,
+    TruncatedError,
+    UnknownJobTypeError,
+    WrongMagicByteError,
+)
+from schemas.job import Job
+
+MAGIC_BYTE = 0
+_PREFIX = struct.Struct(">bI")
+# What fastavro raises when the body ends early or holds bytes that are not the schema's Avro.
+_UNREADABLE = (EOFError, ValueError, IndexError, KeyError, TypeError, struct.error, OverflowError)
+
+
+@dataclass(frozen=True, slots=True)
+class _Writer:
+    prefix: bytes
+    parsed: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    model: type[Job]
+    writer: dict[str, Any]
+    # None when writer and reader schemas are the same, so fastavro skips schema resolution.
+    reader: dict[str, Any] | None
+
+
+class JobCodec:
+    """Encodes jobs of a catalog for a topic and decodes any record back into a job.
+
+    With `auto_register` a schema is registered the first time its type is encoded to a topic;
+    without it the schema must already be registered (`keel schemas register`), which is the
+    safer setting when a CI step owns the registry.
+    """
+
+    def __init__(
+        self, client: SchemaRegistryClient, catalog: JobCatalog, *, auto_register: bool = True
+    ) -> None:
+        self._client = client
+        self.catalog = catalog
+        self._auto_register = auto_register
+        self._writers: dict[tuple[type[Job], str], _Writer] = {}
+        self._readers: dict[int, _Reader] = {}
+
+    def prepare(self, model: type[Job], topic: str) -> int:
+        """Resolve and cache the schema id of `model` on `topic`; returns it.
+
+        A publisher calls this for every routed type when it opens, so an unreachable registry
+        fails at start-up, and publishing needs no registry afterwards.
+        """
+        writer = self._writers.get((model, topic)) or self._writer(model, topic)
+        return int(_PREFIX.unpack(writer.prefix)[1])
+
+    def encode(self, job: Job, topic: str) -> bytes:
+        """The framed Avro value of `job` for `topic`."""
+        writer = self._writers.get((type(job), topic)) or self._writer(type(job), topic)
+        out = BytesIO()
+        out.write(writer.prefix)
+        schemaless_writer(out, writer.parsed, job.model_dump())
+        return out.getvalue()
+
+    def decode(self, value: bytes | None) -> Job:
+        """The job in a framed Avro value; raises a `DecodeError` saying why it is poison."""
+        if not value:
+            raise TruncatedError("empty value")
+        if value[0] != MAGIC_BYTE:
+            raise WrongMagicByteError(f"first byte is {value[0]}, not {MAGIC_BYTE}")
+        if len(value) < _PREFIX.size:
+            raise TruncatedError(f"{len(value)} bytes is shorter than the framing")
+        schema_id = _PREFIX.unpack_from(value)[1]
+        reader = self._readers.get(schema_id) or self._reader(schema_id)
+        return _validate(reader.model, _read(reader, value))
+
+    def _writer(self, model: type[Job], topic: str) -> _Writer:
+        job_type = self.catalog.of(model)
+        subject = registry.subject_name(topic, job_type.name)
+        ask = registry.register if self._auto_register else registry.lookup
+        schema_id = ask(self._client, subject, job_type.schema_str)
+        writer = _Writer(_PREFIX.pack(MAGIC_BYTE, schema_id), job_type.parsed)
+        self._writers[(model, topic)] = writer
+        return writer
+
+    def _reader(self, schema_id: int) -> _Reader:
+        writer_schema = json.loads(registry.fetch(self._client, schema_id))
+        name = full_name(writer_schema) if isinstance(writer_schema, dict) else str(writer_schema)
+        job_type = self.catalog.get(name)
+        if job_type is None:
+            raise UnknownJobTypeError(f"schema id {schema_id} is {name}, which the catalog lacks")
+        same = writer_schema == json.loads(job_type.schema_str)
+        writer = job_type.parsed if same else parse_record_schema(writer_schema)
+        reader = _Reader(job_type.model, writer, None if same else job_type.parsed)
+        self._readers[schema_id] = reader
+        return reader
+
+
+def _read(reader: _Reader, value: bytes) -> dict[str, Any]:
+    body = BytesIO(value)
+    body.seek(_PREFIX.size)
+    try:
+        record = schemaless_reader(body, reader.writer, reader.reader)
+    except SchemaResolutionError as error:
+        raise IncompatibleSchemaError(str(error)) from error
+    except _UNREADABLE as error:
+        raise TruncatedError(f"unreadable Avro: {error!r}") from error
+    if not isinstance(record, dict):
+        raise TruncatedError("the body is not an Avro record")
+    return record
+
+
+def _validate(model: type[Job], record: dict[str, Any]) -> Job:
+    try:
+        return model.model_validate(record)
+    except pydantic.ValidationError as error:
+        raise InvalidJobError(str(error)) from error

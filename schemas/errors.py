@@ -1,0 +1,70 @@
+"""Everything the contract layer raises, by what the caller should do about it.
+
+    KeelError
+    ├── DecodeError                 poison: retrying cannot help; `reason` says why
+    │   ├── WrongMagicByteError     "wrong-magic-byte": not Confluent-framed Avro
+    │   ├── UnknownSchemaIdError    "unknown-schema-id": the registry has no such schema
+    │   ├── TruncatedError          "truncated": empty, or Avro that cannot be read
+    │   ├── UnknownJobTypeError     "unknown-job-type": no model in the catalog for it
+    │   ├── IncompatibleSchemaError "incompatible-schema": writer not readable as the model
+    │   └── InvalidJobError         "invalid-job": readable, but the model refused it
+    ├── NotInCatalogError           encoding a model the catalog was not given
+    └── RegistryError               talking to the schema registry failed
+        ├── RegistryUnavailableError  no answer: transient, retry later, never poison
+        └── SchemaRejectedError       the registry refused a schema; carries its message
+
+Decoding raises `RegistryUnavailableError` rather than a `DecodeError` when the registry cannot be
+asked about a new schema id: the record may be fine, so a worker must not dead-letter it.
+"""
+
+from typing import ClassVar
+
+
+class KeelError(Exception):
+    """Base of every error keel raises on purpose."""
+
+
+class DecodeError(KeelError):
+    """A record that cannot become a job; `reason` is short and machine-readable."""
+
+    reason: ClassVar[str] = "undecodable"
+
+
+class WrongMagicByteError(DecodeError):
+    reason = "wrong-magic-byte"
+
+
+class UnknownSchemaIdError(DecodeError):
+    reason = "unknown-schema-id"
+
+
+class TruncatedError(DecodeError):
+    reason = "truncated"
+
+
+class UnknownJobTypeError(DecodeError):
+    reason = "unknown-job-type"
+
+
+class IncompatibleSchemaError(DecodeError):
+    reason = "incompatible-schema"
+
+
+class InvalidJobError(DecodeError):
+    reason = "invalid-job"
+
+
+class NotInCatalogError(KeelError):
+    """A job model that was not registered in the catalog in use."""
+
+
+class RegistryError(KeelError):
+    """The schema registry could not do what was asked."""
+
+
+class RegistryUnavailableError(RegistryError):
+    """The schema registry did not answer."""
+
+
+class SchemaRejectedError(RegistryError):
+    """The registry refused a schema (for example as incompatible); the message is its own."""

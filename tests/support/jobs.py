@@ -1,0 +1,43 @@
+"""Sample reference jobs for tests, each field a valid, distinct value."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import uuid4
+
+from schemas.jobs import GenerateReport, ProcessPayment, ReportFormat, SendEmail
+
+_T0 = datetime(2025, 3, 1, 12, 30, 15, 123000, tzinfo=UTC)
+
+
+def send_email(template: str = "welcome") -> SendEmail:
+    return SendEmail(
+        user_id=uuid4(),
+        to="ada@example.com",
+        template=template,
+        params={"name": "Ada"},
+        locale="fr",
+        not_before=_T0,
+    )
+
+
+def generate_report() -> GenerateReport:
+    return GenerateReport(
+        report_id=uuid4(),
+        kind="monthly-sales",
+        requested_by=uuid4(),
+        period_start=_T0,
+        period_end=_T0.replace(month=4),
+        format=ReportFormat.CSV,
+        filters={"region": "eu"},
+    )
+
+
+def process_payment(amount: str = "1234.50") -> ProcessPayment:
+    return ProcessPayment(
+        payment_id=uuid4(),
+        order_id="order-42",
+        customer_id=uuid4(),
+        amount=Decimal(amount),
+        currency="EUR",
+        requested_at=_T0,
+    )
