@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from consumers.app import App
 from consumers.middleware import NoObserver
-from consumers.naming import DefaultNames
+from consumers.naming import CatalogNames
 from consumers.pipeline.dead_letter import header_map
 from consumers.pipeline.decode import DecodeStage
 from consumers.pipeline.engine import Engine, EngineConfig
@@ -217,7 +217,7 @@ class InMemoryWorker:
             config,
             decode=DecodeStage(self._codec, self._is_ordered),
             handlers=self.app.handlers,
-            names=DefaultNames(),
+            names=CatalogNames(),
             execute=Execute(loop, self._pool),
             sink=_Sink(self),
             observer=NoObserver(),

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from consumers.context import Context
 from consumers.middleware import FAILED, PROCESSED, RETRIED, Observer
 from consumers.pipeline.dead_letter import Failure, Origin, dead_letter_headers
-from consumers.pipeline.decode import DecodeStage, Poison, poison
+from consumers.pipeline.decode import DecodeStage, Poison, Unavailable, poison
 from consumers.pipeline.execute import Execute
 from consumers.pipeline.flow import FlowControl, Signal
 from consumers.pipeline.offsets import PartitionOffsets, decode_finished
@@ -32,12 +32,11 @@ from consumers.pipeline.records import Message, TopicPartition
 from consumers.pipeline.retry import DeadLetter, Done, Random, RetryAfter, decide
 from consumers.pipeline.sink import DeadLetterSink
 from consumers.registry import Registration
+from schemas.headers import JOB_ID, JOB_TYPE
 
 _LOG = logging.getLogger(__name__)
 
 NO_HANDLER = "no-handler"
-JOB_ID_HEADER = "keel-job-id"
-JOB_TYPE_HEADER = "keel-job-type"
 
 
 class Names(Protocol):
@@ -87,6 +86,7 @@ class Engine:
         self._parts: dict[TopicPartition, PartitionState] = {}
         self._ready: deque[Delivery] = deque()
         self._running = 0
+        self._stopping = False
         self._loop = asyncio.get_running_loop()
 
     # -- assignment ---------------------------------------------------------------------------
@@ -94,7 +94,9 @@ class Engine:
     def assign(self, tp: TopicPartition, committed: int | None, metadata: str | None) -> None:
         """Own `tp` from its committed offset, skipping what a previous owner finished above."""
         skip = decode_finished(committed, metadata) if committed is not None else []
-        self._parts[tp] = PartitionState(tp, PartitionOffsets(committed, skip))
+        part = PartitionState(tp, PartitionOffsets(committed, skip))
+        part.draining = self._stopping  # assigned during shutdown: start nothing
+        self._parts[tp] = part
 
     async def revoke(
         self, tps: Iterable[TopicPartition], timeout: float
@@ -120,6 +122,7 @@ class Engine:
 
     async def stop(self, timeout: float) -> None:
         """Start nothing new; let running jobs finish until `timeout`."""
+        self._stopping = True
         await self._drain(list(self._parts.values()), timeout)
 
     def positions(self) -> dict[TopicPartition, Position]:
@@ -129,6 +132,10 @@ class Engine:
     def blocked(self) -> dict[str, str]:
         """Partitions whose dead-letter writes fail, with the latest error."""
         return {_label(p.tp): p.blocked for p in self._parts.values() if p.blocked}
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     @property
     def assigned(self) -> int:
@@ -151,31 +158,41 @@ class Engine:
             if part is None or part.draining or not part.offsets.receive(message.offset()):  # type: ignore[arg-type]
                 continue
             admitted += 1
-            delivery = self._delivery(message, part)
+            delivery = Delivery(message, part)
             if part.lanes.offer(delivery.key, delivery):
                 self._start(delivery)
         if admitted:
             self._signal(self._flow.admit(admitted))
 
-    def _delivery(self, message: Message, part: PartitionState) -> Delivery:
-        delivery = Delivery(message, part)
-        decoded = self._decode(message.value(), delivery.key)
+    def _resolve(self, delivery: Delivery) -> bool:
+        """Decode a record when its turn comes; False when the registry must be asked again."""
+        decoded = self._decode(delivery.message.value(), delivery.key)
+        if isinstance(decoded, Unavailable):
+            self._decode_later(delivery, decoded)
+            return False
         if isinstance(decoded, Poison):
             delivery.poison = decoded
-            return delivery
+            return True
         registration = self._handlers.get(type(decoded))
         if registration is None:
             name = self._names.job_type(type(decoded))
-            delivery.poison = Poison(
-                NO_HANDLER, "consumers.NoHandler", f"no handler for {name}", ""
-            )
+            message = f"no handler for {name}"
+            delivery.poison = Poison(NO_HANDLER, "consumers.NoHandler", message, "")
         delivery.job = decoded
         delivery.registration = registration
-        return delivery
+        return True
+
+    def _decode_later(self, delivery: Delivery, unavailable: Unavailable) -> None:
+        _LOG.warning("cannot decode %s yet: %s", _label(delivery.part.tp), unavailable.message)
+        delivery.decode_backoff = min(2 * delivery.decode_backoff, 30.0)
+        delivery.timer = self._loop.call_later(delivery.decode_backoff, self._retry, delivery)
+        delivery.part.waiting.add(delivery)
 
     # -- running ------------------------------------------------------------------------------
 
     def _start(self, delivery: Delivery) -> None:
+        if delivery.job is None and delivery.poison is None and not self._resolve(delivery):
+            return
         if delivery.poison is not None:
             self._dead_letter(delivery, self._poison_failure(delivery, delivery.poison))
             return
@@ -197,7 +214,7 @@ class Engine:
             for name, value in delivery.message.headers() or ()
         }
         return Context(
-            job_id=headers.get(JOB_ID_HEADER, ""),
+            job_id=headers.get(JOB_ID, ""),
             job_type=self._names.job_type(registration.job_type),
             attempt=delivery.attempt,
             key=delivery.key,
@@ -288,7 +305,7 @@ class Engine:
         if delivery.job is not None:
             job_type: str | None = self._names.job_type(type(delivery.job))
         else:
-            job_type = _header(delivery.message, JOB_TYPE_HEADER)
+            job_type = _header(delivery.message, JOB_TYPE)
         return Failure(
             reason=poison.reason,
             error_class=poison.error_class,

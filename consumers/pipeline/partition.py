@@ -24,6 +24,7 @@ class Delivery:
 
     __slots__ = (
         "attempt",
+        "decode_backoff",
         "first_failure_ms",
         "job",
         "key",
@@ -46,6 +47,7 @@ class Delivery:
         self.first_failure_ms = 0
         self.last_failure_ms = 0
         self.timer: asyncio.TimerHandle | None = None
+        self.decode_backoff = 0.5
 
 
 class PartitionState:
