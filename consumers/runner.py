@@ -12,7 +12,7 @@ import logging
 import random
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -55,6 +55,7 @@ class Worker:
         self.sink = KafkaSink(settings.dead_letter_producer_config())
         self.metrics = Metrics()
         self.draining = False
+        self._committer_stop = asyncio.Event()
         self.engine = Engine(
             EngineConfig(
                 group=self.group,
@@ -111,7 +112,9 @@ class Worker:
         if self.settings.health_port is not None:
             await self.health.start(self.settings.health_host, self.settings.health_port)
         self.source.start()
-        committing = asyncio.create_task(self.committer.run(), name="keel-committer")
+        committing = asyncio.create_task(
+            self.committer.run(self._committer_stop), name="keel-committer"
+        )
         _LOG.info("worker %s consuming %s", self.group, ", ".join(self.topics))
         try:
             await stop.wait()
@@ -122,7 +125,8 @@ class Worker:
         self.draining = True
         _LOG.info("stopping: %d jobs in flight", self.engine.in_flight)
         await self.engine.stop(self.settings.shutdown_grace)
-        committing.cancel()
+        self._committer_stop.set()
+        await committing
         await self.committer.flush()
         await self.source.close()
         self.sink.close()
@@ -170,6 +174,7 @@ async def serve(
     *,
     catalog: JobCatalog | None = None,
     handle_signals: bool = False,
+    on_start: Callable[[Worker], None] | None = None,
 ) -> None:
     """Run `app` until `stop` is set (or SIGTERM/SIGINT, with `handle_signals`)."""
     stop = stop or asyncio.Event()
@@ -181,4 +186,6 @@ async def serve(
     with registry_client(settings) as client:
         codec = JobCodec(client, catalog or reference_catalog(), auto_register=False)
         worker = Worker(app, settings, codec)
+        if on_start is not None:
+            on_start(worker)
         await worker.run(stop)

@@ -33,11 +33,13 @@ class Committer:
         self._last: dict[TopicPartition, Position] = {}
         self.commits = 0
 
-    async def run(self) -> None:
-        """Commit on the interval until cancelled."""
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.flush()
+    async def run(self, stop: asyncio.Event) -> None:
+        """Commit on the interval until `stop` is set (a commit under way is finished first)."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), self._interval)
+            except TimeoutError:
+                await self.flush()
 
     async def flush(self) -> bool:
         """Commit every position that moved; False when the commit failed."""

@@ -44,10 +44,13 @@ class PartitionOffsets:
         if self._next is not None and offset < self._next:
             return False  # a redelivery below what we already track: nothing to run
         self._next = offset + 1
-        if offset in self._skip:
-            self._skip.discard(offset)
-            return False
         self._outstanding.append(offset)
+        if offset in self._skip:
+            # Finished by a previous owner: finished here too, so that it stays in the
+            # finished-above set this owner commits until the watermark passes it.
+            self._skip.discard(offset)
+            self.finish(offset)
+            return False
         return True
 
     def finish(self, offset: int) -> None:

@@ -74,14 +74,19 @@ class Source:
 
     async def commit(self, positions: Mapping[records.TopicPartition, Position]) -> None:
         """Commit `positions` on the consumer's thread; raises if the commit failed."""
+        if not self._thread.is_alive():
+            raise RuntimeError("the poll thread is not running")
         done: concurrent.futures.Future[None] = concurrent.futures.Future()
 
         def commit(consumer: Consumer) -> None:
+            if not done.set_running_or_notify_cancel():
+                return  # the committer gave up waiting; its next flush commits again
             try:
                 _commit(consumer, positions, owned_only=True)
-                done.set_result(None)
             except Exception as error:  # handed to the awaiting committer
                 done.set_exception(error)
+            else:
+                done.set_result(None)
 
         self._commands.put(commit)
         await asyncio.wrap_future(done)
@@ -128,7 +133,10 @@ class Source:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 return
-            command(consumer)
+            try:
+                command(consumer)
+            except Exception:
+                _LOG.exception("consumer command failed")
 
     def _pause(self, consumer: Consumer) -> None:
         self._paused = True
@@ -144,8 +152,11 @@ class Source:
             offset = tp.offset if tp.offset >= 0 else None
             self._on_loop(self._engine.assign, (tp.topic, tp.partition), offset, tp.metadata)
         consumer.incremental_assign(partitions)
+        # librdkafka keeps a partition's pause flag across revoke and re-assign: set it either way.
         if self._paused:
             consumer.pause(partitions)
+        else:
+            consumer.resume(partitions)
         self.assignment_received = True
         _LOG.info("assigned %s", _labels(partitions))
 

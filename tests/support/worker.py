@@ -5,6 +5,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -68,20 +69,28 @@ class JobProducer:
         self._client = SchemaRegistryClient({"url": cluster.registry_url})
         self._codec = JobCodec(self._client, reference_catalog())
         self._producer = Producer(
-            {"bootstrap.servers": cluster.bootstrap_servers, "linger.ms": 5, "acks": "all"}
+            {
+                "bootstrap.servers": cluster.bootstrap_servers,
+                "linger.ms": 5,
+                "acks": "all",
+                "enable.idempotence": True,  # a retried send never duplicates or reorders
+                "message.max.bytes": 2_000_000,
+            }
         )
 
     def send(self, job: Job, key: bytes | None) -> None:
         self.send_raw(self._codec.encode(job, self.topic), key, job.get_fullname())
 
     def send_raw(self, value: bytes | None, key: bytes | None, job_type: str = "") -> None:
-        headers = JobHeaders(new_job_id(), job_type, int(time.time() * 1000)).encode()
+        job_headers = JobHeaders(new_job_id(), job_type, int(time.time() * 1000))
+        headers: list[tuple[str, str | bytes | None]] = list(job_headers.encode())
         while True:
             try:
                 self._producer.produce(self.topic, value, key, headers=headers)
-                return
             except BufferError:
                 self._producer.poll(0.05)
+            else:
+                return
 
     def send_all(self, jobs: Iterable[tuple[Job, bytes | None]]) -> int:
         count = 0
@@ -96,7 +105,7 @@ class JobProducer:
 
     def close(self) -> None:
         self.flush()
-        self._client.__exit__(None, None, None)
+        self._client.close()
 
 
 @dataclass(frozen=True)
@@ -125,22 +134,17 @@ def read_all(cluster: Cluster, topic: str, expected: int, timeout: float = 30.0)
         while len(found) < expected and time.monotonic() < deadline:
             for message in consumer.consume(500, 0.2):
                 if message.error() is None:
-                    headers = {
-                        name: (value or b"").decode("utf-8", "replace")
-                        for name, value in message.headers() or ()
-                    }
-                    found.append(
-                        Read(
-                            message.key(),
-                            message.value(),
-                            headers,
-                            message.partition(),
-                            message.offset(),
-                        )
-                    )
+                    found.append(_read(message))
     finally:
         consumer.close()
     return found
+
+
+def _read(message: Any) -> Read:
+    headers = {
+        name: (value or b"").decode("utf-8", "replace") for name, value in message.headers() or ()
+    }
+    return Read(message.key(), message.value(), headers, message.partition(), message.offset())
 
 
 def committed(cluster: Cluster, group: str, topic: str, partitions: int) -> dict[int, int]:

@@ -121,3 +121,16 @@ def test_without_a_committed_position_the_first_record_sets_it() -> None:
     assert offsets.committable() == 500
     offsets.finish(500)
     assert offsets.committable() == 501
+
+
+def test_skipped_offsets_stay_in_the_metadata_until_the_watermark_passes_them() -> None:
+    # A new owner skips 6 and 7 (finished by the previous one) while 5 is still running:
+    # if it hands the partition on now, the next owner must still skip 6 and 7.
+    offsets = PartitionOffsets(5, skip=[6, 7])
+    assert [offsets.receive(o) for o in (5, 6, 7, 8)] == [True, False, False, True]
+    offsets.finish(8)
+    assert offsets.committable() == 5
+    assert offsets.finished_above() == [6, 7, 8]
+    offsets.finish(5)
+    assert offsets.committable() == 9
+    assert offsets.finished_above() == []
