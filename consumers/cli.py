@@ -1,0 +1,60 @@
+"""`keel worker module:app` runs a worker; `keel dlt ...` inspects and replays dead letters."""
+
+import asyncio
+import importlib
+import logging
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from consumers.app import App
+from consumers.runner import Worker, serve
+
+
+def load_app(target: str) -> App:
+    """The `App` named by `module:attribute`."""
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise typer.BadParameter("expected module:app, e.g. myservice.jobs:app")
+    sys.path.insert(0, ".")
+    app = getattr(importlib.import_module(module_name), attribute, None)
+    if not isinstance(app, App):
+        raise typer.BadParameter(f"{target} is not a consumers.App")
+    return app
+
+
+def run_worker(
+    target: Annotated[str, typer.Argument(help="module:app, the App to run")],
+    progress: Annotated[
+        bool, typer.Option(help="Show one live line of counts instead of a log per event.")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO",
+) -> None:
+    """Run the handlers of APP until SIGTERM or SIGINT, then drain, commit and leave."""
+    logging.basicConfig(
+        level="WARNING" if progress else log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    app = load_app(target)
+    asyncio.run(serve(app, handle_signals=True, on_start=_show_progress if progress else None))
+
+
+def _show_progress(worker: Worker) -> None:
+    asyncio.get_running_loop().create_task(_progress_line(worker))
+
+
+async def _progress_line(worker: Worker) -> None:
+    started = time.monotonic()
+    metrics = worker.metrics
+    while True:
+        await asyncio.sleep(1.0)
+        processed = metrics.total("processed")
+        line = (
+            f"\r{worker.group}: processed {processed}  retried {metrics.total('retried')}  "
+            f"dead-lettered {metrics.total('dead_lettered')}  in flight {worker.engine.in_flight}"
+            f"  ({processed / max(time.monotonic() - started, 1e-9):.0f}/s)   "
+        )
+        sys.stderr.write(line)
+        sys.stderr.flush()

@@ -1,0 +1,426 @@
+"""The per-record rules: decode, queue by key, run, decide, settle, and drain on revoke.
+
+Everything here runs on the event loop thread, so no state needs a lock. The engine never
+touches Kafka: records come in through `accept`, dead letters leave through a `DeadLetterSink`,
+pause/resume leave through `on_flow`, and the committer reads `positions()`.
+
+Every record that is accepted ends in exactly one of: finished (success, or an acknowledged
+dead-letter write), dropped on revoke or shutdown (not finished, so never committed: the next
+owner runs it), or abandoned with its partition (a lost partition).
+"""
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from consumers.context import Context
+from consumers.middleware import FAILED, PROCESSED, RETRIED, Observer
+from consumers.pipeline.dead_letter import Failure, Origin, dead_letter_headers
+from consumers.pipeline.decode import DecodeStage, Poison, Unavailable, poison
+from consumers.pipeline.execute import Execute
+from consumers.pipeline.flow import FlowControl, Signal
+from consumers.pipeline.offsets import PartitionOffsets, decode_finished
+from consumers.pipeline.partition import Delivery, PartitionState, Position
+from consumers.pipeline.records import Message, TopicPartition
+from consumers.pipeline.retry import DeadLetter, Done, Random, RetryAfter, decide
+from consumers.pipeline.sink import DeadLetterSink
+from consumers.registry import Registration
+from schemas.headers import JOB_ID, JOB_TYPE
+
+_LOG = logging.getLogger(__name__)
+
+NO_HANDLER = "no-handler"
+
+
+class Names(Protocol):
+    """How the engine names things it does not own: job types and dead-letter topics."""
+
+    def job_type(self, model: type[BaseModel]) -> str: ...
+    def dead_letter_topic(self, topic: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """The engine's knobs, taken from `WorkerSettings`."""
+
+    group: str
+    max_running: int
+    high_water: int
+    low_water: int
+    dead_letter_retry_max: float = 30.0
+
+
+class Engine:
+    """Takes records in, runs their jobs by the rules, and knows what may be committed."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        *,
+        decode: DecodeStage,
+        handlers: Mapping[type[BaseModel], Registration],
+        names: Names,
+        execute: Execute,
+        sink: DeadLetterSink,
+        observer: Observer,
+        on_flow: Callable[[Signal], None],
+        rng: Random,
+    ) -> None:
+        self._config = config
+        self._decode = decode
+        self._handlers = handlers
+        self._names = names
+        self._execute = execute
+        self._sink = sink
+        self._observer = observer
+        self._on_flow = on_flow
+        self._rng = rng
+        self._flow = FlowControl(config.high_water, config.low_water)
+        self._parts: dict[TopicPartition, PartitionState] = {}
+        self._ready: deque[Delivery] = deque()
+        self._running = 0
+        self._stopping = False
+        self._loop = asyncio.get_running_loop()
+
+    # -- assignment ---------------------------------------------------------------------------
+
+    def assign(self, tp: TopicPartition, committed: int | None, metadata: str | None) -> None:
+        """Own `tp` from its committed offset, skipping what a previous owner finished above."""
+        skip = decode_finished(committed, metadata) if committed is not None else []
+        part = PartitionState(tp, PartitionOffsets(committed, skip))
+        part.draining = self._stopping  # assigned during shutdown: start nothing
+        self._parts[tp] = part
+
+    async def revoke(
+        self, tps: Iterable[TopicPartition], timeout: float
+    ) -> dict[TopicPartition, Position]:
+        """Stop starting jobs of `tps`, let running ones finish until `timeout`, give them up.
+
+        Returns the positions to commit before the partitions are released.
+        """
+        parts = [part for tp in tps if (part := self._parts.pop(tp, None)) is not None]
+        await self._drain(parts, timeout)
+        positions = _positions(parts)
+        for part in parts:
+            part.closed = True
+        return positions
+
+    def lose(self, tps: Iterable[TopicPartition]) -> None:
+        """The partitions are gone already (session lost): nothing of them may be committed."""
+        for tp in tps:
+            part = self._parts.pop(tp, None)
+            if part is not None:
+                self._begin_drain(part)
+                part.closed = True
+
+    async def stop(self, timeout: float) -> None:
+        """Start nothing new; let running jobs finish until `timeout`."""
+        self._stopping = True
+        await self._drain(list(self._parts.values()), timeout)
+
+    def positions(self) -> dict[TopicPartition, Position]:
+        """What may be committed now, per owned partition."""
+        return _positions(self._parts.values())
+
+    def blocked(self) -> dict[str, str]:
+        """Partitions whose dead-letter writes fail, with the latest error."""
+        return {_label(p.tp): p.blocked for p in self._parts.values() if p.blocked}
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def assigned(self) -> int:
+        return len(self._parts)
+
+    @property
+    def in_flight(self) -> int:
+        return self._flow.in_flight
+
+    # -- intake -------------------------------------------------------------------------------
+
+    def accept(self, messages: Sequence[Message]) -> None:
+        """Take a polled batch: each record is decoded and queued behind its key, or started."""
+        admitted = 0
+        for message in messages:
+            if message.error() is not None:
+                _LOG.warning("consumer reported %s", message.error())
+                continue
+            part = self._parts.get((message.topic(), message.partition()))  # type: ignore[arg-type]
+            if part is None or part.draining or not part.offsets.receive(message.offset()):  # type: ignore[arg-type]
+                continue
+            admitted += 1
+            delivery = Delivery(message, part)
+            if part.lanes.offer(delivery.key, delivery):
+                self._start(delivery)
+        if admitted:
+            self._signal(self._flow.admit(admitted))
+
+    def _resolve(self, delivery: Delivery) -> bool:
+        """Decode a record when its turn comes; False when the registry must be asked again."""
+        decoded = self._decode(delivery.message.value(), delivery.key)
+        if isinstance(decoded, Unavailable):
+            self._decode_later(delivery, decoded)
+            return False
+        if isinstance(decoded, Poison):
+            delivery.poison = decoded
+            return True
+        registration = self._handlers.get(type(decoded))
+        if registration is None:
+            name = self._names.job_type(type(decoded))
+            message = f"no handler for {name}"
+            delivery.poison = Poison(NO_HANDLER, "consumers.NoHandler", message, "")
+        delivery.job = decoded
+        delivery.registration = registration
+        return True
+
+    def _decode_later(self, delivery: Delivery, unavailable: Unavailable) -> None:
+        _LOG.warning("cannot decode %s yet: %s", _label(delivery.part.tp), unavailable.message)
+        delivery.decode_backoff = min(2 * delivery.decode_backoff, 30.0)
+        delivery.timer = self._loop.call_later(delivery.decode_backoff, self._retry, delivery)
+        delivery.part.waiting.add(delivery)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _start(self, delivery: Delivery) -> None:
+        if delivery.job is None and delivery.poison is None and not self._resolve(delivery):
+            return
+        if delivery.poison is not None:
+            self._dead_letter(delivery, self._poison_failure(delivery, delivery.poison))
+            return
+        if self._running >= self._config.max_running:
+            self._ready.append(delivery)
+            return
+        self._running += 1
+        delivery.part.busy += 1
+        registration: Registration = delivery.registration  # type: ignore[assignment]
+        context = self._context(delivery, registration)
+        started = time.perf_counter()
+        self._execute.run(
+            registration, delivery.job, context, partial(self._settle, delivery, started)
+        )
+
+    def _context(self, delivery: Delivery, registration: Registration) -> Context:
+        headers = {
+            name: (value or b"").decode("utf-8", "replace")
+            for name, value in delivery.message.headers() or ()
+        }
+        return Context(
+            job_id=headers.get(JOB_ID, ""),
+            job_type=self._names.job_type(registration.job_type),
+            attempt=delivery.attempt,
+            key=delivery.key,
+            headers=headers,
+        )
+
+    def _settle(self, delivery: Delivery, started: float, error: BaseException | None) -> None:
+        """Every attempt ends here, exactly once: the policy decides what follows."""
+        self._running -= 1
+        part = delivery.part
+        part.busy -= 1
+        registration: Registration = delivery.registration  # type: ignore[assignment]
+        decision = decide(registration.policy, delivery.attempt, error, self._rng)
+        job_type = self._names.job_type(registration.job_type)
+        elapsed = time.perf_counter() - started
+        if isinstance(decision, Done):
+            self._observer.attempt_ended(job_type, PROCESSED, elapsed)
+            self._finish(delivery)
+        elif isinstance(decision, RetryAfter):
+            self._observer.attempt_ended(job_type, RETRIED, elapsed)
+            self._note_failure(delivery)
+            self._schedule_retry(delivery, decision.delay)
+        else:
+            self._observer.attempt_ended(job_type, FAILED, elapsed)
+            self._note_failure(delivery)
+            assert error is not None  # noqa: S101 - decide() dead-letters only on an error
+            self._dead_letter(delivery, self._failure(delivery, decision, error))
+        self._start_ready()
+        part.check_idle()
+
+    def _start_ready(self) -> None:
+        ready = self._ready
+        while ready and self._running < self._config.max_running:
+            self._start(ready.popleft())
+
+    def _finish(self, delivery: Delivery) -> None:
+        part = delivery.part
+        if not part.closed:
+            part.offsets.finish(delivery.message.offset())  # type: ignore[arg-type]
+        following = part.lanes.release(delivery.key)
+        self._signal(self._flow.settle())
+        if following is not None:
+            self._start(following)
+
+    def _signal(self, signal: Signal) -> None:
+        if signal is not Signal.NONE:
+            self._on_flow(signal)
+
+    # -- retries ------------------------------------------------------------------------------
+
+    def _note_failure(self, delivery: Delivery) -> None:
+        now = _now_ms()
+        delivery.first_failure_ms = delivery.first_failure_ms or now
+        delivery.last_failure_ms = now
+
+    def _schedule_retry(self, delivery: Delivery, delay: float) -> None:
+        part = delivery.part
+        if part.draining:
+            self._signal(self._flow.settle())
+            return
+        delivery.attempt += 1
+        delivery.timer = self._loop.call_later(delay, self._retry, delivery)
+        part.waiting.add(delivery)
+
+    def _retry(self, delivery: Delivery) -> None:
+        delivery.part.waiting.discard(delivery)
+        delivery.timer = None
+        self._start(delivery)
+
+    # -- dead letters -------------------------------------------------------------------------
+
+    def _failure(self, delivery: Delivery, decision: DeadLetter, error: BaseException) -> Failure:
+        poison = _describe(error)
+        registration: Registration = delivery.registration  # type: ignore[assignment]
+        return Failure(
+            reason=decision.reason,
+            error_class=poison.error_class,
+            message=poison.message,
+            traceback=poison.traceback,
+            attempts=delivery.attempt,
+            first_failure_ms=delivery.first_failure_ms,
+            last_failure_ms=delivery.last_failure_ms,
+            job_type=self._names.job_type(registration.job_type),
+        )
+
+    def _poison_failure(self, delivery: Delivery, poison: Poison) -> Failure:
+        now = _now_ms()
+        if delivery.job is not None:
+            job_type: str | None = self._names.job_type(type(delivery.job))
+        else:
+            job_type = _header(delivery.message, JOB_TYPE)
+        return Failure(
+            reason=poison.reason,
+            error_class=poison.error_class,
+            message=poison.message,
+            traceback=poison.traceback,
+            attempts=0,
+            first_failure_ms=now,
+            last_failure_ms=now,
+            job_type=job_type,
+        )
+
+    def _dead_letter(self, delivery: Delivery, failure: Failure, backoff: float = 0.5) -> None:
+        part = delivery.part
+        if part.closed:
+            self._signal(self._flow.settle())  # the next owner runs and dead-letters it again
+            return
+        part.busy += 1
+        message = delivery.message
+        timestamp = message.timestamp()[1]
+        origin = Origin(
+            message.topic() or "", message.partition() or 0, message.offset() or 0, timestamp
+        )
+        headers = dead_letter_headers(origin, self._config.group, failure, message.headers())
+        self._sink.publish(
+            self._names.dead_letter_topic(origin.topic),
+            message.key(),
+            message.value(),
+            headers,
+            partial(self._dead_lettered, delivery, failure, backoff),
+        )
+
+    def _dead_lettered(
+        self, delivery: Delivery, failure: Failure, backoff: float, error: str | None
+    ) -> None:
+        part = delivery.part
+        part.busy -= 1
+        if error is None:
+            part.blocked = None
+            self._observer.dead_lettered(failure.job_type or "", failure.reason)
+            self._finish(delivery)
+        else:
+            # Nothing is dropped: the offset stays unfinished, so the partition's commit stops
+            # here until the dead-letter topic takes the record.
+            part.blocked = error
+            _LOG.error(
+                "cannot write to the dead-letter topic for %s (%s); retrying in %.1fs",
+                _label(part.tp),
+                error,
+                backoff,
+            )
+            part.busy += 1  # the pending retry keeps the partition busy while it drains
+            self._loop.call_later(backoff, self._redo_dead_letter, delivery, failure, backoff)
+        part.check_idle()
+
+    def _redo_dead_letter(self, delivery: Delivery, failure: Failure, backoff: float) -> None:
+        delivery.part.busy -= 1
+        next_backoff = min(backoff * 2, self._config.dead_letter_retry_max)
+        self._dead_letter(delivery, failure, next_backoff)
+        delivery.part.check_idle()
+
+    # -- draining -----------------------------------------------------------------------------
+
+    def _begin_drain(self, part: PartitionState) -> None:
+        if part.draining:
+            return
+        part.draining = True
+        dropped = list(part.lanes.drain())
+        for delivery in part.waiting:
+            if delivery.timer is not None:
+                delivery.timer.cancel()
+            dropped.append(delivery)
+        part.waiting.clear()
+        ready = [d for d in self._ready if d.part is part]
+        if ready:
+            self._ready = deque(d for d in self._ready if d.part is not part)
+        if dropped or ready:
+            self._signal(self._flow.settle(len(dropped) + len(ready)))
+        part.check_idle()
+
+    async def _drain(self, parts: list[PartitionState], timeout: float) -> None:
+        for part in parts:
+            self._begin_drain(part)
+        waits = [part.idle.wait() for part in parts if part.busy]
+        if not waits:
+            return
+        try:
+            await asyncio.wait_for(asyncio.gather(*waits), timeout)
+        except TimeoutError:
+            busy = [_label(p.tp) for p in parts if p.busy]
+            _LOG.warning("drain deadline passed with jobs still running on %s", busy)
+
+
+def _positions(parts: Iterable[PartitionState]) -> dict[TopicPartition, Position]:
+    found = {}
+    for part in parts:
+        position = part.position()
+        if position is not None:
+            found[part.tp] = position
+    return found
+
+
+def _label(tp: TopicPartition) -> str:
+    return f"{tp[0]}/{tp[1]}"
+
+
+def _describe(error: BaseException) -> Poison:
+    return poison("", error)
+
+
+def _header(message: Message, name: str) -> str | None:
+    for key, value in message.headers() or ():
+        if key == name and value is not None:
+            return value.decode("utf-8", "replace")
+    return None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,115 @@
+"""Running one attempt of a handler, within its time limit, and reporting how it ended.
+
+Async handlers run as a task on the event loop; a time limit cancels the task. Sync handlers run
+in a bounded thread pool; a thread cannot be stopped, so a sync handler past its limit is
+reported, its attempt counts as failed with `JobTimeout`, and whatever it returns later is
+ignored. `done(error)` is called exactly once per attempt, on the loop thread (None: success).
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import cast
+
+from pydantic import BaseModel
+
+from consumers.context import Context
+from consumers.registry import AsyncHandler, Registration, SyncHandler
+from consumers.signals import JobTimeout
+
+_LOG = logging.getLogger(__name__)
+
+Done = Callable[[BaseException | None], None]
+
+
+class Execute:
+    """Starts attempts; each reports back through its `done` callback."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, pool: Executor) -> None:
+        self._loop = loop
+        self._pool = pool
+
+    def run(self, registration: Registration, job: BaseModel, context: Context, done: Done) -> None:
+        if registration.is_async:
+            _AsyncAttempt(self._loop, registration, job, context, done)
+        else:
+            _SyncAttempt(self._loop, self._pool, registration, (job, context), done)
+
+
+class _AsyncAttempt:
+    __slots__ = ("_done", "_timed_out", "_timer")
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        registration: Registration,
+        job: BaseModel,
+        context: Context,
+        done: Done,
+    ) -> None:
+        self._done = done
+        self._timed_out = False
+        handler = cast(AsyncHandler, registration.handler)
+        task: asyncio.Task[None] = loop.create_task(handler(job, context))  # type: ignore[arg-type]
+        self._timer = (
+            None
+            if registration.timeout is None
+            else loop.call_later(registration.timeout, self._expire, task)
+        )
+        task.add_done_callback(self._finished)
+
+    def _expire(self, task: "asyncio.Task[None]") -> None:
+        self._timed_out = True
+        task.cancel()
+
+    def _finished(self, task: "asyncio.Task[None]") -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if task.cancelled():
+            reason = "time limit exceeded" if self._timed_out else "cancelled"
+            self._done(JobTimeout(reason) if self._timed_out else asyncio.CancelledError(reason))
+        else:
+            self._done(task.exception())
+
+
+class _SyncAttempt:
+    __slots__ = ("_context", "_done", "_reported", "_timer")
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        pool: Executor,
+        registration: Registration,
+        arguments: tuple[BaseModel, Context],
+        done: Done,
+    ) -> None:
+        self._done = done
+        self._context = arguments[1]
+        self._reported = False
+        handler = cast(SyncHandler, registration.handler)
+        future = loop.run_in_executor(pool, handler, *arguments)
+        self._timer = (
+            None
+            if registration.timeout is None
+            else loop.call_later(registration.timeout, self._expire, registration.timeout)
+        )
+        future.add_done_callback(self._finished)
+
+    def _expire(self, limit: float) -> None:
+        _LOG.error(
+            "sync handler for job %s overran its %ss limit; its thread keeps running",
+            self._context.job_id,
+            limit,
+        )
+        self._report(JobTimeout(f"sync handler overran its {limit}s limit"))
+
+    def _finished(self, future: "asyncio.Future[None]") -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._report(asyncio.CancelledError() if future.cancelled() else future.exception())
+
+    def _report(self, error: BaseException | None) -> None:
+        if not self._reported:
+            self._reported = True
+            self._done(error)

@@ -1,0 +1,92 @@
+"""The worker's state for one assigned partition, and for one record in it."""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from consumers.pipeline.decode import Poison
+from consumers.pipeline.lanes import Lanes
+from consumers.pipeline.offsets import PartitionOffsets, encode_finished
+from consumers.pipeline.records import Message, TopicPartition
+from consumers.registry import Registration
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """What to commit for a partition: the watermark and the finished-above metadata."""
+
+    offset: int
+    metadata: str
+
+
+class Delivery:
+    """One record on its way through the pipeline, across all its attempts."""
+
+    __slots__ = (
+        "attempt",
+        "decode_backoff",
+        "first_failure_ms",
+        "job",
+        "key",
+        "last_failure_ms",
+        "message",
+        "part",
+        "poison",
+        "registration",
+        "timer",
+    )
+
+    def __init__(self, message: Message, part: "PartitionState") -> None:
+        self.message = message
+        self.part = part
+        self.key = message.key()
+        self.attempt = 1
+        self.job: Any = None
+        self.registration: Registration | None = None
+        self.poison: Poison | None = None
+        self.first_failure_ms = 0
+        self.last_failure_ms = 0
+        self.timer: asyncio.TimerHandle | None = None
+        self.decode_backoff = 0.5
+
+
+class PartitionState:
+    """Offsets, lanes and in-progress counts of one partition while this worker owns it.
+
+    `busy` counts attempts running and dead-letter writes not yet acknowledged. While
+    `draining`, nothing new starts; once `closed`, finishes no longer count (the partition has a
+    new owner, which will run those records again).
+    """
+
+    __slots__ = (
+        "blocked",
+        "busy",
+        "closed",
+        "draining",
+        "idle",
+        "lanes",
+        "offsets",
+        "tp",
+        "waiting",
+    )
+
+    def __init__(self, tp: TopicPartition, offsets: PartitionOffsets) -> None:
+        self.tp = tp
+        self.offsets = offsets
+        self.lanes: Lanes[Delivery] = Lanes()
+        self.busy = 0
+        self.waiting: set[Delivery] = set()  # waiting for a retry timer
+        self.draining = False
+        self.closed = False
+        self.blocked: str | None = None  # why dead-letter writes fail, while they do
+        self.idle = asyncio.Event()
+
+    def position(self) -> Position | None:
+        offset = self.offsets.committable()
+        if offset is None:
+            return None
+        return Position(offset, encode_finished(offset, self.offsets.finished_above()))
+
+    def check_idle(self) -> None:
+        if self.draining and self.busy == 0:
+            self.idle.set()

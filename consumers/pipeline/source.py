@@ -1,0 +1,225 @@
+"""The only poller of the Kafka consumer, on a thread of its own.
+
+The thread polls in batches and hands each batch to the event loop; it never waits for a
+handler, so a job that runs longer than `max.poll.interval.ms` cannot get the worker evicted.
+Everything else the consumer does also happens on this thread, in between polls: pause and
+resume (from flow control), commits (from the committer), and the rebalance callbacks, which
+librdkafka calls from inside `consume()`:
+
+- assigned: read the committed offset *and metadata* of each new partition, so the engine skips
+  what a previous owner finished above the watermark; then assign (paused, if we are).
+- revoked:  ask the engine to drain the partitions (nothing new starts, running jobs get until
+  the drain deadline), commit what finished, and only then let them go.
+- lost:     the partitions already belong to someone else: drop them, commit nothing.
+"""
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, TypeVar, cast
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from consumers.pipeline import records
+from consumers.pipeline.engine import Engine
+from consumers.pipeline.flow import Signal
+from consumers.pipeline.partition import Position
+
+_LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+Command = Callable[[Consumer], None]
+COMMITTED_TIMEOUT = 30.0
+
+
+class Source:
+    """Owns the consumer and its thread; the loop talks to it through thread-safe commands."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        topics: Sequence[str],
+        engine: Engine,
+        *,
+        batch: int,
+        poll_timeout: float,
+        drain_timeout: float,
+    ) -> None:
+        self._config = dict(config)
+        self._topics = list(topics)
+        self._engine = engine
+        self._batch = batch
+        self._poll_timeout = poll_timeout
+        self._drain_timeout = drain_timeout
+        self._loop = asyncio.get_running_loop()
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._closed: asyncio.Future[None] = self._loop.create_future()
+        self._paused = False
+        self.heartbeat = time.monotonic()
+        self.assignment_received = False
+        self._thread = threading.Thread(target=self._run, name="keel-source", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    # -- called on the loop -------------------------------------------------------------------
+
+    def flow(self, signal: Signal) -> None:
+        """Pause or resume every assigned partition (from flow control)."""
+        self._commands.put(self._pause if signal is Signal.PAUSE else self._resume)
+
+    async def commit(self, positions: Mapping[records.TopicPartition, Position]) -> None:
+        """Commit `positions` on the consumer's thread; raises if the commit failed."""
+        if not self._thread.is_alive():
+            raise RuntimeError("the poll thread is not running")
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def commit(consumer: Consumer) -> None:
+            if not done.set_running_or_notify_cancel():
+                return  # the committer gave up waiting; its next flush commits again
+            try:
+                _commit(consumer, positions, owned_only=True)
+            except Exception as error:  # handed to the awaiting committer
+                done.set_exception(error)
+            else:
+                done.set_result(None)
+
+        self._commands.put(commit)
+        await asyncio.wrap_future(done)
+
+    async def close(self) -> None:
+        """Stop polling, close the consumer (which revokes, drains and commits), end the thread."""
+        self._stopping.set()
+        await self._closed
+
+    # -- the consumer's thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        consumer = Consumer(self._config)
+        try:
+            consumer.subscribe(
+                self._topics,
+                on_assign=self._guarded(self._on_assign),
+                on_revoke=self._guarded(self._on_revoke),
+                on_lost=self._guarded(self._on_lost),
+            )
+            self._poll(consumer)
+        except Exception:
+            _LOG.exception("the poll loop failed")
+            raise
+        finally:
+            try:
+                consumer.close()
+            finally:
+                self._loop.call_soon_threadsafe(_resolve, self._closed)
+
+    def _poll(self, consumer: Consumer) -> None:
+        while not self._stopping.is_set():
+            self._apply_commands(consumer)
+            messages = consumer.consume(self._batch, self._poll_timeout)
+            self.heartbeat = time.monotonic()
+            if messages:
+                batch = cast(Sequence[records.Message], messages)
+                self._loop.call_soon_threadsafe(self._engine.accept, batch)
+        self._apply_commands(consumer)
+
+    def _apply_commands(self, consumer: Consumer) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                command(consumer)
+            except Exception:
+                _LOG.exception("consumer command failed")
+
+    def _pause(self, consumer: Consumer) -> None:
+        self._paused = True
+        consumer.pause(consumer.assignment())
+
+    def _resume(self, consumer: Consumer) -> None:
+        self._paused = False
+        consumer.resume(consumer.assignment())
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        committed = consumer.committed(partitions, timeout=COMMITTED_TIMEOUT)
+        for tp in committed:
+            offset = tp.offset if tp.offset >= 0 else None
+            self._on_loop(self._engine.assign, (tp.topic, tp.partition), offset, tp.metadata)
+        consumer.incremental_assign(partitions)
+        # librdkafka keeps a partition's pause flag across revoke and re-assign: set it either way.
+        if self._paused:
+            consumer.pause(partitions)
+        else:
+            consumer.resume(partitions)
+        self.assignment_received = True
+        _LOG.info("assigned %s", _labels(partitions))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        tps = [(tp.topic, tp.partition) for tp in partitions]
+        positions = self._await(self._engine.revoke(tps, self._drain_timeout))
+        try:
+            _commit(consumer, positions, owned_only=False)
+        except KafkaException as error:
+            _LOG.warning("commit on revoke of %s failed: %s", _labels(partitions), error)
+        _LOG.info("revoked %s", _labels(partitions))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._on_loop(self._engine.lose, [(tp.topic, tp.partition) for tp in partitions])
+        _LOG.warning("lost %s: their unfinished jobs will run again elsewhere", _labels(partitions))
+
+    def _guarded(
+        self, callback: Callable[[Consumer, list[TopicPartition]], None]
+    ) -> Callable[[Consumer, list[TopicPartition]], None]:
+        def guarded(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+            try:
+                callback(consumer, partitions)
+            except Exception:
+                _LOG.exception("rebalance callback %s failed", callback.__name__)
+
+        return guarded
+
+    def _on_loop(self, function: Callable[..., T], *args: Any) -> T:  # noqa: ANN401 - any call
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def call() -> None:
+            try:
+                done.set_result(function(*args))
+            except Exception as error:
+                done.set_exception(error)
+
+        self._loop.call_soon_threadsafe(call)
+        return done.result()
+
+    def _await(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+
+def _commit(
+    consumer: Consumer, positions: Mapping[records.TopicPartition, Position], *, owned_only: bool
+) -> None:
+    if owned_only:
+        # A partition revoked since the committer looked was committed by the revoke already,
+        # and its new owner may be ahead of us.
+        owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        positions = {tp: p for tp, p in positions.items() if tp in owned}
+    offsets = [
+        TopicPartition(topic, partition, p.offset, metadata=p.metadata)
+        for (topic, partition), p in positions.items()
+    ]
+    if offsets:
+        consumer.commit(offsets=offsets, asynchronous=False)
+
+
+def _labels(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}/{tp.partition}" for tp in partitions) or "nothing"
+
+
+def _resolve(future: "asyncio.Future[None]") -> None:
+    if not future.done():
+        future.set_result(None)

@@ -1,0 +1,54 @@
+"""Which handler runs which job type, with that type's retry policy and time limit."""
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from consumers.context import Context
+from consumers.pipeline.retry import RetryPolicy
+
+AsyncHandler = Callable[[Any, Context], Awaitable[None]]
+SyncHandler = Callable[[Any, Context], None]
+Handler = AsyncHandler | SyncHandler
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """One job type's handler and how it is run."""
+
+    job_type: type[BaseModel]
+    handler: Handler
+    is_async: bool
+    policy: RetryPolicy
+    timeout: float | None
+
+
+class HandlerRegistry:
+    """One handler per job type; a second registration for a type is a mistake, refused."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[type[BaseModel], Registration] = {}
+
+    def add(
+        self,
+        job_type: type[BaseModel],
+        handler: Handler,
+        policy: RetryPolicy,
+        timeout: float | None,
+    ) -> Registration:
+        if job_type in self._by_type:
+            raise ValueError(f"{job_type.__name__} already has a handler")
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be positive")
+        registration = Registration(
+            job_type, handler, inspect.iscoroutinefunction(handler), policy, timeout
+        )
+        self._by_type[job_type] = registration
+        return registration
+
+    @property
+    def by_type(self) -> Mapping[type[BaseModel], Registration]:
+        return self._by_type

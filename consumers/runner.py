@@ -1,0 +1,191 @@
+"""The composition root and the one loop: build a worker from an `App`, run it, stop it.
+
+`build` constructs every client and stage (nothing connects at import time); `Worker.run`
+starts them, waits for the stop event, then shuts down in the order that loses nothing:
+
+    not ready -> start nothing new -> running jobs finish (grace) -> commit -> close the
+    consumer (leave the group) -> flush dead letters -> stop serving health
+"""
+
+import asyncio
+import logging
+import random
+import signal
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from consumers.app import App
+from consumers.health import HealthServer, Probe
+from consumers.metrics import Metrics
+from consumers.naming import CatalogNames
+from consumers.pipeline.commit import Committer
+from consumers.pipeline.decode import DecodeStage
+from consumers.pipeline.engine import Engine, EngineConfig
+from consumers.pipeline.execute import Execute
+from consumers.pipeline.flow import Signal
+from consumers.pipeline.kafka_sink import KafkaSink
+from consumers.pipeline.source import Source
+from consumers.settings import WorkerSettings
+from schemas.catalog import JobCatalog, reference_catalog
+from schemas.codec import JobCodec
+from schemas.errors import RegistryUnavailableError
+from schemas.topics import dead_letter_topic
+
+_LOG = logging.getLogger(__name__)
+LIVENESS_WINDOW = 15.0
+
+
+class Worker:
+    """Every running part of one worker process, wired together."""
+
+    def __init__(self, app: App, settings: WorkerSettings, codec: JobCodec) -> None:
+        self.app = app
+        self.settings = settings
+        self.group = app.group_id
+        self.topics = resolve_topics(settings)
+        names = CatalogNames(codec.catalog)
+        loop = asyncio.get_running_loop()
+        self.pool = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="keel-sync")
+        self.sink = KafkaSink(settings.dead_letter_producer_config())
+        self.metrics = Metrics()
+        self.draining = False
+        self._committer_stop = asyncio.Event()
+        self.engine = Engine(
+            EngineConfig(
+                group=self.group,
+                max_running=settings.max_in_flight,
+                high_water=settings.high_water,
+                low_water=settings.low_water,
+                dead_letter_retry_max=settings.dead_letter_retry_max,
+            ),
+            decode=DecodeStage(codec, names.is_ordered, (RegistryUnavailableError,)),
+            handlers=app.handlers,
+            names=names,
+            execute=Execute(loop, self.pool),
+            sink=self.sink,
+            observer=self.metrics,
+            on_flow=self._flow,
+            rng=random.Random(),  # noqa: S311 - backoff jitter, not secrets
+        )
+        self.metrics.bound(lambda: self.engine.in_flight, lambda: len(self.engine.blocked()))
+        self.source = Source(
+            settings.to_confluent(self.group),
+            self.topics,
+            self.engine,
+            batch=settings.poll_batch,
+            poll_timeout=settings.poll_timeout,
+            drain_timeout=settings.drain_timeout,
+        )
+        self.committer = Committer(
+            self.engine.positions, self.source.commit, settings.commit_interval
+        )
+        self.health = HealthServer(self.live, self.ready, self.metrics.render)
+
+    def _flow(self, flow: Signal) -> None:
+        self.source.flow(flow)
+
+    def live(self) -> Probe:
+        age = time.monotonic() - self.source.heartbeat
+        return Probe(age < LIVENESS_WINDOW, {"last_poll_seconds_ago": round(age, 3)})
+
+    def ready(self) -> Probe:
+        blocked = self.engine.blocked()
+        detail: dict[str, object] = {
+            "assigned": self.source.assignment_received,
+            "partitions": self.engine.assigned,
+            "draining": self.draining,
+            "in_flight": self.engine.in_flight,
+            "dead_letter_blocked": blocked,
+        }
+        ok = self.source.assignment_received and not self.draining and not blocked
+        return Probe(ok, detail)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set, then shut down gracefully."""
+        ensure_dead_letter_topics(self.settings, self.topics)
+        if self.settings.health_port is not None:
+            await self.health.start(self.settings.health_host, self.settings.health_port)
+        self.source.start()
+        committing = asyncio.create_task(
+            self.committer.run(self._committer_stop), name="keel-committer"
+        )
+        _LOG.info("worker %s consuming %s", self.group, ", ".join(self.topics))
+        try:
+            await stop.wait()
+        finally:
+            await self._shutdown(committing)
+
+    async def _shutdown(self, committing: "asyncio.Task[None]") -> None:
+        self.draining = True
+        _LOG.info("stopping: %d jobs in flight", self.engine.in_flight)
+        await self.engine.stop(self.settings.shutdown_grace)
+        self._committer_stop.set()
+        await committing
+        await self.committer.flush()
+        await self.source.close()
+        self.sink.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        await self.health.close()
+        _LOG.info("stopped")
+
+
+def resolve_topics(settings: WorkerSettings) -> list[str]:
+    """The topics to consume: `KEEL_WORKER_TOPICS`."""
+    if not settings.topics:
+        raise ValueError('no topics to consume: set KEEL_WORKER_TOPICS, e.g. ["jobs.email"]')
+    return list(settings.topics)
+
+
+def ensure_dead_letter_topics(settings: WorkerSettings, topics: list[str]) -> None:
+    """Create `T.dlt` for every consumed topic that lacks one, with T's partition count."""
+    admin = AdminClient({"bootstrap.servers": settings.cluster.kafka_bootstrap_servers})
+    existing = admin.list_topics(timeout=30).topics
+    wanted = [
+        NewTopic(dead_letter_topic(t), num_partitions=len(existing[t].partitions))
+        for t in topics
+        if t in existing and dead_letter_topic(t) not in existing
+    ]
+    if not wanted:
+        return
+    for name, future in admin.create_topics(wanted).items():
+        try:
+            future.result(timeout=30)
+            _LOG.info("created dead-letter topic %s", name)
+        except Exception as error:  # another worker may have just created it
+            if "TOPIC_ALREADY_EXISTS" not in str(error):
+                raise
+
+
+@contextmanager
+def registry_client(settings: WorkerSettings) -> Iterator[SchemaRegistryClient]:
+    with SchemaRegistryClient({"url": settings.cluster.schema_registry_url}) as client:
+        yield client
+
+
+async def serve(
+    app: App,
+    stop: asyncio.Event | None = None,
+    *,
+    catalog: JobCatalog | None = None,
+    handle_signals: bool = False,
+    on_start: Callable[[Worker], None] | None = None,
+) -> None:
+    """Run `app` until `stop` is set (or SIGTERM/SIGINT, with `handle_signals`)."""
+    stop = stop or asyncio.Event()
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+    settings = app.settings
+    with registry_client(settings) as client:
+        codec = JobCodec(client, catalog or reference_catalog(), auto_register=False)
+        worker = Worker(app, settings, codec)
+        if on_start is not None:
+            on_start(worker)
+        await worker.run(stop)

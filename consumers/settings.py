@@ -1,0 +1,94 @@
+"""Everything a worker reads from the environment, read once into one frozen object.
+
+Variables are prefixed `KEEL_WORKER_` (for example `KEEL_WORKER_MAX_IN_FLIGHT=200`); the cluster
+addresses come from `schemas.settings.ClusterSettings` (`KAFKA_BOOTSTRAP_SERVERS`,
+`SCHEMA_REGISTRY_URL`). `consumer_config` passes further librdkafka settings through unchanged,
+with their dotted names, e.g. `KEEL_WORKER_CONSUMER_CONFIG='{"fetch.max.bytes": "1048576"}'`.
+"""
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.settings import ClusterSettings
+
+
+class WorkerSettings(BaseSettings):
+    """How one worker process consumes, runs jobs, commits, and reports its health."""
+
+    model_config = SettingsConfigDict(env_prefix="KEEL_WORKER_", frozen=True, extra="ignore")
+
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    group_id: str | None = None  # default: the App's name
+    topics: tuple[str, ...] = ()  # default: the topics the handled job types are routed to
+    group_protocol: Literal["classic", "consumer"] = "classic"
+    group_instance_id: str | None = None  # static membership, e.g. the pod name
+    session_timeout_ms: int = 45_000
+    max_poll_interval_ms: int = 300_000
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+
+    max_in_flight: int = Field(default=500, ge=1)  # handlers running at once
+    buffer_high: int | None = None  # accepted, unfinished records that pause fetching
+    buffer_low: int | None = None  # ... and the count that resumes it
+    sync_threads: int = Field(default=16, ge=1)
+    poll_batch: int = Field(default=500, ge=1)
+    poll_timeout: float = Field(default=0.05, gt=0)
+
+    commit_interval: float = Field(default=1.0, gt=0)
+    drain_timeout: float = Field(default=20.0, ge=0)  # on revoke
+    shutdown_grace: float = Field(default=25.0, ge=0)  # on SIGTERM/SIGINT
+    dead_letter_retry_max: float = Field(default=30.0, gt=0)
+
+    health_host: str = "127.0.0.1"
+    health_port: int | None = Field(default=8080, ge=0)  # None: no endpoint; 0: any free port
+
+    consumer_config: dict[str, str] = Field(default_factory=dict)
+    producer_config: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _marks_in_order(self) -> "WorkerSettings":
+        if self.high_water <= self.low_water:
+            raise ValueError("buffer_low must be below buffer_high")
+        return self
+
+    @property
+    def high_water(self) -> int:
+        return self.buffer_high if self.buffer_high is not None else 2 * self.max_in_flight
+
+    @property
+    def low_water(self) -> int:
+        return self.buffer_low if self.buffer_low is not None else self.high_water // 2
+
+    def to_confluent(self, group_id: str) -> dict[str, str | int | bool]:
+        """The consumer's librdkafka configuration, with librdkafka's own dotted keys."""
+        config: dict[str, str | int | bool] = {
+            "bootstrap.servers": self.cluster.kafka_bootstrap_servers,
+            "group.id": group_id,
+            "group.protocol": self.group_protocol,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": self.auto_offset_reset,
+            "max.poll.interval.ms": self.max_poll_interval_ms,
+        }
+        if self.group_protocol == "classic":
+            # The server-side assignor of the `consumer` protocol refuses these keys.
+            config["partition.assignment.strategy"] = "cooperative-sticky"
+            config["session.timeout.ms"] = self.session_timeout_ms
+        if self.group_instance_id:
+            config["group.instance.id"] = self.group_instance_id
+        config.update(self.consumer_config)
+        return config
+
+    def dead_letter_producer_config(self) -> dict[str, str | int | bool]:
+        """The dead-letter producer: idempotent, acknowledged by all in-sync replicas."""
+        config: dict[str, str | int | bool] = {
+            "bootstrap.servers": self.cluster.kafka_bootstrap_servers,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            # A poison value may be as large as the broker allows, plus our headers.
+            "message.max.bytes": 4 * 1024 * 1024,
+        }
+        config.update(self.producer_config)
+        return config

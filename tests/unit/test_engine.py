@@ -1,0 +1,256 @@
+"""The engine's rules, run in memory through `consumers.testing` (the fake users get)."""
+
+import asyncio
+import random
+import threading
+
+import pytest
+from pydantic import BaseModel
+
+from consumers import App, Context, Reject, Retry, RetryPolicy
+from consumers.testing import InMemoryWorker
+
+
+class Step(BaseModel):
+    key: str
+    n: int
+
+
+class Other(BaseModel):
+    n: int
+
+
+def make_app(**kwargs: object) -> App:
+    return App("test", **kwargs)  # type: ignore[arg-type]
+
+
+async def test_same_key_in_offset_order_different_keys_concurrently() -> None:
+    app = make_app()
+    seen: dict[str, list[int]] = {}
+    running = 0
+    peak = 0
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(random.random() / 500)
+        seen.setdefault(job.key, []).append(job.n)
+        running -= 1
+
+    worker = InMemoryWorker(app, partitions=3)
+    for n in range(600):
+        key = f"k{n % 20}"
+        worker.send(Step(key=key, n=n), key=key.encode())
+    await worker.run_until_idle()
+    await worker.close()
+    assert all(ns == sorted(ns) for ns in seen.values())
+    assert sum(len(ns) for ns in seen.values()) == 600
+    assert peak > 1  # keys overlapped
+    assert peak <= 20  # never two of one key
+
+
+async def test_commits_only_the_contiguous_watermark_while_a_job_is_stuck() -> None:
+    app = make_app()
+    release = asyncio.Event()
+    finished: list[int] = []
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        if job.key == "stuck":
+            await release.wait()
+        finished.append(job.n)
+
+    worker = InMemoryWorker(app)
+    worker.send(Step(key="a", n=0), key=b"a")
+    worker.send(Step(key="stuck", n=1), key=b"stuck")
+    for n in range(2, 10):
+        worker.send(Step(key="b", n=n), key=b"b")
+    run = asyncio.ensure_future(worker.run_until_idle())
+    while len(finished) < 9:
+        await asyncio.sleep(0.001)
+    assert worker.committed == {0: 1}  # later jobs finished, the commit stays at the stuck one
+    release.set()
+    await run
+    assert worker.committed == {0: 10}
+    await worker.close()
+
+
+async def test_retry_blocks_only_its_key_and_succeeds_on_attempt_three() -> None:
+    app = make_app(retry=RetryPolicy(max_attempts=5))
+    attempts: list[tuple[int, int]] = []
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        attempts.append((job.n, ctx.attempt))
+        if job.n == 0 and ctx.attempt < 3:
+            raise Retry(after=0.02)
+
+    worker = InMemoryWorker(app)
+    worker.send(Step(key="flaky", n=0), key=b"flaky")
+    worker.send(Step(key="flaky", n=1), key=b"flaky")
+    worker.send(Step(key="calm", n=2), key=b"calm")
+    await worker.run_until_idle()
+    await worker.close()
+    flaky = [a for a in attempts if a[0] != 2]
+    assert flaky == [(0, 1), (0, 2), (0, 3), (1, 1)]  # n=1 waited for n=0's retries
+    assert attempts.index((2, 1)) < attempts.index((0, 2))  # the other key did not wait
+    assert worker.dead_letters == []
+
+
+async def test_always_failing_lands_in_dead_letters_after_exactly_max_attempts() -> None:
+    app = make_app(retry=RetryPolicy(max_attempts=3, retry_on=(OSError,)))
+    calls = 0
+
+    @app.handler(Step)
+    def step(job: Step, ctx: Context) -> None:  # a sync handler, in the thread pool
+        nonlocal calls
+        calls += 1
+        raise OSError("smtp down")
+
+    worker = InMemoryWorker(app)
+    worker.send(Step(key="a", n=0), key=b"a", headers={"keel-job-id": "j-1"})
+    await worker.run_until_idle()
+    await worker.close()
+    assert calls == 3
+    [letter] = worker.dead_letters
+    assert letter.topic == "jobs.dlt"
+    assert letter.key == b"a"
+    assert letter.headers["keel-job-id"] == "j-1"
+    assert letter.headers["keel-dlt-attempts"] == "3"
+    assert letter.headers["keel-dlt-reason"] == "retries-exhausted"
+    assert letter.headers["keel-dlt-error-class"] == "builtins.OSError"
+    assert "smtp down" in letter.headers["keel-dlt-traceback"]
+    assert worker.committed == {0: 1}
+
+
+async def test_fatal_error_and_reject_skip_retries() -> None:
+    app = make_app(retry=RetryPolicy(max_attempts=5, retry_on=(OSError,)))
+    calls: list[int] = []
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        calls.append(job.n)
+        if job.n == 0:
+            raise ValueError("bad template")
+        raise Reject("unknown user")
+
+    worker = InMemoryWorker(app)
+    worker.send(Step(key="a", n=0), key=b"a")
+    worker.send(Step(key="b", n=1), key=b"b")
+    await worker.run_until_idle()
+    await worker.close()
+    assert sorted(calls) == [0, 1]
+    reasons = sorted(letter.headers["keel-dlt-reason"] for letter in worker.dead_letters)
+    assert reasons == ["fatal-error", "rejected: unknown user"]
+
+
+async def test_poison_is_set_aside_and_good_jobs_behind_it_flow() -> None:
+    app = make_app()
+    done: list[int] = []
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        done.append(job.n)
+
+    worker = InMemoryWorker(app, is_ordered=lambda model: model is Step)
+    worker.send_raw(b"\x01garbage", key=b"a", reason="wrong-magic-byte")
+    worker.send(Step(key="a", n=1))  # ordered type without a key
+    worker.send(Other(n=2), key=b"c")  # no handler for this type
+    worker.send(Step(key="a", n=3), key=b"a")
+    await worker.run_until_idle()
+    await worker.close()
+    assert done == [3]
+    reasons = [letter.headers["keel-dlt-reason"] for letter in worker.dead_letters]
+    assert reasons == ["wrong-magic-byte", "missing-key", "no-handler"]
+    assert worker.dead_letters[0].value == b"\x01garbage"
+    assert worker.committed == {0: 4}
+
+
+async def test_a_failing_dead_letter_topic_stops_the_partition_from_advancing() -> None:
+    app = make_app()
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        pass
+
+    worker = InMemoryWorker(app)
+    worker.dead_letter_error = "topic unavailable"
+    worker.send_raw(b"junk", key=b"x")
+    worker.send(Step(key="y", n=1), key=b"y")
+    with pytest.raises(TimeoutError):
+        await worker.run_until_idle(timeout=0.3)
+    assert worker.committed == {0: 0}
+    assert worker.dead_letters == []
+    worker.dead_letter_error = None  # the topic is back: the pending write goes through
+    await worker.run_until_idle(timeout=5)
+    assert worker.committed == {0: 2}
+    assert len(worker.dead_letters) == 1
+    await worker.close()
+
+
+async def test_async_handler_over_its_time_limit_is_cancelled_and_retried() -> None:
+    app = make_app(retry=RetryPolicy(max_attempts=2))
+    attempts: list[int] = []
+
+    @app.handler(Step, timeout=0.05)
+    async def step(job: Step, ctx: Context) -> None:
+        attempts.append(ctx.attempt)
+        if ctx.attempt == 1:
+            await asyncio.sleep(10)
+
+    worker = InMemoryWorker(app)
+    worker.send(Step(key="a", n=0), key=b"a")
+    await worker.run_until_idle()
+    await worker.close()
+    assert attempts == [1, 2]
+    assert worker.dead_letters == []
+
+
+async def test_sync_handler_over_its_time_limit_is_reported_as_failed() -> None:
+    app = make_app(retry=RetryPolicy(max_attempts=1))
+    gate = threading.Event()
+
+    @app.handler(Step, timeout=0.05)
+    def step(job: Step, ctx: Context) -> None:
+        gate.wait(5)
+
+    worker = InMemoryWorker(app)
+    worker.send(Step(key="a", n=0), key=b"a")
+    await worker.run_until_idle()
+    gate.set()
+    await worker.close()
+    [letter] = worker.dead_letters
+    assert letter.headers["keel-dlt-error-class"] == "consumers.signals.JobTimeout"
+
+
+async def test_in_flight_above_the_high_mark_pauses_fetching() -> None:
+    app = make_app()
+    release = asyncio.Event()
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        await release.wait()
+
+    worker = InMemoryWorker(app, max_in_flight=4)
+    for n in range(8):
+        worker.send(Step(key=f"k{n}", n=n), key=f"k{n}".encode())
+    run = asyncio.ensure_future(worker.run_until_idle())
+    while not worker.paused:
+        await asyncio.sleep(0.001)
+    release.set()
+    await run
+    assert not worker.paused
+    await worker.close()
+
+
+def test_one_handler_per_job_type() -> None:
+    app = make_app()
+
+    @app.handler(Step)
+    async def first(job: Step, ctx: Context) -> None:
+        pass
+
+    with pytest.raises(ValueError, match="already has a handler"):
+        app.handler(Step)(first)
