@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from consumers.pipeline.retry import RetryPolicy
 from consumers.registry import Handler, HandlerRegistry, Registration
 from consumers.settings import WorkerSettings
+from schemas.catalog import JobCatalog, reference_catalog
 
 H = TypeVar("H", bound=Handler)
 
@@ -31,10 +32,17 @@ class App:
         settings: WorkerSettings | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
+        catalog: JobCatalog | None = None,
     ) -> None:
+        """`catalog`: the job types this app can decode; keel's reference jobs by default.
+
+        A service with job types of its own passes `reference_catalog().including(...)` or a
+        catalog of its own, so the worker can read what its handlers take.
+        """
         if not name:
             raise ValueError("an App needs a name: it is the consumer group")
         self.name = name
+        self.catalog = catalog or reference_catalog()
         self._settings = settings
         self._default_retry = retry or RetryPolicy()
         self._default_timeout = timeout

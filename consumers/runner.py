@@ -32,7 +32,7 @@ from consumers.pipeline.flow import Signal
 from consumers.pipeline.kafka_sink import KafkaSink
 from consumers.pipeline.source import Source
 from consumers.settings import WorkerSettings
-from schemas.catalog import JobCatalog, reference_catalog
+from schemas.catalog import JobCatalog
 from schemas.codec import JobCodec
 from schemas.errors import RegistryUnavailableError
 from schemas.topics import dead_letter_topic
@@ -184,7 +184,7 @@ async def serve(
             loop.add_signal_handler(signum, stop.set)
     settings = app.settings
     with registry_client(settings) as client:
-        codec = JobCodec(client, catalog or reference_catalog(), auto_register=False)
+        codec = JobCodec(client, catalog or app.catalog, auto_register=False)
         worker = Worker(app, settings, codec)
         if on_start is not None:
             on_start(worker)

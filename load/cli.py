@@ -1,12 +1,23 @@
-"""`keel bench`: load measurements that print JSON for machines or a line for people."""
+"""`keel load run` and `keel bench`: measurements on the real broker, as JSON or a line."""
 
 import json
+import time
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from deploy.local import LocalStack, LocalStackSettings
 from load.bench import run_publish_bench
+from load.config import SCENARIOS
+from load.faults import Fault
+from load.keys import Skew
+from load.report import write_report
+from load.run import run_load
 from schemas.settings import ClusterSettings
 
+load_app = typer.Typer(help="Load tests against a real broker: throughput, latency, correctness.")
 bench_app = typer.Typer(help="Benchmarks against the configured cluster.", no_args_is_help=True)
 
 
@@ -26,3 +37,80 @@ def publish(
         f"typed {result.typed_per_s:,.0f}/s  raw {result.raw_per_s:,.0f}/s  "
         f"ratio {result.ratio:.2f}  ({jobs:,} jobs x {rounds} rounds, {partitions} partitions)"
     )
+
+
+class _Bar:
+    """The rounds' progress shown as one rich bar whose label is the current phase."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = progress.add_task("preparing", total=None)
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self._progress.reset(self._task, description=name, total=total)
+
+    def advance(self, amount: int) -> None:
+        self._progress.advance(self._task, amount)
+
+
+@load_app.command()
+def run(
+    *,
+    scenario: Annotated[str, typer.Option(help=f"One of: {', '.join(SCENARIOS)}")] = "noop",
+    jobs: Annotated[int | None, typer.Option(help="Jobs to produce.")] = None,
+    rate: Annotated[float | None, typer.Option(help="Jobs/s to aim at; 0: flat out.")] = None,
+    keys: Annotated[int | None, typer.Option(help="Distinct keys.")] = None,
+    skew: Annotated[Skew | None, typer.Option(help="Key distribution.")] = None,
+    partitions: Annotated[int | None, typer.Option()] = None,
+    payload_bytes: Annotated[int | None, typer.Option()] = None,
+    sleep_ms: Annotated[float | None, typer.Option(help="I/O-bound handler time.")] = None,
+    cpu_ms: Annotated[float | None, typer.Option(help="CPU-bound handler time.")] = None,
+    failure_rate: Annotated[float | None, typer.Option(help="Jobs failing once.")] = None,
+    poison_rate: Annotated[float | None, typer.Option(help="Records that are poison.")] = None,
+    max_in_flight: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    rounds: Annotated[int | None, typer.Option(help="Replay rounds of keel and baseline.")] = None,
+    fault: Annotated[Fault | None, typer.Option(help="Fault to inject while producing.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("load-results"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json.")] = False,
+) -> None:
+    """Run a scenario; exits 1 when the oracle finds a lost, reordered or misplaced job."""
+    if scenario not in SCENARIOS:
+        raise typer.BadParameter(f"unknown scenario {scenario!r}; choose from {list(SCENARIOS)}")
+    config = SCENARIOS[scenario].with_overrides(
+        jobs=jobs, rate=rate, keys=keys, skew=skew, partitions=partitions,
+        payload_bytes=payload_bytes, sleep_ms=sleep_ms, cpu_ms=cpu_ms,
+        failure_rate=failure_rate, poison_rate=poison_rate, max_in_flight=max_in_flight,
+        workers=workers, rounds=rounds, fault=fault,
+    )  # fmt: skip
+    cluster = ClusterSettings()
+    folder = out / f"{config.scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), transient=True) as progress:
+        restart = None if cluster.is_external else _restart_local_broker
+        summary = run_load(config, cluster, folder, progress=_Bar(progress), restart_broker=restart)
+    write_report(summary, folder)
+    data = summary.to_json()
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in data.items() if k != "timeline"}, indent=2))
+    else:
+        typer.echo(_headline(data) + f"\nreport: {folder / 'report.md'}")
+    if not summary.verdict.ok:
+        raise typer.Exit(1)
+
+
+def _headline(data: dict[str, object]) -> str:
+    rates, latency, oracle = data["rates"], data["latency_ms"], data["oracle"]
+    assert isinstance(rates, dict) and isinstance(latency, dict) and isinstance(oracle, dict)  # noqa: S101, PT018
+    return (
+        f"{'PASS' if data['ok'] else 'FAIL'} {data['scenario']}: keel {rates['keel_per_s']}/s, "
+        f"baseline {rates['baseline_per_s']}/s, ratio {rates['ratio']}; "
+        f"p50 {latency['p50_ms']} ms, p99 {latency['p99_ms']} ms; lost {oracle['lost']}, "
+        f"duplicates {oracle['duplicates']}, order violations {oracle['order_violations']}"
+    )
+
+
+def _restart_local_broker() -> None:
+    stack = LocalStack(LocalStackSettings())
+    stack.broker.server.stop(stack.settings.stop_timeout_s)
+    stack.start()

@@ -1,0 +1,250 @@
+"""The rounds of a run: one live round (produce while workers run), then replay rounds.
+
+The live round is where latency, faults and the oracle are measured: jobs arrive on schedule
+while keel's workers run them. Replay rounds measure throughput on data already on the broker:
+a fresh consumer group of keel workers, and the hand-written baseline loop, take turns on the
+same records, so each ratio compares the two at the same moment on the same machine.
+"""
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from confluent_kafka import Producer
+
+from load.baseline import BaselineSpec, run_baseline
+from load.catalog import load_catalog
+from load.completions import LoggedCompletion, read_completions
+from load.config import RunConfig
+from load.dead_letters import read_dead_letters
+from load.faults import FaultInjector
+from load.jobs import LoadJob
+from load.lag import LagProbe
+from load.latency import LatencyRecorder
+from load.monitor import Monitor
+from load.oracle import DeadLetter, SentJob, Verdict, judge
+from load.producer import OpenLoopProducer, ProducePlan
+from load.profile import LoadHandler, LoadProfile
+from load.report import Rate, TimelinePoint
+from load.tail import CompletionTail
+from load.workers import WorkerPool
+from producers import ProducerSettings, Publisher, Route
+from schemas.settings import ClusterSettings
+from schemas.topics import dead_letter_topic
+
+_READY_TIMEOUT_S = 90.0
+_DRAIN_POLL_S = 0.25
+
+
+@dataclass
+class LiveResult:
+    sent: list[SentJob]
+    verdict: Verdict
+    latency: LatencyRecorder
+    rate: Rate
+    timeline: list[TimelinePoint]
+    resources: dict[str, float]
+    faults: list[str]
+
+
+class Progress(Protocol):
+    """Where a run reports what it is doing: a progress bar, or nothing."""
+
+    def phase(self, name: str, total: int | None = None) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+
+class NoProgress:
+    def phase(self, name: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+
+
+def live_round(
+    config: RunConfig,
+    cluster: ClusterSettings,
+    topic: Topic,
+    out: Path,
+    *,
+    progress: Progress,
+    restart_broker: Callable[[], None] | None = None,
+) -> LiveResult:
+    logs = out / "live"
+    logs.mkdir(parents=True)
+    group = _group("live")
+    pool = WorkerPool(_worker_env(config, cluster, topic, group, logs), out)
+    lag = LagProbe(cluster.kafka_bootstrap_servers, group, topic.name, topic.partitions)
+    drain_probe = LagProbe(cluster.kafka_bootstrap_servers, group, topic.name, topic.partitions)
+    monitor = Monitor(CompletionTail(logs), lag, pool)
+    injector = None
+    try:
+        for _ in range(config.workers):
+            pool.start()
+        progress.phase(f"starting {config.workers} workers")
+        pool.wait_ready(_READY_TIMEOUT_S)
+        monitor.start()
+        if config.fault is not None:
+            pause_s = config.session_timeout_ms / 1000 + 2
+            injector = FaultInjector(
+                config.fault, pool, config.fault_every_s, pause_s, restart_broker
+            )
+            injector.start()
+        progress.phase("live round: producing", config.jobs)
+        producer = _produce(config, cluster, topic, progress.advance)
+        if injector is not None:
+            injector.stop()
+        progress.phase("live round: draining")
+        # Asked afresh, after the producer flushed: the monitor's last sample may predate it.
+        _drain(lambda: drain_probe.lag() == 0, config.drain_timeout_s, "the live round to drain")
+    finally:
+        if injector is not None:
+            injector.stop()  # idempotent: also stops faults when producing failed
+        pool.close(grace_s=30)
+        monitor.stop()
+        lag.close()
+        drain_probe.close()
+    dead = read_dead_letters(cluster.kafka_bootstrap_servers, dead_letter_topic(topic.name))
+    completions = list(read_completions(logs.glob("*.log")))
+    return LiveResult(
+        sent=producer.sent,
+        verdict=judge(producer.sent, [c.completion for c in completions], dead),
+        latency=_latency(completions),
+        rate=_rate(completions),
+        timeline=monitor.timeline,
+        resources=monitor.resources.peaks(),
+        faults=injector.events if injector is not None else [],
+    )
+
+
+def keel_replay(
+    config: RunConfig, cluster: ClusterSettings, topic: Topic, out: Path, sent: list[SentJob]
+) -> tuple[Rate, Verdict]:
+    """A fresh group of keel workers runs every record already on the topic."""
+    logs = out / f"replay-{uuid.uuid4().hex[:6]}"
+    logs.mkdir(parents=True)
+    group = _group("replay")
+    pool = WorkerPool(_worker_env(config, cluster, topic, group, logs), out)
+    lag = LagProbe(cluster.kafka_bootstrap_servers, group, topic.name, topic.partitions)
+    try:
+        for _ in range(config.workers):
+            pool.start()
+        _drain(lambda: lag.lag() == 0, config.drain_timeout_s, "a keel replay round")
+    finally:
+        pool.close(grace_s=30)
+        lag.close()
+    completions = list(read_completions(logs.glob("*.log")))
+    poison = [DeadLetter(j.partition, j.offset) for j in sent if j.poison]
+    return _rate(completions), judge(sent, [c.completion for c in completions], poison)
+
+
+def baseline_replay(
+    config: RunConfig, cluster: ClusterSettings, topic: Topic, out: Path, jobs: int
+) -> Rate:
+    """The hand-written loop runs the first `jobs` records with the same handler."""
+    logs = out / f"baseline-{uuid.uuid4().hex[:6]}"
+    handler = LoadHandler(_profile(config, logs))
+    schema = json.loads(load_catalog().of(LoadJob).schema_str)
+
+    async def handle(job: object) -> None:
+        assert isinstance(job, LoadJob)  # noqa: S101 - the spec's model is LoadJob
+        await handler(job)
+
+    spec = BaselineSpec(topic.name, schema, LoadJob, handle, expected=jobs)
+    try:
+        run_baseline(
+            {"bootstrap.servers": cluster.kafka_bootstrap_servers, "group.id": _group("base")}, spec
+        )
+    finally:
+        handler.close()
+    return _rate(list(read_completions(logs.glob("*.log"))))
+
+
+def _produce(
+    config: RunConfig, cluster: ClusterSettings, topic: Topic, advance: Callable[[int], None]
+) -> OpenLoopProducer:
+    route = Route(topic=topic.name, partitions=topic.partitions)
+    settings = ProducerSettings(routes={"keel.load.LoadJob": route})
+    raw = Producer({"bootstrap.servers": cluster.kafka_bootstrap_servers, "linger.ms": 5})
+    plan = ProducePlan(
+        jobs=config.jobs,
+        rate=config.rate,
+        keys=config.keys,
+        skew=config.skew,
+        payload_bytes=config.payload_bytes,
+        poison_rate=config.poison_rate,
+        seed=config.seed,
+    )
+    with Publisher(cluster, settings, load_catalog()) as publisher:
+        producer = OpenLoopProducer(publisher, raw, topic.name)
+        producer.run(plan, advance)
+    if producer.failures:
+        raise RuntimeError(f"{len(producer.failures)} jobs not delivered: {producer.failures[:3]}")
+    return producer
+
+
+def _worker_env(
+    config: RunConfig, cluster: ClusterSettings, topic: Topic, group: str, logs: Path
+) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": cluster.kafka_bootstrap_servers,
+        "SCHEMA_REGISTRY_URL": cluster.schema_registry_url,
+        "KEEL_WORKER_TOPICS": json.dumps([topic.name]),
+        "KEEL_WORKER_GROUP_ID": group,
+        "KEEL_WORKER_MAX_IN_FLIGHT": str(config.max_in_flight),
+        "KEEL_WORKER_COMMIT_INTERVAL": "0.5",
+        "KEEL_WORKER_SESSION_TIMEOUT_MS": str(config.session_timeout_ms),
+        "KEEL_LOAD_SLEEP_MS": str(config.sleep_ms),
+        "KEEL_LOAD_CPU_MS": str(config.cpu_ms),
+        "KEEL_LOAD_FAILURE_RATE": str(config.failure_rate),
+        "KEEL_LOAD_LOG_DIR": str(logs),
+    }
+
+
+def _profile(config: RunConfig, logs: Path) -> LoadProfile:
+    return LoadProfile(sleep_ms=config.sleep_ms, cpu_ms=config.cpu_ms, log_dir=logs)
+
+
+def _group(kind: str) -> str:
+    return f"keel-load-{kind}-{uuid.uuid4().hex[:8]}"
+
+
+def _drain(done: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout_s}s waiting for {what}")
+        time.sleep(_DRAIN_POLL_S)
+
+
+def _latency(completions: list[LoggedCompletion]) -> LatencyRecorder:
+    recorder = LatencyRecorder()
+    first: dict[str, LoggedCompletion] = {}
+    for logged in completions:
+        seen = first.get(logged.completion.job_id)
+        if seen is None or logged.completion.done_ns < seen.completion.done_ns:
+            first[logged.completion.job_id] = logged
+    for logged in first.values():
+        recorder.record_ns(logged.intended_ns, logged.completion.done_ns)
+    return recorder
+
+
+def _rate(completions: list[LoggedCompletion]) -> Rate:
+    """Unique jobs over the time from the first completion to the last."""
+    if not completions:
+        return Rate(0, 0.0)
+    done = [c.completion.done_ns for c in completions]
+    unique = len({c.completion.job_id for c in completions})
+    return Rate(unique, (max(done) - min(done)) / 1e9)

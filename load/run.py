@@ -1,0 +1,113 @@
+"""`keel load run`: one run from topic creation to verdict.
+
+create topic (+ dead-letter topic)
+live round      workers run while the open-loop producer sends; faults; drain; oracle
+replay rounds   keel (fresh group) and the baseline loop, interleaved, on the same records
+summary         medians, ratio, latency, oracle, resources -> summary.json, report.md, PNGs
+"""
+
+import platform
+import uuid
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+from confluent_kafka import libversion
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from load.config import RunConfig
+from load.oracle import Verdict
+from load.report import Rate, RunSummary
+from load.rounds import NoProgress, Progress, Topic, baseline_replay, keel_replay, live_round
+from schemas.settings import ClusterSettings
+from schemas.topics import dead_letter_topic
+
+
+def run_load(
+    config: RunConfig,
+    cluster: ClusterSettings,
+    out: Path,
+    *,
+    progress: Progress | None = None,
+    restart_broker: Callable[[], None] | None = None,
+) -> RunSummary:
+    progress = progress or NoProgress()
+    topic = _create_topic(cluster, config)
+    live = live_round(config, cluster, topic, out, progress=progress, restart_broker=restart_broker)
+    keel_rates, baseline_rates, verdicts = [], [], [live.verdict]
+    good = sum(1 for job in live.sent if not job.poison)
+    for round_number in range(1, config.rounds + 1):
+        progress.phase(f"replay round {round_number}/{config.rounds}: keel")
+        rate, verdict = keel_replay(config, cluster, topic, out, live.sent)
+        keel_rates.append(rate)
+        verdicts.append(verdict)
+        if config.baseline_possible:
+            jobs = min(good, config.baseline_jobs or good)
+            progress.phase(f"replay round {round_number}/{config.rounds}: baseline")
+            baseline_rates.append(baseline_replay(config, cluster, topic, out, jobs))
+    return RunSummary(
+        scenario=config.scenario,
+        config=_describe(config, topic),
+        versions=_versions(),
+        keel=_median(keel_rates) if keel_rates else live.rate,
+        baseline=_median(baseline_rates) if baseline_rates else None,
+        latency=live.latency.summary(),
+        verdict=_combined(verdicts),
+        resources=live.resources,
+        timeline=live.timeline,
+        faults=live.faults,
+    )
+
+
+def _create_topic(cluster: ClusterSettings, config: RunConfig) -> Topic:
+    name = f"load.{config.scenario}.{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": cluster.kafka_bootstrap_servers})
+    wanted = [
+        NewTopic(t, num_partitions=config.partitions) for t in (name, dead_letter_topic(name))
+    ]
+    for future in admin.create_topics(wanted).values():
+        future.result(timeout=30)
+    return Topic(name, config.partitions)
+
+
+def _median(rates: list[Rate]) -> Rate:
+    """The round with the median rate (a real round, not an average of rounds)."""
+    ordered = sorted(rates, key=lambda r: r.per_s)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def _combined(verdicts: list[Verdict]) -> Verdict:
+    """The live verdict, with the failures of any replay round added to it."""
+    live, replays = verdicts[0], verdicts[1:]
+    examples = dict(live.examples)
+    for replay in replays:
+        for name, ids in replay.examples.items():
+            examples.setdefault(f"replay_{name}", ids)
+    return Verdict(
+        sent=live.sent,
+        completed=live.completed,
+        lost=live.lost + sum(r.lost for r in replays),
+        duplicates=live.duplicates,
+        order_violations=live.order_violations + sum(r.order_violations for r in replays),
+        poison_sent=live.poison_sent,
+        poison_missing=live.poison_missing,
+        unexpected_dead_letters=live.unexpected_dead_letters,
+        examples=examples,
+    )
+
+
+def _describe(config: RunConfig, topic: Topic) -> dict[str, object]:
+    described = {k: v for k, v in vars(config).items() if k != "extra"}
+    described["fault"] = str(config.fault) if config.fault else None
+    described["skew"] = str(config.skew)
+    return described | {"topic": topic.name, "rounds_statistic": "median"}
+
+
+def _versions() -> dict[str, str]:
+    return {
+        "keel": metadata.version("keel"),
+        "python": platform.python_version(),
+        "confluent_kafka": metadata.version("confluent-kafka"),
+        "librdkafka": libversion()[0],
+    }

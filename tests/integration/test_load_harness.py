@@ -1,0 +1,54 @@
+"""A short real run of the harness: real workers, real broker, the oracle's verdict."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from load.config import RunConfig
+from load.report import write_report
+from load.run import run_load
+from tests.support.cluster import Cluster
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_short_run_with_poison_passes_the_oracle_and_writes_a_report(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    config = RunConfig(
+        scenario="test-poison",
+        jobs=3000,
+        keys=50,
+        partitions=4,
+        poison_rate=0.01,
+        rounds=1,
+        max_in_flight=100,
+    )
+
+    summary = run_load(config, cluster.settings(), tmp_path)
+    write_report(summary, tmp_path / "report")
+
+    verdict = summary.verdict
+    assert verdict.ok, verdict.examples
+    assert verdict.poison_sent > 0
+    assert verdict.sent == 3000
+    assert verdict.completed == 3000 - verdict.poison_sent
+    assert summary.latency.count == verdict.completed
+    data = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert data["oracle"]["lost"] == 0
+    assert data["rates"]["keel_per_s"] > 0
+
+
+def test_keel_and_the_baseline_are_compared_on_the_same_records(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    config = RunConfig(scenario="test-noop", jobs=2000, keys=100, partitions=4, rounds=1)
+
+    summary = run_load(config, cluster.settings(), tmp_path)
+
+    assert summary.verdict.ok, summary.verdict.examples
+    assert summary.baseline is not None
+    assert summary.baseline.jobs == 2000
+    assert summary.keel.jobs == 2000
+    assert summary.to_json()["rates"]["ratio"] > 0
