@@ -54,7 +54,10 @@ class WorkerSettings(BaseSettings):
 
     @property
     def high_water(self) -> int:
-        return self.buffer_high if self.buffer_high is not None else 2 * self.max_in_flight
+        # Generous by default: a poll batch often holds one partition's records, with few keys,
+        # so the buffer must span many partitions to keep `max_in_flight` keys busy. Buffered
+        # records that never started cost memory only: after a crash they run once, elsewhere.
+        return self.buffer_high if self.buffer_high is not None else 10 * self.max_in_flight
 
     @property
     def low_water(self) -> int:

@@ -3,6 +3,7 @@
 import typer
 
 from consumers.cli import run_worker
+from consumers.dlt_cli import app as dlt_app
 from deploy.cli import app as deploy_app
 from deploy.local.cli import app as broker_app
 from load.cli import bench_app, load_app
@@ -13,6 +14,7 @@ app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.command("worker")(run_worker)
+app.add_typer(dlt_app, name="dlt")
 app.add_typer(bench_app, name="bench")
 app.add_typer(load_app, name="load")
 app.add_typer(deploy_app, name="deploy")

@@ -6,6 +6,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
+from confluent_kafka.admin._resource import ResourceType
+from confluent_kafka.cimpl import NewTopic
+
 from consumers import App, Context, Retry, RetryPolicy
 from schemas.jobs import SendEmail
 from schemas.topics import dead_letter_topic
@@ -135,3 +140,50 @@ async def test_retries_succeed_on_attempt_three_exhaust_at_max_attempts_and_skip
     assert "smtp down" in exhausted["keel-dlt-traceback"]
     fatal = by_class["builtins.KeyError"]
     assert (fatal["keel-dlt-reason"], fatal["keel-dlt-attempts"]) == ("fatal-error", "1")
+
+
+async def test_an_unwritable_dead_letter_topic_holds_the_partition_until_it_is_fixed(
+    cluster: Cluster, new_topic: Callable[..., str], admin: AdminClient
+) -> None:
+    # Given a dead-letter topic that refuses every record (max.message.bytes too small)
+    topic = new_topic("dltblocked", partitions=1)
+    dlt = dead_letter_topic(topic)
+    created = admin.create_topics(
+        [NewTopic(dlt, num_partitions=1, config={"max.message.bytes": "200"})]
+    )
+    created[dlt].result(timeout=30)
+    producer = JobProducer(cluster, topic)
+    producer.send_raw(b"\x07 not a job", KEY)
+    producer.send_all([email(n, 1) for n in range(20)])
+    producer.close()
+    app = App(f"dltblocked-{topic}")
+    handled: list[str] = []
+
+    @app.handler(SendEmail)
+    async def handle(job: SendEmail, ctx: Context) -> None:
+        handled.append(seq_of(job)[0])
+
+    settings = worker_settings(cluster, [topic], dead_letter_retry_max=0.5)
+    async with running(app, settings) as worker:
+        # When the poison record cannot be dead-lettered, the jobs behind it still run,
+        # but the partition's commit stays at the poison record and readiness says why
+        await wait_for(lambda: len(handled) == 20, 30, "the good jobs")
+        await wait_for(lambda: not worker.ready().ok, 30, "readiness to fail")
+        assert f"{topic}/0" in worker.ready().detail["dead_letter_blocked"]  # type: ignore[operator]
+        assert committed(cluster, app.name, topic, 1)[0] in {0, -1001}
+        # Then once the topic takes records, the write goes through and the commit moves on
+        fix = ConfigResource(
+            ResourceType.TOPIC,
+            dlt,
+            incremental_configs=[
+                ConfigEntry(
+                    "max.message.bytes",
+                    "1048588",
+                    incremental_operation=AlterConfigOpType.SET,
+                )
+            ],
+        )
+        admin.incremental_alter_configs([fix])[fix].result(timeout=30)
+        await wait_for(lambda: committed(cluster, app.name, topic, 1)[0] == 21, 30, "commit")
+        await wait_for(lambda: worker.ready().ok, 10, "readiness to recover")
+    assert len(read_all(cluster, dlt, 1)) == 1

@@ -89,3 +89,28 @@ async def test_committed_offset_never_passes_a_stuck_job(
         assert observed == {5}
         release.set()
         await wait_for(lambda: committed(cluster, app.name, topic, 1)[0] == 301, 30, "commit")
+
+
+async def test_the_kip_848_consumer_group_protocol_runs_and_commits_the_same_way(
+    cluster: Cluster, new_topic: Callable[..., str]
+) -> None:
+    topic = new_topic("kip848", partitions=3)
+    producer = JobProducer(cluster, topic)
+    total = producer.send_all(email(n % 30, n // 30) for n in range(600))
+    producer.close()
+    app = App(f"kip848-{topic}")
+    seen: dict[str, list[int]] = {}
+
+    @app.handler(SendEmail)
+    async def handle(job: SendEmail, ctx: Context) -> None:
+        await asyncio.sleep(random.random() / 500)
+        key, seq = seq_of(job)
+        seen.setdefault(key, []).append(seq)
+
+    settings = worker_settings(cluster, [topic], group_protocol="consumer")
+    async with running(app, settings):
+        await wait_for(lambda: sum(map(len, seen.values())) >= total, 60, "all jobs")
+        ends = end_offsets(cluster, topic, 3)
+        await wait_for(lambda: committed(cluster, app.name, topic, 3) == ends, 30, "commits")
+    assert all(seqs == list(range(20)) for seqs in seen.values())
+    assert len(seen) == 30

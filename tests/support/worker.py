@@ -118,19 +118,19 @@ class Read:
 
 
 def read_all(cluster: Cluster, topic: str, expected: int, timeout: float = 30.0) -> list[Read]:
-    """Read `topic` from the start until `expected` records arrived (or `timeout`)."""
+    """Read every partition of `topic` from the start until `expected` records arrived."""
     consumer = Consumer(
         {
             "bootstrap.servers": cluster.bootstrap_servers,
-            "group.id": f"reader-{new_job_id()}",
-            "auto.offset.reset": "earliest",
+            "group.id": "reader",  # assigned, never joins a group
             "enable.auto.commit": False,
         }
     )
     found: list[Read] = []
     try:
-        consumer.subscribe([topic])
         deadline = time.monotonic() + timeout
+        partitions = consumer.list_topics(topic, timeout=timeout).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
         while len(found) < expected and time.monotonic() < deadline:
             for message in consumer.consume(500, 0.2):
                 if message.error() is None:

@@ -1,0 +1,11 @@
+"""The reference jobs' handlers, with simulated I/O: `keel worker consumers.handlers:app`.
+
+Latency and failure rate come from the environment (`KEEL_DEMO_LATENCY`, seconds;
+`KEEL_DEMO_FAILURE_RATE`, 0..1) through `DemoSettings`, read once. Failures raise
+`ConnectionError`, which the default retry policy retries; process-payment is idempotent by
+payment id, so a redelivered payment charges once.
+"""
+
+from consumers.handlers.demo import DemoSettings, app, charged_payments
+
+__all__ = ["DemoSettings", "app", "charged_payments"]

@@ -1,0 +1,184 @@
+"""A quick worker benchmark until the load harness exists: `python -m load.worker_bench`.
+
+Runs, against one broker, in one process each:
+1. baseline: a plain confluent-kafka loop with fastavro decode and pydantic validation;
+2. keel with a no-op async handler (target: at least 0.7 of the baseline);
+3. keel with 50 ms async handlers over 1,000 keys (target: 0.9 of max_in_flight / 50 ms).
+
+Without KAFKA_BOOTSTRAP_SERVERS it starts a private local stack on free ports and stops it after.
+Numbers are printed, never asserted.
+"""
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from io import BytesIO
+from pathlib import Path
+
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from fastavro import schemaless_reader
+
+from consumers import App, Context, WorkerSettings
+from consumers.runner import Worker
+from deploy.local import LocalStack, LocalStackSettings
+from deploy.local.ports import pick_free_ports
+from schemas.catalog import reference_catalog
+from schemas.codec import JobCodec
+from schemas.jobs import SendEmail
+from schemas.settings import ClusterSettings
+
+
+@contextmanager
+def cluster() -> Iterator[ClusterSettings]:
+    configured = ClusterSettings()
+    if configured.is_external:
+        yield configured
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        broker, controller, registry, management = pick_free_ports(4)
+        stack = LocalStack(
+            LocalStackSettings(
+                broker_port=broker,
+                controller_port=controller,
+                registry_port=registry,
+                registry_management_port=management,
+                data_dir=Path(scratch),
+            )
+        )
+        try:
+            stack.start()
+            yield ClusterSettings(
+                kafka_bootstrap_servers=stack.settings.bootstrap_servers,
+                schema_registry_url=stack.settings.registry_url,
+            )
+        finally:
+            stack.stop()
+
+
+def publish(settings: ClusterSettings, topic: str, count: int, keys: int) -> None:
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin.create_topics([NewTopic(topic, num_partitions=12)])[topic].result(30)
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, "linger.ms": 20})
+    with SchemaRegistryClient({"url": settings.schema_registry_url}) as client:
+        codec = JobCodec(client, reference_catalog())
+        for n in range(count):
+            user = uuid.UUID(int=n % keys + 1)
+            job = SendEmail(user_id=user, to="a@example.com", template="t", params={"n": str(n)})
+            while True:
+                try:
+                    producer.produce(topic, codec.encode(job, topic), str(user).encode())
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+    producer.flush(60)
+
+
+def baseline(settings: ClusterSettings, topic: str, count: int) -> float:
+    """Jobs/s of a plain loop: consume, fastavro decode, pydantic validate."""
+    parsed = reference_catalog().of(SendEmail).parsed
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            "group.id": f"baseline-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    seen = 0
+    started = 0.0
+    try:
+        while seen < count:
+            for message in consumer.consume(500, 0.5):
+                if message.error() is None:
+                    started = started or time.perf_counter()
+                    body = BytesIO(message.value() or b"")
+                    body.seek(5)
+                    SendEmail.model_validate(schemaless_reader(body, parsed, None))
+                    seen += 1
+        return count / (time.perf_counter() - started)
+    finally:
+        consumer.close()
+
+
+async def keel_rate(
+    settings: ClusterSettings, topic: str, count: int, latency: float, in_flight: int
+) -> float:
+    """Jobs/s of a keel worker whose handler sleeps `latency` seconds (0: returns at once)."""
+    app = App(f"bench-{uuid.uuid4()}")
+    seen = 0
+    first = 0.0
+    done = asyncio.Event()
+
+    @app.handler(SendEmail)
+    async def handle(job: SendEmail, ctx: Context) -> None:
+        nonlocal seen, first
+        first = first or time.perf_counter()
+        if latency:
+            await asyncio.sleep(latency)
+        seen += 1
+        if seen == count:
+            done.set()
+
+    worker_settings = WorkerSettings(
+        cluster=settings,
+        topics=(topic,),
+        max_in_flight=in_flight,
+        buffer_high=BUFFER_HIGH,
+        health_port=None,
+    )
+    stop = asyncio.Event()
+    with SchemaRegistryClient({"url": settings.schema_registry_url}) as client:
+        worker = Worker(app, worker_settings, JobCodec(client, reference_catalog()))
+        task = asyncio.create_task(worker.run(stop))
+        await done.wait()
+        rate = count / (time.perf_counter() - first)
+        stop.set()
+        await task
+    return rate
+
+
+BUFFER_HIGH: int | None = None
+
+
+def main() -> None:
+    global BUFFER_HIGH  # noqa: PLW0603 - a quick script's knob
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--buffer-high", type=int, default=None)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--slow-jobs", type=int, default=30_000)
+    args = parser.parse_args()
+    BUFFER_HIGH = args.buffer_high
+    with cluster() as settings:
+        fast, slow = f"bench-{uuid.uuid4().hex[:8]}", f"bench-slow-{uuid.uuid4().hex[:8]}"
+        publish(settings, fast, args.jobs, 500)
+        publish(settings, slow, args.slow_jobs, 1000)
+        plain = baseline(settings, fast, args.jobs)
+        if args.profile:
+            import cProfile  # noqa: PLC0415
+            import pstats  # noqa: PLC0415
+
+            with cProfile.Profile() as profile:
+                noop = asyncio.run(keel_rate(settings, fast, args.jobs, 0.0, 500))
+            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+        else:
+            noop = asyncio.run(keel_rate(settings, fast, args.jobs, 0.0, 500))
+        sleepy = asyncio.run(keel_rate(settings, slow, args.slow_jobs, 0.05, 500))
+        print(f"baseline (consume + fastavro + pydantic): {plain:,.0f} jobs/s")
+        print(f"keel, no-op async handler:                {noop:,.0f} jobs/s ({noop / plain:.2f}x)")
+        print(
+            f"keel, 50 ms handlers, max_in_flight 500:  {sleepy:,.0f} jobs/s "
+            f"({sleepy / (500 / 0.05):.2f} of 10,000/s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
