@@ -3,6 +3,8 @@
 import threading
 import time
 
+from confluent_kafka import KafkaException
+
 from load.completions import LoggedCompletion
 from load.lag import LagProbe
 from load.report import TimelinePoint
@@ -45,7 +47,7 @@ class Monitor:
             now = time.monotonic() - self._started
             new = self._tail.read_new()
             self.completions.extend(new)
-            self.last_lag = self._lag.lag()
+            self.last_lag = self._sample_lag()
             for worker in self._pool.running():
                 self.resources.track(worker.pid)
             self.resources.sample()
@@ -54,6 +56,13 @@ class Monitor:
             self.timeline.append(
                 TimelinePoint(now, len(self.completions), per_s, self.last_lag, _p99_ms(new))
             )
+
+    def _sample_lag(self) -> int:
+        # While a fault has the broker down, the lag cannot be read: keep the last value.
+        try:
+            return self._lag.lag()
+        except KafkaException:
+            return self.last_lag
 
     def _run(self) -> None:
         while not self._stop.wait(self._every_s):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 
 from load.baseline import BaselineSpec, run_baseline
 from load.catalog import load_catalog
@@ -223,10 +223,18 @@ def _group(kind: str) -> str:
 
 def _drain(done: Callable[[], bool], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
-    while not done():
+    while not _holds(done):
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout_s}s waiting for {what}")
         time.sleep(_DRAIN_POLL_S)
+
+
+def _holds(condition: Callable[[], bool]) -> bool:
+    """The condition, where a broker that cannot answer yet (just restarted) means "not yet"."""
+    try:
+        return condition()
+    except KafkaException:
+        return False
 
 
 def _latency(completions: list[LoggedCompletion]) -> LatencyRecorder:

@@ -12,7 +12,13 @@ _PICK_FROM = 20000
 
 
 def is_free(port: int) -> bool:
+    """Whether a server could listen on the port now.
+
+    SO_REUSEADDR, as the JVM servers bind with it: connections of a stopped server lingering in
+    TIME_WAIT do not make its port busy, a listening socket does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
