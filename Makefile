@@ -37,10 +37,18 @@ lock: $(STAMP)
 
 # Start the local broker and registry (or use KAFKA_BOOTSTRAP_SERVERS/SCHEMA_REGISTRY_URL),
 # then create the routed job topics and their dead-letter topics.
+# then run the reference worker with a live line of counts while a demo producer feeds it.
+# Ctrl-C stops both: the worker drains and commits, the producer flushes. RUN_SECONDS=N stops
+# them after N seconds instead.
+RUN_SECONDS ?= 0
 run: $(STAMP)
 	$(BIN)/keel broker start
-	$(BIN)/keel broker status
 	$(BIN)/keel topics ensure
+	@echo "worker consumers.handlers:app + demo producer (20 jobs/s); Ctrl-C stops both"
+	@$(BIN)/keel demo --rate 20 > .keel-demo.log 2>&1 & demo=$$!; \
+	trap 'kill -TERM $$demo 2>/dev/null; wait $$demo' EXIT; \
+	if [ "$(RUN_SECONDS)" -gt 0 ]; then limit="timeout -s INT $(RUN_SECONDS)"; fi; \
+	$$limit $(BIN)/keel worker consumers.handlers:app --progress || [ $$? -eq 124 ]
 
 # Lint, type-check, then the whole suite; the suite starts and stops its own broker.
 test: lint $(KUSTOMIZE)

@@ -32,9 +32,11 @@ from consumers.pipeline.flow import Signal
 from consumers.pipeline.kafka_sink import KafkaSink
 from consumers.pipeline.source import Source
 from consumers.settings import WorkerSettings
+from producers.settings import ProducerSettings
 from schemas.catalog import JobCatalog
 from schemas.codec import JobCodec
 from schemas.errors import RegistryUnavailableError
+from schemas.job import Job
 from schemas.topics import dead_letter_topic
 
 _LOG = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ class Worker:
         self.app = app
         self.settings = settings
         self.group = app.group_id
-        self.topics = resolve_topics(settings)
+        self.topics = resolve_topics(app, settings)
         names = CatalogNames(codec.catalog)
         loop = asyncio.get_running_loop()
         self.pool = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="keel-sync")
@@ -135,11 +137,23 @@ class Worker:
         _LOG.info("stopped")
 
 
-def resolve_topics(settings: WorkerSettings) -> list[str]:
-    """The topics to consume: `KEEL_WORKER_TOPICS`."""
-    if not settings.topics:
-        raise ValueError('no topics to consume: set KEEL_WORKER_TOPICS, e.g. ["jobs.email"]')
-    return list(settings.topics)
+def resolve_topics(app: App, settings: WorkerSettings) -> list[str]:
+    """`KEEL_WORKER_TOPICS` if set, else the topics the app's job types are routed to.
+
+    The routes are the producers' (`KEEL_ROUTES`), so a worker reads where its jobs are
+    published without the topic names being written down twice.
+    """
+    if settings.topics:
+        return list(settings.topics)
+    routes = ProducerSettings().routes
+    handled = [app.catalog.of(model).name for model in app.handlers if issubclass(model, Job)]
+    topics = sorted({routes[name].topic for name in handled if name in routes})
+    if not topics:
+        raise ValueError(
+            f"no topics to consume: none of {handled} is in KEEL_ROUTES; set KEEL_ROUTES or "
+            'KEEL_WORKER_TOPICS, e.g. ["jobs.email"]'
+        )
+    return topics
 
 
 def ensure_dead_letter_topics(settings: WorkerSettings, topics: list[str]) -> None:

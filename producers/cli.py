@@ -1,11 +1,14 @@
 """`keel topics` and `keel schemas`: the topics and schemas of the routed job types."""
 
 import json
+import signal
 
 import typer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from producers.demo import publish_demo
+from producers.publisher import Publisher
 from producers.settings import ProducerSettings
 from producers.topics import ensure_topics, with_dead_letters
 from schemas import evolution, generate, registry
@@ -96,3 +99,18 @@ def _show(verdict: evolution.Verdict) -> None:
     typer.secho(f"BROKEN  {verdict.subject} vs {verdict.against}", fg=typer.colors.RED)
     for reason in verdict.reasons:
         typer.echo(f"        {reason}")
+
+
+def demo(
+    rate: float = typer.Option(20.0, min=0.1, max=10_000, help="Jobs per second."),
+    jobs: int = typer.Option(0, min=0, help="Jobs to send; 0 sends until interrupted."),
+) -> None:
+    """Publish a steady stream of reference jobs (emails, payments, reports)."""
+    # SIGTERM (from `make run`, or a container stop) ends the stream like Ctrl-C: flushed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with Publisher() as publisher:
+        try:
+            sent = publish_demo(publisher, rate, jobs)
+        except KeyboardInterrupt:
+            sent = -1
+    typer.echo("demo producer stopped" if sent < 0 else f"published {sent} jobs")
