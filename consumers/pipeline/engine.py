@@ -32,7 +32,7 @@ from consumers.pipeline.records import Message, TopicPartition
 from consumers.pipeline.retry import DeadLetter, Done, Random, RetryAfter, decide
 from consumers.pipeline.sink import DeadLetterSink
 from consumers.registry import Registration
-from schemas.headers import JOB_ID, JOB_TYPE
+from schemas.headers import JOB_TYPE
 
 _LOG = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ class Engine:
         self._flow = FlowControl(config.high_water, config.low_water)
         self._parts: dict[TopicPartition, PartitionState] = {}
         self._ready: deque[Delivery] = deque()
+        self._ended: deque[tuple[Delivery, float, BaseException | None]] = deque()
+        self._settling = False
         self._running = 0
         self._stopping = False
         self._loop = asyncio.get_running_loop()
@@ -149,20 +151,23 @@ class Engine:
 
     def accept(self, messages: Sequence[Message]) -> None:
         """Take a polled batch: each record is decoded and queued behind its key, or started."""
-        admitted = 0
-        for message in messages:
-            if message.error() is not None:
-                _LOG.warning("consumer reported %s", message.error())
-                continue
-            part = self._parts.get((message.topic(), message.partition()))  # type: ignore[arg-type]
-            if part is None or part.draining or not part.offsets.receive(message.offset()):  # type: ignore[arg-type]
-                continue
-            admitted += 1
-            delivery = Delivery(message, part)
-            if part.lanes.offer(delivery.key, delivery):
+        deliveries = [d for message in messages if (d := self._admit(message)) is not None]
+        if not deliveries:
+            return
+        # Counted before any starts: an eager handler may finish (and settle) inside `_start`.
+        self._signal(self._flow.admit(len(deliveries)))
+        for delivery in deliveries:
+            if delivery.part.lanes.offer(delivery.key, delivery):
                 self._start(delivery)
-        if admitted:
-            self._signal(self._flow.admit(admitted))
+
+    def _admit(self, message: Message) -> Delivery | None:
+        if message.error() is not None:
+            _LOG.warning("consumer reported %s", message.error())
+            return None
+        part = self._parts.get((message.topic(), message.partition()))  # type: ignore[arg-type]
+        if part is None or part.draining or not part.offsets.receive(message.offset()):  # type: ignore[arg-type]
+            return None
+        return Delivery(message, part)
 
     def _resolve(self, delivery: Delivery) -> bool:
         """Decode a record when its turn comes; False when the registry must be asked again."""
@@ -205,21 +210,32 @@ class Engine:
         context = self._context(delivery, registration)
         started = time.perf_counter()
         self._execute.run(
-            registration, delivery.job, context, partial(self._settle, delivery, started)
+            registration, delivery.job, context, partial(self._ended_attempt, delivery, started)
         )
 
     def _context(self, delivery: Delivery, registration: Registration) -> Context:
-        headers = {
-            name: (value or b"").decode("utf-8", "replace")
-            for name, value in delivery.message.headers() or ()
-        }
-        return Context(
-            job_id=headers.get(JOB_ID, ""),
-            job_type=self._names.job_type(registration.job_type),
-            attempt=delivery.attempt,
-            key=delivery.key,
-            headers=headers,
-        )
+        job_type = self._names.job_type(registration.job_type)
+        raw = delivery.message.headers()
+        return Context.of_record(job_type, delivery.attempt, delivery.key, raw)
+
+    def _ended_attempt(
+        self, delivery: Delivery, started: float, error: BaseException | None
+    ) -> None:
+        """Settle attempts one after another, never inside each other.
+
+        An attempt may end inside `_start` (an eager handler that never suspended), and settling
+        it starts the next job of its key, which may end at once too: settled recursively, a
+        long lane would exhaust the stack. Attempts ending while one settles wait their turn.
+        """
+        self._ended.append((delivery, started, error))
+        if self._settling:
+            return
+        self._settling = True
+        try:
+            while self._ended:
+                self._settle(*self._ended.popleft())
+        finally:
+            self._settling = False
 
     def _settle(self, delivery: Delivery, started: float, error: BaseException | None) -> None:
         """Every attempt ends here, exactly once: the policy decides what follows."""
