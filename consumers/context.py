@@ -2,27 +2,102 @@
 
 It deliberately carries no offsets, producers or topics: a handler signals (`Retry`, `Reject`,
 an exception) and the runtime decides what that means for the record.
+
+The worker builds one per attempt from the record's raw headers and decodes them only when the
+handler first asks (`job_id`, `headers`): most handlers never do, and decoding every header of
+every record was a measurable part of the worker's time per job.
 """
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+
+from schemas.headers import JOB_ID
 
 _LOG = logging.getLogger("keel.job")
 
+RawHeaders = Sequence[tuple[str, bytes | None]]
 
-@dataclass(frozen=True, slots=True)
+
 class Context:
-    """The job's identity and history, handed to the handler with the job."""
+    """The job's identity and history, handed to the handler with the job. Read-only."""
 
-    job_id: str
-    job_type: str
-    attempt: int
-    key: bytes | None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("_attempt", "_headers", "_job_id", "_job_type", "_key", "_raw")
+
+    def __init__(
+        self,
+        job_id: str,
+        job_type: str,
+        attempt: int,
+        key: bytes | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._job_id: str | None = job_id
+        self._job_type = job_type
+        self._attempt = attempt
+        self._key = key
+        self._headers: Mapping[str, str] | None = dict(headers or {})
+        self._raw: RawHeaders = ()
+
+    @classmethod
+    def of_record(
+        cls, job_type: str, attempt: int, key: bytes | None, raw: RawHeaders | None
+    ) -> "Context":
+        """A context whose job id and headers are decoded from `raw` on first use."""
+        context = cls.__new__(cls)
+        context._job_id = None
+        context._job_type = job_type
+        context._attempt = attempt
+        context._key = key
+        context._headers = None
+        context._raw = raw or ()
+        return context
+
+    @property
+    def job_id(self) -> str:
+        if self._job_id is None:
+            self._job_id = self.headers.get(JOB_ID, "")
+        return self._job_id
+
+    @property
+    def job_type(self) -> str:
+        return self._job_type
+
+    @property
+    def attempt(self) -> int:
+        return self._attempt
+
+    @property
+    def key(self) -> bytes | None:
+        return self._key
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The record's headers, decoded as UTF-8 (undecodable bytes replaced)."""
+        if self._headers is None:
+            self._headers = {
+                name: (value or b"").decode("utf-8", "replace") for name, value in self._raw
+            }
+        return self._headers
 
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
         """A logger whose records carry the job id, type and attempt."""
         extra = {"job_id": self.job_id, "job_type": self.job_type, "attempt": self.attempt}
         return logging.LoggerAdapter(_LOG, extra)
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.job_id, self._job_type, self._attempt, self._key, dict(self.headers))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Context):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields()[:4])
+
+    def __repr__(self) -> str:
+        return (
+            f"Context(job_id={self.job_id!r}, job_type={self._job_type!r}, "
+            f"attempt={self._attempt!r}, key={self._key!r}, headers={dict(self.headers)!r})"
+        )

@@ -11,8 +11,10 @@
 - `lanes`       same key one at a time in offset order, different keys concurrently
 - `flow`        in-flight accounting: pause above the high mark, resume at the low one
 - `execute`     async handlers on the loop, sync ones in a bounded thread pool, time limits
+- `eager`       async handlers start as tasks whose first step runs at once
 - `retry`       the policy as data and the pure `decide`
 - `dead_letter` the headers a dead-lettered record carries; `sink` produces them
+- `dead_lettering` the write, finished only once acknowledged; retried while the topic fails
 - `offsets`     the committable watermark and the finished-above set in commit metadata
 - `commit`      what to commit and when (interval, revoke, shutdown)
 - `engine`      ties the stages together for every record; `runner` owns the loop

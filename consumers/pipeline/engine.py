@@ -16,34 +16,25 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
 
 from pydantic import BaseModel
 
 from consumers.context import Context
 from consumers.middleware import FAILED, PROCESSED, RETRIED, Observer
-from consumers.pipeline.dead_letter import Failure, Origin, dead_letter_headers
-from consumers.pipeline.decode import DecodeStage, Poison, Unavailable, poison
+from consumers.pipeline.dead_lettering import DeadLetterConfig, DeadLetterer, Names, note_failure
+from consumers.pipeline.decode import DecodeStage, Poison, Unavailable
 from consumers.pipeline.execute import Execute
 from consumers.pipeline.flow import FlowControl, Signal
 from consumers.pipeline.offsets import PartitionOffsets, decode_finished
 from consumers.pipeline.partition import Delivery, PartitionState, Position
 from consumers.pipeline.records import Message, TopicPartition
-from consumers.pipeline.retry import DeadLetter, Done, Random, RetryAfter, decide
+from consumers.pipeline.retry import Done, Random, RetryAfter, decide
 from consumers.pipeline.sink import DeadLetterSink
 from consumers.registry import Registration
-from schemas.headers import JOB_ID, JOB_TYPE
 
 _LOG = logging.getLogger(__name__)
 
 NO_HANDLER = "no-handler"
-
-
-class Names(Protocol):
-    """How the engine names things it does not own: job types and dead-letter topics."""
-
-    def job_type(self, model: type[BaseModel]) -> str: ...
-    def dead_letter_topic(self, topic: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +69,25 @@ class Engine:
         self._handlers = handlers
         self._names = names
         self._execute = execute
-        self._sink = sink
         self._observer = observer
         self._on_flow = on_flow
         self._rng = rng
         self._flow = FlowControl(config.high_water, config.low_water)
         self._parts: dict[TopicPartition, PartitionState] = {}
         self._ready: deque[Delivery] = deque()
+        self._ended: deque[tuple[Delivery, float, BaseException | None]] = deque()
+        self._settling = False
         self._running = 0
         self._stopping = False
         self._loop = asyncio.get_running_loop()
+        self._dead_letters = DeadLetterer(
+            DeadLetterConfig(config.group, config.dead_letter_retry_max),
+            sink=sink,
+            names=names,
+            observer=observer,
+            finished=self._finish,
+            given_up=self._given_up,
+        )
 
     # -- assignment ---------------------------------------------------------------------------
 
@@ -149,20 +149,23 @@ class Engine:
 
     def accept(self, messages: Sequence[Message]) -> None:
         """Take a polled batch: each record is decoded and queued behind its key, or started."""
-        admitted = 0
-        for message in messages:
-            if message.error() is not None:
-                _LOG.warning("consumer reported %s", message.error())
-                continue
-            part = self._parts.get((message.topic(), message.partition()))  # type: ignore[arg-type]
-            if part is None or part.draining or not part.offsets.receive(message.offset()):  # type: ignore[arg-type]
-                continue
-            admitted += 1
-            delivery = Delivery(message, part)
-            if part.lanes.offer(delivery.key, delivery):
+        deliveries = [d for message in messages if (d := self._admit(message)) is not None]
+        if not deliveries:
+            return
+        # Counted before any starts: an eager handler may finish (and settle) inside `_start`.
+        self._signal(self._flow.admit(len(deliveries)))
+        for delivery in deliveries:
+            if delivery.part.lanes.offer(delivery.key, delivery):
                 self._start(delivery)
-        if admitted:
-            self._signal(self._flow.admit(admitted))
+
+    def _admit(self, message: Message) -> Delivery | None:
+        if message.error() is not None:
+            _LOG.warning("consumer reported %s", message.error())
+            return None
+        part = self._parts.get((message.topic(), message.partition()))  # type: ignore[arg-type]
+        if part is None or part.draining or not part.offsets.receive(message.offset()):  # type: ignore[arg-type]
+            return None
+        return Delivery(message, part)
 
     def _resolve(self, delivery: Delivery) -> bool:
         """Decode a record when its turn comes; False when the registry must be asked again."""
@@ -194,7 +197,7 @@ class Engine:
         if delivery.job is None and delivery.poison is None and not self._resolve(delivery):
             return
         if delivery.poison is not None:
-            self._dead_letter(delivery, self._poison_failure(delivery, delivery.poison))
+            self._dead_letters.poison(delivery, delivery.poison)
             return
         if self._running >= self._config.max_running:
             self._ready.append(delivery)
@@ -205,21 +208,32 @@ class Engine:
         context = self._context(delivery, registration)
         started = time.perf_counter()
         self._execute.run(
-            registration, delivery.job, context, partial(self._settle, delivery, started)
+            registration, delivery.job, context, partial(self._ended_attempt, delivery, started)
         )
 
     def _context(self, delivery: Delivery, registration: Registration) -> Context:
-        headers = {
-            name: (value or b"").decode("utf-8", "replace")
-            for name, value in delivery.message.headers() or ()
-        }
-        return Context(
-            job_id=headers.get(JOB_ID, ""),
-            job_type=self._names.job_type(registration.job_type),
-            attempt=delivery.attempt,
-            key=delivery.key,
-            headers=headers,
-        )
+        job_type = self._names.job_type(registration.job_type)
+        raw = delivery.message.headers()
+        return Context.of_record(job_type, delivery.attempt, delivery.key, raw)
+
+    def _ended_attempt(
+        self, delivery: Delivery, started: float, error: BaseException | None
+    ) -> None:
+        """Settle attempts one after another, never inside each other.
+
+        An attempt may end inside `_start` (an eager handler that never suspended), and settling
+        it starts the next job of its key, which may end at once too: settled recursively, a
+        long lane would exhaust the stack. Attempts ending while one settles wait their turn.
+        """
+        self._ended.append((delivery, started, error))
+        if self._settling:
+            return
+        self._settling = True
+        try:
+            while self._ended:
+                self._settle(*self._ended.popleft())
+        finally:
+            self._settling = False
 
     def _settle(self, delivery: Delivery, started: float, error: BaseException | None) -> None:
         """Every attempt ends here, exactly once: the policy decides what follows."""
@@ -235,13 +249,13 @@ class Engine:
             self._finish(delivery)
         elif isinstance(decision, RetryAfter):
             self._observer.attempt_ended(job_type, RETRIED, elapsed)
-            self._note_failure(delivery)
+            note_failure(delivery)
             self._schedule_retry(delivery, decision.delay)
         else:
             self._observer.attempt_ended(job_type, FAILED, elapsed)
-            self._note_failure(delivery)
+            note_failure(delivery)
             assert error is not None  # noqa: S101 - decide() dead-letters only on an error
-            self._dead_letter(delivery, self._failure(delivery, decision, error))
+            self._dead_letters.failed(delivery, decision, error)
         self._start_ready()
         part.check_idle()
 
@@ -259,16 +273,14 @@ class Engine:
         if following is not None:
             self._start(following)
 
+    def _given_up(self) -> None:
+        self._signal(self._flow.settle())  # its partition is gone: the next owner runs it
+
     def _signal(self, signal: Signal) -> None:
         if signal is not Signal.NONE:
             self._on_flow(signal)
 
     # -- retries ------------------------------------------------------------------------------
-
-    def _note_failure(self, delivery: Delivery) -> None:
-        now = _now_ms()
-        delivery.first_failure_ms = delivery.first_failure_ms or now
-        delivery.last_failure_ms = now
 
     def _schedule_retry(self, delivery: Delivery, delay: float) -> None:
         part = delivery.part
@@ -283,88 +295,6 @@ class Engine:
         delivery.part.waiting.discard(delivery)
         delivery.timer = None
         self._start(delivery)
-
-    # -- dead letters -------------------------------------------------------------------------
-
-    def _failure(self, delivery: Delivery, decision: DeadLetter, error: BaseException) -> Failure:
-        poison = _describe(error)
-        registration: Registration = delivery.registration  # type: ignore[assignment]
-        return Failure(
-            reason=decision.reason,
-            error_class=poison.error_class,
-            message=poison.message,
-            traceback=poison.traceback,
-            attempts=delivery.attempt,
-            first_failure_ms=delivery.first_failure_ms,
-            last_failure_ms=delivery.last_failure_ms,
-            job_type=self._names.job_type(registration.job_type),
-        )
-
-    def _poison_failure(self, delivery: Delivery, poison: Poison) -> Failure:
-        now = _now_ms()
-        if delivery.job is not None:
-            job_type: str | None = self._names.job_type(type(delivery.job))
-        else:
-            job_type = _header(delivery.message, JOB_TYPE)
-        return Failure(
-            reason=poison.reason,
-            error_class=poison.error_class,
-            message=poison.message,
-            traceback=poison.traceback,
-            attempts=0,
-            first_failure_ms=now,
-            last_failure_ms=now,
-            job_type=job_type,
-        )
-
-    def _dead_letter(self, delivery: Delivery, failure: Failure, backoff: float = 0.5) -> None:
-        part = delivery.part
-        if part.closed:
-            self._signal(self._flow.settle())  # the next owner runs and dead-letters it again
-            return
-        part.busy += 1
-        message = delivery.message
-        timestamp = message.timestamp()[1]
-        origin = Origin(
-            message.topic() or "", message.partition() or 0, message.offset() or 0, timestamp
-        )
-        headers = dead_letter_headers(origin, self._config.group, failure, message.headers())
-        self._sink.publish(
-            self._names.dead_letter_topic(origin.topic),
-            message.key(),
-            message.value(),
-            headers,
-            partial(self._dead_lettered, delivery, failure, backoff),
-        )
-
-    def _dead_lettered(
-        self, delivery: Delivery, failure: Failure, backoff: float, error: str | None
-    ) -> None:
-        part = delivery.part
-        part.busy -= 1
-        if error is None:
-            part.blocked = None
-            self._observer.dead_lettered(failure.job_type or "", failure.reason)
-            self._finish(delivery)
-        else:
-            # Nothing is dropped: the offset stays unfinished, so the partition's commit stops
-            # here until the dead-letter topic takes the record.
-            part.blocked = error
-            _LOG.error(
-                "cannot write to the dead-letter topic for %s (%s); retrying in %.1fs",
-                _label(part.tp),
-                error,
-                backoff,
-            )
-            part.busy += 1  # the pending retry keeps the partition busy while it drains
-            self._loop.call_later(backoff, self._redo_dead_letter, delivery, failure, backoff)
-        part.check_idle()
-
-    def _redo_dead_letter(self, delivery: Delivery, failure: Failure, backoff: float) -> None:
-        delivery.part.busy -= 1
-        next_backoff = min(backoff * 2, self._config.dead_letter_retry_max)
-        self._dead_letter(delivery, failure, next_backoff)
-        delivery.part.check_idle()
 
     # -- draining -----------------------------------------------------------------------------
 
@@ -409,18 +339,3 @@ def _positions(parts: Iterable[PartitionState]) -> dict[TopicPartition, Position
 
 def _label(tp: TopicPartition) -> str:
     return f"{tp[0]}/{tp[1]}"
-
-
-def _describe(error: BaseException) -> Poison:
-    return poison("", error)
-
-
-def _header(message: Message, name: str) -> str | None:
-    for key, value in message.headers() or ():
-        if key == name and value is not None:
-            return value.decode("utf-8", "replace")
-    return None
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

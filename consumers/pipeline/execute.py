@@ -1,9 +1,12 @@
 """Running one attempt of a handler, within its time limit, and reporting how it ended.
 
-Async handlers run as a task on the event loop; a time limit cancels the task. Sync handlers run
+Async handlers run as a task on the event loop, started eagerly (see `eager`): a handler that
+returns without suspending has finished, and `done` been called, before `run` returns. A time
+limit cancels the task. Sync handlers run
 in a bounded thread pool; a thread cannot be stopped, so a sync handler past its limit is
 reported, its attempt counts as failed with `JobTimeout`, and whatever it returns later is
-ignored. `done(error)` is called exactly once per attempt, on the loop thread (None: success).
+ignored. `done(error)` is called exactly once per attempt, on the loop thread (None: success),
+possibly from inside `run`.
 """
 
 import asyncio
@@ -15,6 +18,7 @@ from typing import cast
 from pydantic import BaseModel
 
 from consumers.context import Context
+from consumers.pipeline.eager import StartTask, task_starter
 from consumers.registry import AsyncHandler, Registration, SyncHandler
 from consumers.signals import JobTimeout
 
@@ -29,34 +33,35 @@ class Execute:
     def __init__(self, loop: asyncio.AbstractEventLoop, pool: Executor) -> None:
         self._loop = loop
         self._pool = pool
+        self._start_task: StartTask = task_starter(loop)
 
     def run(self, registration: Registration, job: BaseModel, context: Context, done: Done) -> None:
         if registration.is_async:
-            _AsyncAttempt(self._loop, registration, job, context, done)
+            handler = cast(AsyncHandler, registration.handler)
+            task = self._start_task(handler(job, context))  # type: ignore[arg-type]
+            if task.done():
+                done(_outcome(task))  # returned or raised without suspending: no timer needed
+            else:
+                _AsyncAttempt(self._loop, registration.timeout, task, done)
         else:
             _SyncAttempt(self._loop, self._pool, registration, (job, context), done)
 
 
 class _AsyncAttempt:
+    """A suspended async attempt: its time limit, and its report when the task ends."""
+
     __slots__ = ("_done", "_timed_out", "_timer")
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        registration: Registration,
-        job: BaseModel,
-        context: Context,
+        timeout: float | None,
+        task: "asyncio.Task[None]",
         done: Done,
     ) -> None:
         self._done = done
         self._timed_out = False
-        handler = cast(AsyncHandler, registration.handler)
-        task: asyncio.Task[None] = loop.create_task(handler(job, context))  # type: ignore[arg-type]
-        self._timer = (
-            None
-            if registration.timeout is None
-            else loop.call_later(registration.timeout, self._expire, task)
-        )
+        self._timer = None if timeout is None else loop.call_later(timeout, self._expire, task)
         task.add_done_callback(self._finished)
 
     def _expire(self, task: "asyncio.Task[None]") -> None:
@@ -66,11 +71,16 @@ class _AsyncAttempt:
     def _finished(self, task: "asyncio.Task[None]") -> None:
         if self._timer is not None:
             self._timer.cancel()
-        if task.cancelled():
-            reason = "time limit exceeded" if self._timed_out else "cancelled"
-            self._done(JobTimeout(reason) if self._timed_out else asyncio.CancelledError(reason))
+        if task.cancelled() and self._timed_out:
+            self._done(JobTimeout("time limit exceeded"))
         else:
-            self._done(task.exception())
+            self._done(_outcome(task))
+
+
+def _outcome(task: "asyncio.Task[None]") -> BaseException | None:
+    if task.cancelled():
+        return asyncio.CancelledError("cancelled")
+    return task.exception()
 
 
 class _SyncAttempt:
