@@ -33,7 +33,10 @@ class WorkerSettings(BaseSettings):
     buffer_low: int | None = None  # ... and the count that resumes it
     sync_threads: int = Field(default=16, ge=1)
     poll_batch: int = Field(default=500, ge=1)
-    poll_timeout: float = Field(default=0.05, gt=0)
+    # consume() returns a batch when it is full or this much time has passed: at moderate rates
+    # a batch never fills, so this wait is added to every job's latency. 5 ms measured p50
+    # 10 ms / p99 85 ms end to end at 8,000 jobs/s, against 54 / 592 ms with 50 ms.
+    poll_timeout: float = Field(default=0.005, gt=0)
 
     commit_interval: float = Field(default=1.0, gt=0)
     drain_timeout: float = Field(default=20.0, ge=0)  # on revoke
