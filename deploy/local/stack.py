@@ -6,13 +6,15 @@ stack behind.
 """
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.local.artifacts import apicurio_home, kafka_jars
 from deploy.local.broker import LocalBroker
 from deploy.local.java import find_java
-from deploy.local.ports import require_free
+from deploy.local.ports import pick_free_ports, require_free
 from deploy.local.registry import LocalRegistry
 from deploy.local.server import ManagedServer
 from deploy.local.settings import LocalStackSettings
@@ -105,3 +107,23 @@ class LocalStack:
         if self.registry.server.pid() is None:
             require_free(s.registry_port, "schema registry HTTP")
             require_free(s.registry_management_port, "schema registry management")
+
+
+@contextmanager
+def private_stack(data_dir: Path) -> Iterator[LocalStack]:
+    """A stack of its own on free ports, for a test session or a benchmark: started, and
+    stopped however the block ends (or, should this process die first, with it)."""
+    broker, controller, registry, management = pick_free_ports(4)
+    settings = LocalStackSettings(
+        broker_port=broker,
+        controller_port=controller,
+        registry_port=registry,
+        registry_management_port=management,
+        data_dir=data_dir,
+    )
+    stack = LocalStack(settings, die_with_parent=True)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()

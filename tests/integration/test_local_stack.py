@@ -89,8 +89,8 @@ def test_a_test_sessions_servers_die_with_the_process_that_started_them(tmp_path
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from tests.support.cluster import local_stack\n"
-        "with local_stack(Path(sys.argv[1])) as stack:\n"
+        "from deploy.local import private_stack\n"
+        "with private_stack(Path(sys.argv[1])) as stack:\n"
         "    print([s.pid for s in stack.status()], flush=True)\n"
         "    time.sleep(600)\n"
     )

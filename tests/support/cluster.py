@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local import LocalStack, LocalStackSettings
-from deploy.local.ports import pick_free_ports
+from deploy.local import private_stack
 from schemas.settings import CCOMPAT_PATH, ClusterSettings
 
 REGISTRY_IMAGE = "apicurio/apicurio-registry:3.3.3"
@@ -47,29 +46,8 @@ def provision(scratch: Path) -> Iterator[Cluster]:
         with _containers() as cluster:
             yield cluster
     else:
-        with local_stack(scratch) as stack:
+        with private_stack(scratch) as stack:
             yield Cluster(stack.settings.bootstrap_servers, stack.settings.registry_url, "local")
-
-
-@contextmanager
-def local_stack(data_dir: Path) -> Iterator[LocalStack]:
-    """A private local stack on free ports, stopped however the block ends."""
-    broker, controller, registry, management = pick_free_ports(4)
-    stack = LocalStack(
-        LocalStackSettings(
-            broker_port=broker,
-            controller_port=controller,
-            registry_port=registry,
-            registry_management_port=management,
-            data_dir=data_dir,
-        ),
-        die_with_parent=True,
-    )
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
 
 
 def docker_engine_answers() -> bool:
