@@ -6,11 +6,17 @@ and `flush()` at the end.
 
 Raw: `Producer.produce` of the same records built beforehand: the same keys, the same Avro
 values (encoded by the codec, so byte-identical), the same four keel headers, the same librdkafka
-settings (idempotent, acks=all, lz4, linger), no delivery callback, `flush()` at the end. This
-is what `ratio` compares with: what keel adds over sending the identical records by hand.
+configuration as the publisher (idempotent, acks=all, lz4, linger) including a delivery-report
+callback that checks every report for an error, and `flush()` at the end. This is what `ratio`
+compares with: a hand-written producer that, like keel's, cannot lose a job without noticing.
+Every failure either path sees fails the benchmark.
 
-Bare: the same keys and values without headers, the floor of what confluent-kafka can do here;
-reported as `bare_per_s` and `ratio_vs_bare` so the cost of headers is visible too.
+Raw fire-and-forget: the same, but without a delivery callback, so librdkafka's reports are
+dropped unread; reported as `raw_fire_and_forget_per_s` and `ratio_vs_fire_and_forget`, to
+show what learning of every outcome costs even without keel.
+
+Bare: the same keys and values without headers or callback, the floor of what confluent-kafka
+can do here; reported as `bare_per_s` and `ratio_vs_bare`.
 
 The paths run interleaved, rotating which goes first each round, so drift on a shared machine
 hits all of them; medians of the rounds are compared.
@@ -23,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -49,10 +55,13 @@ class PublishBenchResult:
     typed_per_s: float
     raw_per_s: float
     ratio: float
+    raw_fire_and_forget_per_s: float
+    ratio_vs_fire_and_forget: float
     bare_per_s: float
     ratio_vs_bare: float
     typed_runs: list[float] = field(default_factory=list)
     raw_runs: list[float] = field(default_factory=list)
+    raw_fire_and_forget_runs: list[float] = field(default_factory=list)
     bare_runs: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,38 +85,73 @@ def sample_values(count: int) -> list[dict[str, Any]]:
 def run_publish_bench(
     cluster: ClusterSettings, jobs: int, rounds: int, partitions: int
 ) -> PublishBenchResult:
-    """Measure typed, raw and bare publishing of `jobs` jobs, `rounds` times each, interleaved."""
+    """Measure every path on `jobs` jobs, `rounds` times each, interleaved."""
     topic = f"bench.publish.{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": cluster.kafka_bootstrap_servers})
     ensure_topics(admin, {topic: partitions})
     settings = ProducerSettings(routes={SendEmail.get_fullname(): Route(topic=topic)})
     values = sample_values(jobs)
+    config = settings.to_confluent(cluster)
+    failures = DeliveryFailures()
     with Publisher(cluster, settings) as publisher:
         records = _pre_build(cluster, settings, values)
-        raw = Producer(settings.to_confluent(cluster))
+        checked = Producer({**config, "on_delivery": failures})
+        unchecked = Producer(config)
         paths = [
             _typed(publisher, values),
-            _raw(raw, records, headers=True),
-            _raw(raw, records, headers=False),
+            _raw(checked, records, headers=True),
+            _raw(unchecked, records, headers=True),
+            _raw(unchecked, records, headers=False),
         ]
-        for path in paths:
-            path(min(_WARM_UP, jobs))
-        typed, plain, bare = _interleave(paths, jobs, rounds)
-        raw.flush()
-    medians = [statistics.median(runs) for runs in (typed, plain, bare)]
+        try:
+            for path in paths:
+                path(min(_WARM_UP, jobs))
+            runs = _interleave(paths, jobs, rounds)
+        finally:
+            checked.flush()
+            unchecked.flush()
+    failures.raise_any()
+    return _result(jobs, rounds, partitions, runs)
+
+
+def _result(jobs: int, rounds: int, partitions: int, runs: list[list[float]]) -> PublishBenchResult:
+    typed, raw, fire_and_forget, bare = (statistics.median(r) for r in runs)
     return PublishBenchResult(
         jobs=jobs,
         rounds=rounds,
         partitions=partitions,
-        typed_per_s=medians[0],
-        raw_per_s=medians[1],
-        ratio=medians[0] / medians[1],
-        bare_per_s=medians[2],
-        ratio_vs_bare=medians[0] / medians[2],
-        typed_runs=typed,
-        raw_runs=plain,
-        bare_runs=bare,
+        typed_per_s=typed,
+        raw_per_s=raw,
+        ratio=typed / raw,
+        raw_fire_and_forget_per_s=fire_and_forget,
+        ratio_vs_fire_and_forget=typed / fire_and_forget,
+        bare_per_s=bare,
+        ratio_vs_bare=typed / bare,
+        typed_runs=runs[0],
+        raw_runs=runs[1],
+        raw_fire_and_forget_runs=runs[2],
+        bare_runs=runs[3],
     )
+
+
+class DeliveryFailures:
+    """The raw producer's delivery callback: checks every report, keeps the errors.
+
+    A producer that must not lose jobs silently needs one, so the honest raw baseline pays for
+    it as the publisher does (whose own callback does the same and more).
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[KafkaError] = []
+
+    def __call__(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self.errors.append(error)
+
+    def raise_any(self) -> None:
+        """Fail the benchmark when any raw job was not delivered: its figure would be a lie."""
+        if self.errors:
+            raise RuntimeError(f"{len(self.errors)} raw job(s) not delivered: {self.errors[0]}")
 
 
 Path = Callable[[int], float]

@@ -28,14 +28,16 @@ def publish(
     partitions: int = typer.Option(12, min=1, max=64, help="Partitions of the bench topic."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Typed publishing (validate + encode + produce) against raw confluent-kafka."""
+    """Typed publishing (validate + encode + produce) against raw confluent-kafka, same settings."""
     result = run_publish_bench(ClusterSettings(), jobs, rounds, partitions)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
     typer.echo(
         f"typed {result.typed_per_s:,.0f}/s  raw {result.raw_per_s:,.0f}/s  "
-        f"ratio {result.ratio:.2f}  ({jobs:,} jobs x {rounds} rounds, {partitions} partitions)"
+        f"ratio {result.ratio:.2f}  (raw fire-and-forget "
+        f"{result.raw_fire_and_forget_per_s:,.0f}/s, ratio {result.ratio_vs_fire_and_forget:.2f}; "
+        f"{jobs:,} jobs x {rounds} rounds, {partitions} partitions)"
     )
 
 

@@ -166,6 +166,26 @@ def test_bulk_publish_keeps_per_key_order(cluster: Cluster, new_topic: NewTopic)
         assert [d.offset for d in mine] == sorted(d.offset for d in mine)
 
 
+def test_full_producer_queue_waits_for_room_and_loses_nothing(
+    cluster: Cluster, new_topic: NewTopic
+) -> None:
+    # Given a producer whose local queue holds only 5 jobs
+    topic = new_topic("email", partitions=3)
+    settings = _settings(topic, librdkafka={"queue.buffering.max.messages": 5})
+    outcomes: list[Delivery | PublishError] = []
+    with Publisher(cluster.settings(), settings) as publisher:
+        # When 200 jobs are published without waiting, far more than the queue holds
+        ids = [
+            publisher.publish_nowait(jobs.send_email(), uuid4(), outcomes.append)
+            for _ in range(200)
+        ]
+        assert publisher.flush(30) == 0
+
+    # Then each was queued once room was made, and acknowledged
+    assert sorted(o.job_id for o in outcomes if isinstance(o, Delivery)) == sorted(ids)
+    assert record_count(cluster.bootstrap_servers, topic, partitions=3) == 200
+
+
 def test_broker_unreachable_fails_after_the_delivery_timeout(cluster: Cluster) -> None:
     settings = _settings("jobs.email", delivery_timeout_ms=1500)
     started = time.monotonic()

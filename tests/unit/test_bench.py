@@ -1,6 +1,9 @@
 """The benchmark's pure parts: rotation of paths and sample data."""
 
-from load.bench import _interleave, sample_values
+import pytest
+from confluent_kafka import KafkaError
+
+from load.bench import DeliveryFailures, _interleave, sample_values
 from schemas.jobs import SendEmail
 
 
@@ -25,3 +28,14 @@ def test_sample_values_are_valid_jobs_over_many_users() -> None:
 
     assert len({v["user_id"] for v in values}) == 1_000
     assert all(SendEmail(**v).template == "welcome" for v in values[:100])
+
+
+def test_raw_delivery_failure_fails_the_benchmark() -> None:
+    failures = DeliveryFailures()
+    failures(None, None)  # type: ignore[arg-type]
+    failures.raise_any()
+
+    failures(KafkaError(KafkaError._MSG_TIMED_OUT), None)  # type: ignore[arg-type]
+
+    with pytest.raises(RuntimeError, match="1 raw job"):
+        failures.raise_any()
