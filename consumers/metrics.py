@@ -9,7 +9,9 @@ import bisect
 from collections import defaultdict
 from collections.abc import Callable
 
+from consumers.context import Context
 from consumers.middleware import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
+from consumers.pipeline.records import Message
 
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _OUTCOMES = {PROCESSED: "processed", FAILED: "failed", RETRIED: "retried"}
@@ -48,7 +50,17 @@ class Metrics:
         self._blocked = blocked
         return self
 
-    def attempt_ended(self, job_type: str, outcome: str, seconds: float) -> None:
+    def attempt_started(self, record: Message, context: Context) -> None:
+        pass
+
+    def attempt_ended(
+        self,
+        job_type: str,
+        outcome: str,
+        seconds: float,
+        record: Message | None = None,
+        error: BaseException | None = None,
+    ) -> None:
         self._counts[(job_type, outcome)] += 1
         self._durations[job_type].observe(seconds)
 

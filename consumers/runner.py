@@ -23,6 +23,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from consumers.app import App
 from consumers.health import HealthServer, Probe
 from consumers.metrics import Metrics
+from consumers.middleware import Observer, Observers
 from consumers.naming import CatalogNames
 from consumers.pipeline.commit import Committer
 from consumers.pipeline.decode import DecodeStage
@@ -32,12 +33,14 @@ from consumers.pipeline.flow import Signal
 from consumers.pipeline.kafka_sink import KafkaSink
 from consumers.pipeline.source import Source
 from consumers.settings import WorkerSettings
+from consumers.tracing import Tracing
 from producers.settings import ProducerSettings
 from schemas.catalog import JobCatalog
 from schemas.codec import JobCodec
 from schemas.errors import RegistryUnavailableError
 from schemas.job import Job
 from schemas.topics import dead_letter_topic
+from schemas.tracing import TracerProvider
 
 _LOG = logging.getLogger(__name__)
 LIVENESS_WINDOW = 15.0
@@ -46,7 +49,14 @@ LIVENESS_WINDOW = 15.0
 class Worker:
     """Every running part of one worker process, wired together."""
 
-    def __init__(self, app: App, settings: WorkerSettings, codec: JobCodec) -> None:
+    def __init__(
+        self,
+        app: App,
+        settings: WorkerSettings,
+        codec: JobCodec,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        """`tracer_provider` defaults to the global one; without either, nothing is traced."""
         self.app = app
         self.settings = settings
         self.group = app.group_id
@@ -71,7 +81,7 @@ class Worker:
             names=names,
             execute=Execute(loop, self.pool),
             sink=self.sink,
-            observer=self.metrics,
+            observer=observers(self.metrics, Tracing.of(self.group, tracer_provider)),
             on_flow=self._flow,
             rng=random.Random(),  # noqa: S311 - backoff jitter, not secrets
         )
@@ -135,6 +145,11 @@ class Worker:
         self.pool.shutdown(wait=False, cancel_futures=True)
         await self.health.close()
         _LOG.info("stopped")
+
+
+def observers(metrics: Metrics, tracing: Tracing | None) -> Observer:
+    """The worker's middleware: metrics always, tracing only when a provider is configured."""
+    return metrics if tracing is None else Observers([metrics, tracing])
 
 
 def resolve_topics(app: App, settings: WorkerSettings) -> list[str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from consumers.app import App
-from consumers.middleware import NoObserver
+from consumers.middleware import NoObserver, Observer
 from consumers.naming import CatalogNames
 from consumers.pipeline.dead_letter import header_map
 from consumers.pipeline.decode import DecodeStage
@@ -135,8 +135,11 @@ class InMemoryWorker:
         max_in_flight: int = 100,
         instant_retries: bool = True,
         is_ordered: Callable[[type[BaseModel]], bool] = lambda _model: False,
+        observer: Observer | None = None,
     ) -> None:
+        """`observer` sees every attempt, as the worker's metrics and tracing do."""
         self.app = app
+        self._observer = observer or NoObserver()
         self.topic = topic
         self.partitions = partitions
         self.dead_letters: list[DeadLetterRecord] = []
@@ -220,7 +223,7 @@ class InMemoryWorker:
             names=CatalogNames(),
             execute=Execute(loop, self._pool),
             sink=_Sink(self),
-            observer=NoObserver(),
+            observer=self._observer,
             on_flow=self._flow,
             rng=_NoJitter() if self._instant else random.Random(),  # noqa: S311 - jitter, not secrets
         )

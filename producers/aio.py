@@ -21,6 +21,7 @@ from producers.settings import ProducerSettings
 from schemas.catalog import JobCatalog
 from schemas.job import Job
 from schemas.settings import ClusterSettings
+from schemas.tracing import TracerProvider
 
 _REPORT_MARGIN_S = 5.0
 _POLL_S = 0.1
@@ -39,8 +40,10 @@ class AsyncPublisher:
         cluster: ClusterSettings | None = None,
         settings: ProducerSettings | None = None,
         catalog: JobCatalog | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
-        self._args = (cluster, settings, catalog)
+        """`tracer_provider` defaults to the global one; without either, nothing is traced."""
+        self._args = (cluster, settings, catalog, tracer_provider)
         self._connection: Connection | None = None
         self._poller: threading.Thread | None = None
         self._stopping = threading.Event()

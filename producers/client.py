@@ -21,11 +21,13 @@ from producers.delivery import (
 from producers.errors import PublishError
 from producers.records import Key, Record, RecordBuilder
 from producers.settings import ProducerSettings
+from producers.tracing import traced_build
 from schemas.catalog import JobCatalog, reference_catalog
 from schemas.codec import JobCodec
 from schemas.headers import JOB_ID, header_value
 from schemas.job import Job
 from schemas.settings import ClusterSettings
+from schemas.tracing import TracerProvider
 
 DeliveryReport = Callable[[KafkaError | None, Message], None]
 
@@ -38,6 +40,7 @@ class Connection:
         cluster: ClusterSettings | None = None,
         settings: ProducerSettings | None = None,
         catalog: JobCatalog | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.cluster = cluster or ClusterSettings()
         self.settings = settings or ProducerSettings()
@@ -54,8 +57,11 @@ class Connection:
             )
             self.records = RecordBuilder(codec, self.settings)
             self.records.prepare()
-            # The record of a job: bound once, a frame less per job than a forwarding method.
-            self.build: Callable[[Job, Key | None], Record] = self.records.build
+            # The record of a job: bound once, a frame less per job than a forwarding method
+            # (a traced one only when a tracer provider is configured).
+            self.build: Callable[[Job, Key | None], Record] = traced_build(
+                self.records, tracer_provider
+            )
         except BaseException:
             self.registry.close()
             raise

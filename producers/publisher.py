@@ -18,6 +18,7 @@ from producers.settings import ProducerSettings
 from schemas.catalog import JobCatalog
 from schemas.job import Job
 from schemas.settings import ClusterSettings
+from schemas.tracing import TracerProvider
 
 # librdkafka reports every job within delivery.timeout.ms; this margin only guards against a
 # report that never comes, so `publish` cannot wait forever.
@@ -49,8 +50,10 @@ class Publisher:
         cluster: ClusterSettings | None = None,
         settings: ProducerSettings | None = None,
         catalog: JobCatalog | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
-        self._connection = Connection(cluster, settings, catalog)
+        """`tracer_provider` defaults to the global one; without either, nothing is traced."""
+        self._connection = Connection(cluster, settings, catalog, tracer_provider)
 
     def publish(self, job: Job, key: Key | None = None) -> Delivery:
         """Publish `job` and wait for the broker to acknowledge it; raises `PublishError`."""

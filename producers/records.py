@@ -66,6 +66,11 @@ class RecordBuilder:
                 topics.append(self._destination(job_type.model).topic)
         return topics
 
+    def route(self, job: Job) -> tuple[str, str]:
+        """The topic `job` goes to and its job type name."""
+        destination = self._destinations.get(type(job)) or self._destination(type(job))
+        return destination.topic, destination.name
+
     def build(self, job: Job, key: Key | None) -> Record:
         """The record for `job`; refuses a missing key when the job type is ordered."""
         destination = self._destinations.get(type(job)) or self._destination(type(job))

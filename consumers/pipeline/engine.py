@@ -206,6 +206,7 @@ class Engine:
         delivery.part.busy += 1
         registration: Registration = delivery.registration  # type: ignore[assignment]
         context = self._context(delivery, registration)
+        self._observer.attempt_started(delivery.message, context)
         started = time.perf_counter()
         self._execute.run(
             registration, delivery.job, context, partial(self._ended_attempt, delivery, started)
@@ -245,14 +246,14 @@ class Engine:
         job_type = self._names.job_type(registration.job_type)
         elapsed = time.perf_counter() - started
         if isinstance(decision, Done):
-            self._observer.attempt_ended(job_type, PROCESSED, elapsed)
+            self._observer.attempt_ended(job_type, PROCESSED, elapsed, delivery.message, error)
             self._finish(delivery)
         elif isinstance(decision, RetryAfter):
-            self._observer.attempt_ended(job_type, RETRIED, elapsed)
+            self._observer.attempt_ended(job_type, RETRIED, elapsed, delivery.message, error)
             note_failure(delivery)
             self._schedule_retry(delivery, decision.delay)
         else:
-            self._observer.attempt_ended(job_type, FAILED, elapsed)
+            self._observer.attempt_ended(job_type, FAILED, elapsed, delivery.message, error)
             note_failure(delivery)
             assert error is not None  # noqa: S101 - decide() dead-letters only on an error
             self._dead_letters.failed(delivery, decision, error)

@@ -16,6 +16,7 @@ from schemas.catalog import reference_catalog
 from schemas.codec import JobCodec
 from schemas.headers import JobHeaders, new_job_id
 from schemas.job import Job
+from schemas.tracing import TracerProvider
 from tests.support.cluster import Cluster
 
 
@@ -45,11 +46,14 @@ async def wait_for(
 
 
 @asynccontextmanager
-async def running(app: App, settings: WorkerSettings) -> AsyncIterator[Worker]:
+async def running(
+    app: App, settings: WorkerSettings, tracer_provider: TracerProvider | None = None
+) -> AsyncIterator[Worker]:
     """A worker of `app` on this loop, ready (partitions assigned); stopped on exit."""
     stop = asyncio.Event()
     with SchemaRegistryClient({"url": settings.cluster.schema_registry_url}) as client:
-        worker = Worker(app, settings, JobCodec(client, reference_catalog()))
+        codec = JobCodec(client, reference_catalog())
+        worker = Worker(app, settings, codec, tracer_provider)
         task = asyncio.create_task(worker.run(stop))
         try:
             await wait_for(lambda: worker.ready().ok or task.done(), what="an assignment")
