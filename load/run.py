@@ -14,14 +14,13 @@ from pathlib import Path
 
 from confluent_kafka import libversion
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.cimpl import NewTopic
 
 from load.config import RunConfig
 from load.oracle import Verdict
 from load.report import Rate, RunSummary
 from load.rounds import NoProgress, Progress, Topic, baseline_replay, keel_replay, live_round
+from producers.topics import ensure_topics, with_dead_letters
 from schemas.settings import ClusterSettings
-from schemas.topics import dead_letter_topic
 
 
 def run_load(
@@ -63,11 +62,7 @@ def run_load(
 def _create_topic(cluster: ClusterSettings, config: RunConfig) -> Topic:
     name = f"load.{config.scenario}.{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": cluster.kafka_bootstrap_servers})
-    wanted = [
-        NewTopic(t, num_partitions=config.partitions) for t in (name, dead_letter_topic(name))
-    ]
-    for future in admin.create_topics(wanted).values():
-        future.result(timeout=30)
+    ensure_topics(admin, with_dead_letters({name: config.partitions}))
     return Topic(name, config.partitions)
 
 
