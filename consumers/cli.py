@@ -1,7 +1,6 @@
 """`keel worker module:app` runs a worker; `keel dlt ...` inspects and replays dead letters."""
 
 import asyncio
-import importlib
 import logging
 import sys
 import time
@@ -11,18 +10,15 @@ import typer
 
 from consumers.app import App
 from consumers.runner import Worker, serve
+from producers.loading import load_target
 
 
 def load_app(target: str) -> App:
     """The `App` named by `module:attribute`."""
-    module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise typer.BadParameter("expected module:app, e.g. myservice.jobs:app")
-    sys.path.insert(0, ".")
-    app = getattr(importlib.import_module(module_name), attribute, None)
-    if not isinstance(app, App):
-        raise typer.BadParameter(f"{target} is not a consumers.App")
-    return app
+    try:
+        return load_target(target, App)
+    except (ValueError, TypeError) as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 def run_worker(
