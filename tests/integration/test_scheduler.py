@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.support.cluster import Cluster
 from tests.support.consume import read_records
 from tests.support.schedules import every_second
 from tests.support.topics import unique_name
+from tests.support.waiting import wait_until
 
 _REPORT = "keel.jobs.GenerateReport"
 
@@ -77,14 +77,6 @@ def processes() -> Iterator[list[SchedulerProcess]]:
         process.stop()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def fire_times(records: list[Message]) -> list[int]:
     return [int(header_value(r.headers(), SCHEDULED_FOR) or b"-1") for r in records]
 
@@ -98,7 +90,7 @@ def test_two_schedulers_and_a_leader_crash_publish_every_second_once(
     # Given two scheduler processes of one scheduler, firing every second
     topic, name = new_topic("scheduled"), unique_name("sched")
     processes += [SchedulerProcess(cluster, name, topic, tmp_path / f"{n}.log") for n in "ab"]
-    wait_for(lambda: any(p.leading() for p in processes), 60, "a leader")
+    wait_until(lambda: any(p.leading() for p in processes), 60, "a leader")
     leader = next(p for p in processes if p.leading())
     standby = next(p for p in processes if p is not leader)
     assert len(read_records(cluster.bootstrap_servers, topic, 4, timeout=30)) == 4
@@ -109,7 +101,7 @@ def test_two_schedulers_and_a_leader_crash_publish_every_second_once(
     published_at_kill = len(read_records(cluster.bootstrap_servers, topic, 10_000, timeout=3))
 
     # Then the standby takes over, catches up the seconds missed, and goes on
-    wait_for(standby.leading, 60, "the standby to take over")
+    wait_until(standby.leading, 60, "the standby to take over")
     wanted = published_at_kill + 12
     assert len(read_records(cluster.bootstrap_servers, topic, wanted, timeout=60)) == wanted
     standby.process.send_signal(signal.SIGTERM)

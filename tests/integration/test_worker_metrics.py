@@ -8,10 +8,11 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local.ports import pick_free_ports
-from tests.integration.test_worker_processes import finished, wait_until
+from tests.integration.test_worker_processes import finished
 from tests.support.cluster import Cluster
 from tests.support.processes import WorkerProcess
 from tests.support.sample import email
+from tests.support.waiting import wait_until
 from tests.support.worker import JobProducer
 
 GOOD = 300
