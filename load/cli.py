@@ -113,6 +113,4 @@ def _headline(data: dict[str, object]) -> str:
 
 
 def _restart_local_broker() -> None:
-    stack = LocalStack(LocalStackSettings())
-    stack.broker.server.stop(stack.settings.stop_timeout_s)
-    stack.start()
+    LocalStack(LocalStackSettings()).restart_broker()
