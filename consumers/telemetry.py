@@ -13,8 +13,6 @@ Providers keel built are keel's to shut down: `close` flushes what is buffered.
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -74,11 +72,23 @@ class Telemetry:
         self._owned.clear()
 
 
+# The OTLP exporters are imported only when configured: they bring protobuf and requests,
+# which cost a worker that exports nothing a noticeable start-up time.
+
+
 def _otlp_tracer_provider(resource: Resource) -> SdkTracerProvider:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+        OTLPSpanExporter,
+    )
+
     provider = SdkTracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider
 
 
 def _otlp_metric_exporter() -> MetricExporter:
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # noqa: PLC0415
+        OTLPMetricExporter,
+    )
+
     return OTLPMetricExporter()

@@ -9,9 +9,10 @@ every variant sees the same machine load:
 - `on`:    this tree with an SDK tracer provider (batching spans to an exporter that drops
            them), metrics exported every second (dropped), and JSON log context.
 
-Each child prints its jobs/s (`load.worker_bench.keel_rate`); the medians and every round are
-printed, never asserted. Point it at a running stack with KAFKA_BOOTSTRAP_SERVERS and
-SCHEMA_REGISTRY_URL (it does not start one).
+Each child prints its jobs/s (`load.worker_bench.keel_rate`) and its CPU time per job
+(steadier than the rate on a shared machine); the medians and every round are printed, never
+asserted. Point it at a running stack with KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL (it
+does not start one).
 """
 
 import argparse
@@ -20,6 +21,8 @@ import os
 import statistics
 import subprocess
 import sys
+import time
+import timeit
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,8 +65,9 @@ def child(variant: str, topic: str, count: int) -> None:
     if variant == "on":
         # keel_rate builds `Worker(app, settings, codec)`: this one has telemetry on.
         worker_bench.__dict__["Worker"] = _Telemetered
+    cpu = time.process_time()
     rate = asyncio.run(worker_bench.keel_rate(ClusterSettings(), topic, count, 0.0, 500))
-    print(f"{rate:.1f}")
+    print(f"{rate:.1f} {(time.process_time() - cpu) / count * 1e6:.2f}")
 
 
 class _Telemetered(Worker):
@@ -76,16 +80,18 @@ class _Telemetered(Worker):
         super().__init__(app, settings, codec, provider, _DropMetrics())
 
 
-def run_variant(variant: str, other: Path, topic: str, count: int) -> float:
-    """One variant's jobs/s, in a child process importing keel from its tree."""
+def run_variant(variant: str, other: Path, topic: str, count: int) -> tuple[float, float]:
+    """One variant's jobs/s and CPU us per job (the whole process: both threads, startup
+    included), in a child process importing keel from its tree."""
     here = Path(__file__).resolve().parents[1]
     tree = other if variant == "other" else here
     env = {**os.environ, "PYTHONPATH": str(tree), "OTEL_METRIC_EXPORT_INTERVAL": "1000"}
     if variant == "other":
         script = (
-            "import asyncio; from load.worker_bench import keel_rate; "
-            "from schemas.settings import ClusterSettings; "
-            f"print(asyncio.run(keel_rate(ClusterSettings(), {topic!r}, {count}, 0.0, 500)))"
+            "import asyncio, time; from load.worker_bench import keel_rate; "
+            "from schemas.settings import ClusterSettings; cpu = time.process_time(); "
+            f"rate = asyncio.run(keel_rate(ClusterSettings(), {topic!r}, {count}, 0.0, 500)); "
+            f"print(rate, (time.process_time() - cpu) / {count} * 1e6)"
         )
     else:
         script = f"from load.telemetry_bench import child; child({variant!r}, {topic!r}, {count})"
@@ -97,16 +103,84 @@ def run_variant(variant: str, other: Path, topic: str, count: int) -> float:
         text=True,
         check=True,
     )
-    return float(done.stdout.strip().splitlines()[-1])
+    rate, cpu = done.stdout.strip().splitlines()[-1].split()
+    return float(rate), float(cpu)
+
+
+class _Published:
+    """A consumed record as the metrics read it: keel's headers and a timestamp."""
+
+    def __init__(self, created_ms: int) -> None:
+        self._headers = [
+            ("keel-job-id", b"0193"),
+            ("keel-job-type", b"keel.jobs.SendEmail"),
+            ("keel-created-at", b"%d" % created_ms),
+            ("keel-attempt", b"1"),
+        ]
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return self._headers
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 0)
+
+
+def instruments(calls: int = 100_000) -> None:
+    """Print the per-call cost of OpenTelemetry SDK instruments and of keel's aggregates."""
+    from opentelemetry.sdk.metrics import MeterProvider  # noqa: PLC0415
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: PLC0415
+
+    from consumers.metrics import Metrics  # noqa: PLC0415
+    from consumers.middleware import PROCESSED  # noqa: PLC0415
+
+    provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    meter = provider.get_meter("bench")
+    counter, duration, latency = (
+        meter.create_counter("c"),
+        meter.create_histogram("d"),
+        meter.create_histogram("l"),
+    )
+    attributes = {"keel.job.type": "keel.jobs.SendEmail"}
+    metrics, record = Metrics(), _Published(int(time.time() * 1000))
+
+    def sdk_job() -> None:
+        counter.add(1, attributes)
+        duration.record(0.003, attributes)
+        latency.record(0.5, attributes)
+
+    cases = {
+        "otel Counter.add": lambda: counter.add(1, attributes),
+        "otel Histogram.record": lambda: duration.record(0.003, attributes),
+        "otel, the three a job needs": sdk_job,
+        "keel attempt_ended + latency": lambda: metrics.attempt_ended(
+            "keel.jobs.SendEmail",
+            PROCESSED,
+            0.003,
+            record,  # type: ignore[arg-type]
+        ),
+        "keel attempt_ended, no record": lambda: metrics.attempt_ended(
+            "keel.jobs.SendEmail", PROCESSED, 0.003
+        ),
+    }
+    for name, case in cases.items():
+        best = min(timeit.repeat(case, number=calls, repeat=5)) / calls * 1e6
+        print(f"{name:<32} {best:6.2f} us")
+    provider.shutdown()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--other", type=Path, required=True, help="keel tree to compare with")
+    parser.add_argument("--instruments", action="store_true", help="only the per-call costs")
+    parser.add_argument("--other", type=Path, help="keel tree to compare with")
     parser.add_argument("--jobs", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
+    if args.instruments:
+        instruments()
+        return
+    if args.other is None:
+        parser.error("--other is required")
     settings = ClusterSettings()
     if not settings.is_external:
         raise SystemExit("set KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL to a running stack")
@@ -114,19 +188,29 @@ def main() -> None:
     publish(settings, topic, args.jobs, 500)
     variants = args.variants.split(",")
     rates: dict[str, list[float]] = {variant: [] for variant in variants}
+    cpus: dict[str, list[float]] = {variant: [] for variant in variants}
     for round_ in range(args.rounds):
         order = variants[round_ % len(variants) :] + variants[: round_ % len(variants)]
         for variant in order:
-            rates[variant].append(run_variant(variant, args.other, topic, args.jobs))
-        print(f"round {round_ + 1}: " + "  ".join(f"{v} {rates[v][-1]:,.0f}" for v in variants))
+            rate, cpu = run_variant(variant, args.other, topic, args.jobs)
+            rates[variant].append(rate)
+            cpus[variant].append(cpu)
+        print(
+            f"round {round_ + 1}: "
+            + "  ".join(f"{v} {rates[v][-1]:,.0f}/s {cpus[v][-1]:.1f}us" for v in variants)
+        )
     for variant in variants:
-        median = statistics.median(rates[variant])
-        runs = [round(rate) for rate in rates[variant]]
-        print(f"{variant:>5}: median {median:,.0f} jobs/s  rounds {runs}")
+        print(
+            f"{variant:>5}: median {statistics.median(rates[variant]):,.0f} jobs/s, "
+            f"{statistics.median(cpus[variant]):.1f} us CPU/job"
+        )
     if "other" in rates:
-        base = statistics.median(rates["other"])
+        rate, cpu = statistics.median(rates["other"]), statistics.median(cpus["other"])
         for variant in variants:
-            print(f"{variant:>5} / other: {statistics.median(rates[variant]) / base:.3f}")
+            print(
+                f"{variant:>5} / other: rate {statistics.median(rates[variant]) / rate:.3f}, "
+                f"CPU per job {statistics.median(cpus[variant]) / cpu:.3f}"
+            )
 
 
 if __name__ == "__main__":
