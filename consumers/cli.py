@@ -1,7 +1,6 @@
 """`keel worker module:app` runs a worker; `keel dlt ...` inspects and replays dead letters."""
 
 import asyncio
-import logging
 import sys
 import time
 from typing import Annotated
@@ -9,6 +8,7 @@ from typing import Annotated
 import typer
 
 from consumers.app import App
+from consumers.logs import configure_logging
 from consumers.runner import Worker, serve
 from producers.loading import load_target
 
@@ -28,12 +28,12 @@ def run_worker(
     ] = False,
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO",
 ) -> None:
-    """Run the handlers of APP until SIGTERM or SIGINT, then drain, commit and leave."""
-    logging.basicConfig(
-        level="WARNING" if progress else log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    """Run the handlers of APP until SIGTERM or SIGINT, then drain, commit and leave.
+
+    Logs are text or JSON lines as KEEL_WORKER_LOG_FORMAT says (see consumers.logs).
+    """
     app = load_app(target)
+    configure_logging(app.settings.log_format, "WARNING" if progress else log_level)
     asyncio.run(serve(app, handle_signals=True, on_start=_show_progress if progress else None))
 
 
