@@ -263,13 +263,27 @@ class WithHistograms(MetricExporter):
     def _with(self, metrics_data: MetricsData, extra: Sequence[Metric]) -> MetricsData:
         if not extra:
             return metrics_data
-        scope = ScopeMetrics(InstrumentationScope(SCOPE), list(extra), "")
         resources = list(metrics_data.resource_metrics)
-        if resources:
-            first = resources[0]
-            resources[0] = ResourceMetrics(
-                first.resource, [*first.scope_metrics, scope], first.schema_url
-            )
-        else:
-            resources = [ResourceMetrics(self._resource, [scope], "")]
+        if not resources:
+            scope = ScopeMetrics(InstrumentationScope(SCOPE), list(extra), "")
+            return MetricsData([ResourceMetrics(self._resource, [scope], "")])
+        first = resources[0]
+        resources[0] = ResourceMetrics(
+            first.resource, _merged(first.scope_metrics, extra), first.schema_url
+        )
         return MetricsData(resources)
+
+
+def _merged(scopes: Sequence[ScopeMetrics], extra: Sequence[Metric]) -> list[ScopeMetrics]:
+    """`scopes` with `extra` added to keel's own scope.
+
+    Into it, not beside it: the OTLP encoder keys scopes by name and version, so a second
+    "keel" scope in one resource would replace the first on the wire, and the observable
+    instruments would never reach the collector.
+    """
+    merged = list(scopes)
+    for index, scope in enumerate(merged):
+        if scope.scope.name == SCOPE:
+            merged[index] = ScopeMetrics(scope.scope, [*scope.metrics, *extra], scope.schema_url)
+            return merged
+    return [*merged, ScopeMetrics(InstrumentationScope(SCOPE), list(extra), "")]

@@ -46,7 +46,8 @@ class Telemetry:
     ) -> "Telemetry":
         """The providers for a worker of `group`; `read` takes a snapshot of its metrics."""
         telemetry = cls(tracer_provider=tracer_provider(tracer))
-        resource = Resource.create()
+        # Without a name of its own a worker would report as unknown_service:python3.
+        resource = Resource.create(settings.default_service_name(group))
         if telemetry.tracer_provider is None and settings.otlp_traces:
             telemetry.tracer_provider = telemetry._own(_otlp_tracer_provider(resource))
         if metric_exporter is None and settings.otlp_metrics:

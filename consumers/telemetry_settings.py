@@ -23,6 +23,14 @@ class TelemetrySettings(BaseSettings):
     traces_exporter: str = "otlp"
     metrics_exporter: str = "otlp"
     metric_export_interval: int = Field(default=60_000, gt=0)  # milliseconds, as the spec says
+    # Read only to know whether the user named the service; the SDK applies them itself.
+    service_name: str | None = None
+    resource_attributes: str = ""
+
+    def default_service_name(self, group: str) -> dict[str, str]:
+        """`service.name` = the worker's group, unless the environment names the service."""
+        named = self.service_name or "service.name=" in self.resource_attributes
+        return {} if named else {"service.name": group}
 
     @property
     def otlp_traces(self) -> bool:
