@@ -37,6 +37,8 @@ def publish(
         f"typed {result.typed_per_s:,.0f}/s  raw {result.raw_per_s:,.0f}/s  "
         f"ratio {result.ratio:.2f}  (raw fire-and-forget "
         f"{result.raw_fire_and_forget_per_s:,.0f}/s, ratio {result.ratio_vs_fire_and_forget:.2f}; "
+        f"stock AvroSerializer {result.stock_per_s:,.0f}/s, typed/stock "
+        f"{result.ratio_vs_stock:.2f}; "
         f"{jobs:,} jobs x {rounds} rounds, {partitions} partitions)"
     )
 
