@@ -1,8 +1,10 @@
 """A worker's metrics, kept as plain in-process aggregates: the one source both exporters read.
 
 An `Observer`: the engine reports attempts and dead letters, this counts them by job type and
-adds each attempt's handler time, and each processed job's end-to-end latency (from its
-`keel-created-at` header, i.e. from publish to finish), to a histogram of fixed buckets. The
+adds each attempt's handler time, and each processed job's end-to-end latency (from the
+record's timestamp, which the producer sets when it publishes, to finish), to a histogram of
+fixed buckets. The timestamp and not the `keel-created-at` header: it costs one call instead of
+a walk through the headers, and a replayed dead letter (a new record) counts from its replay. The
 hot path only increments dict entries and a bucket, well under a microsecond a job; reading
 the gauges (in flight, blocked partitions, consumer lag, time lag) is left to scrape time.
 
@@ -24,7 +26,6 @@ from consumers.context import Context
 from consumers.middleware import DEAD_LETTERED, PROCESSED
 from consumers.pipeline.decode import Poison
 from consumers.pipeline.records import Message, TopicPartition
-from schemas.headers import CREATED_AT
 
 DURATION_BUCKETS = (
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -163,18 +164,10 @@ class Metrics:
         )
 
     def _latency(self, job_type: str, record: Message) -> None:
+        published_ms = record.timestamp()[1]
+        if published_ms <= 0:
+            return  # a record without a timestamp: no latency to tell
         latency = self._latencies.get(job_type)
         if latency is None:
             latency = self._latencies[job_type] = _Histogram(LATENCY_BUCKETS)
-        latency.observe(max(time.time() - created_ms(record) / 1000, 0.0))
-
-
-def created_ms(record: Message) -> int:
-    """When the job was published: its `keel-created-at` header, else the record's timestamp."""
-    for name, value in record.headers() or ():
-        if name == CREATED_AT and value:
-            try:
-                return int(value)
-            except ValueError:
-                break
-    return record.timestamp()[1]
+        latency.observe(max(time.time() - published_ms / 1000, 0.0))

@@ -38,12 +38,8 @@ class Step(BaseModel):
 class _Record:
     """A consumed record as far as metrics read it."""
 
-    def __init__(self, created_ms: int | None, timestamp_ms: int) -> None:
-        self._headers = [] if created_ms is None else [("keel-created-at", b"%d" % created_ms)]
+    def __init__(self, timestamp_ms: int) -> None:
         self._timestamp = timestamp_ms
-
-    def headers(self) -> list[tuple[str, bytes]]:
-        return self._headers
 
     def timestamp(self) -> tuple[int, int]:
         return (1, self._timestamp)
@@ -52,9 +48,8 @@ class _Record:
 def counted() -> Metrics:
     metrics = Metrics(Readings(in_flight=lambda: 3, lag=lambda: LAG, time_lag=lambda: TIME_LAG))
     now_ms = int(time.time() * 1000)
-    published = _Record(created_ms=now_ms - 2_000, timestamp_ms=now_ms)
-    metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.003, published)  # type: ignore[arg-type]
-    metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.02, _Record(None, now_ms - 200))  # type: ignore[arg-type]
+    metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.003, _Record(now_ms - 2_000))  # type: ignore[arg-type]
+    metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.02, _Record(now_ms - 200))  # type: ignore[arg-type]
     metrics.dead_lettered(SEND_EMAIL, "invalid-job")
     return metrics
 
