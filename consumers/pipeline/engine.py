@@ -2,7 +2,8 @@
 
 Everything here runs on the event loop thread, so no state needs a lock. The engine never
 touches Kafka: records come in through `accept`, dead letters leave through a `DeadLetterSink`,
-pause/resume leave through `on_flow`, and the committer reads `positions()`.
+the committer reads `positions()`, and the source reads `paused` (the one value read from
+another thread: an immutable set, replaced whole) whenever `on_flow` says it changed.
 
 Every record that is accepted ends in exactly one of: finished (success, or an acknowledged
 dead-letter write), dropped on revoke or shutdown (not finished, so never committed: the next
@@ -24,7 +25,7 @@ from consumers.middleware import FAILED, PROCESSED, RETRIED, Observer
 from consumers.pipeline.dead_lettering import DeadLetterConfig, DeadLetterer, Names, note_failure
 from consumers.pipeline.decode import DecodeStage, Poison, Unavailable
 from consumers.pipeline.execute import Execute
-from consumers.pipeline.flow import FlowControl, Signal
+from consumers.pipeline.flow import FlowControl
 from consumers.pipeline.offsets import PartitionOffsets, decode_finished
 from consumers.pipeline.partition import Delivery, PartitionState, Position
 from consumers.pipeline.records import Message, TopicPartition
@@ -61,7 +62,7 @@ class Engine:
         execute: Execute,
         sink: DeadLetterSink,
         observer: Observer,
-        on_flow: Callable[[Signal], None],
+        on_flow: Callable[[], None],
         rng: Random,
     ) -> None:
         self._config = config
@@ -72,7 +73,7 @@ class Engine:
         self._observer = observer
         self._on_flow = on_flow
         self._rng = rng
-        self._flow = FlowControl(config.high_water, config.low_water)
+        self._flow: FlowControl[TopicPartition] = FlowControl(config.high_water, config.low_water)
         self._parts: dict[TopicPartition, PartitionState] = {}
         self._ready: deque[Delivery] = deque()
         self._ended: deque[tuple[Delivery, float, BaseException | None]] = deque()
@@ -97,6 +98,7 @@ class Engine:
         part = PartitionState(tp, PartitionOffsets(committed, skip))
         part.draining = self._stopping  # assigned during shutdown: start nothing
         self._parts[tp] = part
+        self._signal(self._flow.assign(tp))
 
     async def revoke(
         self, tps: Iterable[TopicPartition], timeout: float
@@ -110,6 +112,7 @@ class Engine:
         positions = _positions(parts)
         for part in parts:
             part.closed = True
+            self._signal(self._flow.remove(part.tp))
         return positions
 
     def lose(self, tps: Iterable[TopicPartition]) -> None:
@@ -119,6 +122,7 @@ class Engine:
             if part is not None:
                 self._begin_drain(part)
                 part.closed = True
+                self._signal(self._flow.remove(tp))
 
     async def stop(self, timeout: float) -> None:
         """Start nothing new; let running jobs finish until `timeout`."""
@@ -145,6 +149,11 @@ class Engine:
     def in_flight(self) -> int:
         return self._flow.in_flight
 
+    @property
+    def paused(self) -> frozenset[TopicPartition]:
+        """The partitions that must not fetch now (flow control)."""
+        return self._flow.paused
+
     # -- intake -------------------------------------------------------------------------------
 
     def accept(self, messages: Sequence[Message]) -> None:
@@ -153,7 +162,12 @@ class Engine:
         if not deliveries:
             return
         # Counted before any starts: an eager handler may finish (and settle) inside `_start`.
-        self._signal(self._flow.admit(len(deliveries)))
+        admitted: dict[TopicPartition, int] = {}
+        for delivery in deliveries:
+            tp = delivery.part.tp
+            admitted[tp] = admitted.get(tp, 0) + 1
+        for tp, count in admitted.items():
+            self._signal(self._flow.admit(tp, count))
         for delivery in deliveries:
             if delivery.part.lanes.offer(delivery.key, delivery):
                 self._start(delivery)
@@ -270,23 +284,24 @@ class Engine:
         if not part.closed:
             part.offsets.finish(delivery.message.offset())  # type: ignore[arg-type]
         following = part.lanes.release(delivery.key)
-        self._signal(self._flow.settle())
+        self._signal(self._flow.settle(part.tp))
         if following is not None:
             self._start(following)
 
-    def _given_up(self) -> None:
-        self._signal(self._flow.settle())  # its partition is gone: the next owner runs it
+    def _given_up(self, delivery: Delivery) -> None:
+        # its partition is gone: the next owner runs it
+        self._signal(self._flow.settle(delivery.part.tp))
 
-    def _signal(self, signal: Signal) -> None:
-        if signal is not Signal.NONE:
-            self._on_flow(signal)
+    def _signal(self, changed: bool) -> None:
+        if changed:
+            self._on_flow()
 
     # -- retries ------------------------------------------------------------------------------
 
     def _schedule_retry(self, delivery: Delivery, delay: float) -> None:
         part = delivery.part
         if part.draining:
-            self._signal(self._flow.settle())
+            self._signal(self._flow.settle(part.tp))
             return
         delivery.attempt += 1
         delivery.timer = self._loop.call_later(delay, self._retry, delivery)
@@ -313,7 +328,7 @@ class Engine:
         if ready:
             self._ready = deque(d for d in self._ready if d.part is not part)
         if dropped or ready:
-            self._signal(self._flow.settle(len(dropped) + len(ready)))
+            self._signal(self._flow.settle(part.tp, len(dropped) + len(ready)))
         part.check_idle()
 
     async def _drain(self, parts: list[PartitionState], timeout: float) -> None:
