@@ -66,6 +66,7 @@ class Engine:
         rng: Random,
     ) -> None:
         self._config = config
+        self._max_running = config.max_running
         self._decode = decode
         self._handlers = handlers
         self._names = names
@@ -76,7 +77,7 @@ class Engine:
         self._flow: FlowControl[TopicPartition] = FlowControl(config.high_water, config.low_water)
         self._parts: dict[TopicPartition, PartitionState] = {}
         self._ready: deque[Delivery] = deque()
-        self._ended: deque[tuple[Delivery, float, BaseException | None]] = deque()
+        self._ended: deque[tuple[Delivery, BaseException | None]] = deque()
         self._settling = False
         self._running = 0
         self._stopping = False
@@ -196,6 +197,7 @@ class Engine:
             message = f"no handler for {name}"
             delivery.poison = Poison(NO_HANDLER, "consumers.NoHandler", message, "")
         delivery.job = decoded
+        delivery.job_type = self._names.job_type(type(decoded))
         delivery.registration = registration
         return True
 
@@ -213,34 +215,32 @@ class Engine:
         if delivery.poison is not None:
             self._dead_letters.poison(delivery, delivery.poison)
             return
-        if self._running >= self._config.max_running:
+        if self._running >= self._max_running:
             self._ready.append(delivery)
             return
         self._running += 1
         delivery.part.busy += 1
-        registration: Registration = delivery.registration  # type: ignore[assignment]
-        context = self._context(delivery, registration)
-        self._observer.attempt_started(delivery.message, context)
-        started = time.perf_counter()
+        message = delivery.message
+        context = Context.of_record(
+            delivery.job_type, delivery.attempt, delivery.key, message.headers
+        )
+        self._observer.attempt_started(message, context)
+        delivery.started = time.perf_counter()
         self._execute.run(
-            registration, delivery.job, context, partial(self._ended_attempt, delivery, started)
+            delivery.registration,  # type: ignore[arg-type]
+            delivery.job,
+            context,
+            partial(self._ended_attempt, delivery),
         )
 
-    def _context(self, delivery: Delivery, registration: Registration) -> Context:
-        job_type = self._names.job_type(registration.job_type)
-        raw = delivery.message.headers()
-        return Context.of_record(job_type, delivery.attempt, delivery.key, raw)
-
-    def _ended_attempt(
-        self, delivery: Delivery, started: float, error: BaseException | None
-    ) -> None:
+    def _ended_attempt(self, delivery: Delivery, error: BaseException | None) -> None:
         """Settle attempts one after another, never inside each other.
 
         An attempt may end inside `_start` (an eager handler that never suspended), and settling
         it starts the next job of its key, which may end at once too: settled recursively, a
         long lane would exhaust the stack. Attempts ending while one settles wait their turn.
         """
-        self._ended.append((delivery, started, error))
+        self._ended.append((delivery, error))
         if self._settling:
             return
         self._settling = True
@@ -250,15 +250,15 @@ class Engine:
         finally:
             self._settling = False
 
-    def _settle(self, delivery: Delivery, started: float, error: BaseException | None) -> None:
+    def _settle(self, delivery: Delivery, error: BaseException | None) -> None:
         """Every attempt ends here, exactly once: the policy decides what follows."""
+        elapsed = time.perf_counter() - delivery.started
         self._running -= 1
         part = delivery.part
         part.busy -= 1
         registration: Registration = delivery.registration  # type: ignore[assignment]
         decision = decide(registration.policy, delivery.attempt, error, self._rng)
-        job_type = self._names.job_type(registration.job_type)
-        elapsed = time.perf_counter() - started
+        job_type = delivery.job_type
         if isinstance(decision, Done):
             self._observer.attempt_ended(job_type, PROCESSED, elapsed, delivery.message, error)
             self._finish(delivery)
@@ -271,12 +271,13 @@ class Engine:
             note_failure(delivery)
             assert error is not None  # noqa: S101 - decide() dead-letters only on an error
             self._dead_letters.failed(delivery, decision, error)
-        self._start_ready()
+        if self._ready:
+            self._start_ready()
         part.check_idle()
 
     def _start_ready(self) -> None:
         ready = self._ready
-        while ready and self._running < self._config.max_running:
+        while ready and self._running < self._max_running:
             self._start(ready.popleft())
 
     def _finish(self, delivery: Delivery) -> None:

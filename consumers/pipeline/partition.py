@@ -27,12 +27,14 @@ class Delivery:
         "decode_backoff",
         "first_failure_ms",
         "job",
+        "job_type",
         "key",
         "last_failure_ms",
         "message",
         "part",
         "poison",
         "registration",
+        "started",
         "timer",
     )
 
@@ -42,12 +44,14 @@ class Delivery:
         self.key = message.key()
         self.attempt = 1
         self.job: Any = None
+        self.job_type = ""  # the job type's full name, once decoded
         self.registration: Registration | None = None
         self.poison: Poison | None = None
         self.first_failure_ms = 0
         self.last_failure_ms = 0
         self.timer: asyncio.TimerHandle | None = None
         self.decode_backoff = 0.5
+        self.started = 0.0  # perf_counter() when the current attempt started
 
 
 class PartitionState:
