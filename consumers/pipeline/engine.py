@@ -158,10 +158,17 @@ class Engine:
     # -- intake -------------------------------------------------------------------------------
 
     def accept(self, messages: Sequence[Message]) -> None:
-        """Take a polled batch: each record is decoded and queued behind its key, or started."""
+        """Take a polled batch: decode every record, then queue each behind its key or start it.
+
+        The whole batch is decoded in one pass before any of it runs: decoding each record
+        between the starts of other jobs measured 5-7 us a job slower (the decoder's code and
+        data no longer stay in the CPU's caches), more than the rest of the engine costs.
+        """
         deliveries = [d for message in messages if (d := self._admit(message)) is not None]
         if not deliveries:
             return
+        for delivery in deliveries:
+            self._resolve(delivery)
         # Counted before any starts: an eager handler may finish (and settle) inside `_start`.
         admitted: dict[TopicPartition, int] = {}
         for delivery in deliveries:
@@ -182,15 +189,20 @@ class Engine:
             return None
         return Delivery(message, part)
 
-    def _resolve(self, delivery: Delivery) -> bool:
-        """Decode a record when its turn comes; False when the registry must be asked again."""
+    def _resolve(self, delivery: Delivery) -> None:
+        """Decode a record into its job or the poison it is.
+
+        When the registry cannot say what a record is yet, the record keeps `unavailable` and
+        nothing else happens now: it is decoded again once its turn comes (see `_start`), so a
+        record waiting behind its key never jumps ahead of it.
+        """
         decoded = self._decode(delivery.message.value(), delivery.key)
         if isinstance(decoded, Unavailable):
-            self._decode_later(delivery, decoded)
-            return False
+            delivery.unavailable = decoded
+            return
         if isinstance(decoded, Poison):
             delivery.poison = decoded
-            return True
+            return
         registration = self._handlers.get(type(decoded))
         if registration is None:
             name = self._names.job_type(type(decoded))
@@ -199,9 +211,9 @@ class Engine:
         delivery.job = decoded
         delivery.job_type = self._names.job_type(type(decoded))
         delivery.registration = registration
-        return True
 
     def _decode_later(self, delivery: Delivery, unavailable: Unavailable) -> None:
+        delivery.unavailable = None
         _LOG.warning("cannot decode %s yet: %s", _label(delivery.part.tp), unavailable.message)
         delivery.decode_backoff = min(2 * delivery.decode_backoff, 30.0)
         delivery.timer = self._loop.call_later(delivery.decode_backoff, self._retry, delivery)
@@ -210,8 +222,12 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     def _start(self, delivery: Delivery) -> None:
-        if delivery.job is None and delivery.poison is None and not self._resolve(delivery):
-            return
+        if delivery.job is None and delivery.poison is None:
+            if delivery.unavailable is None:
+                self._resolve(delivery)  # its decode timer fired: ask the registry again
+            if delivery.unavailable is not None:
+                self._decode_later(delivery, delivery.unavailable)
+                return
         if delivery.poison is not None:
             self._dead_letters.poison(delivery, delivery.poison)
             return

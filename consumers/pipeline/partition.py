@@ -4,7 +4,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from consumers.pipeline.decode import Poison
+from consumers.pipeline.decode import Poison, Unavailable
 from consumers.pipeline.lanes import Lanes
 from consumers.pipeline.offsets import PartitionOffsets, encode_finished
 from consumers.pipeline.records import Message, TopicPartition
@@ -36,6 +36,7 @@ class Delivery:
         "registration",
         "started",
         "timer",
+        "unavailable",
     )
 
     def __init__(self, message: Message, part: "PartitionState") -> None:
@@ -47,6 +48,7 @@ class Delivery:
         self.job_type = ""  # the job type's full name, once decoded
         self.registration: Registration | None = None
         self.poison: Poison | None = None
+        self.unavailable: Unavailable | None = None  # the registry could not say what it is yet
         self.first_failure_ms = 0
         self.last_failure_ms = 0
         self.timer: asyncio.TimerHandle | None = None
