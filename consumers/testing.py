@@ -235,7 +235,12 @@ class InMemoryWorker:
         pass  # `run_until_idle` reads the engine's paused partitions before each delivery
 
     @property
-    def paused(self) -> frozenset[int]:
+    def paused(self) -> bool:
+        """True while flow control holds back any partition."""
+        return bool(self.paused_partitions)
+
+    @property
+    def paused_partitions(self) -> frozenset[int]:
         """The partitions flow control has paused: their records are not delivered meanwhile."""
         engine = self._engine
         return frozenset() if engine is None else frozenset(p for _t, p in engine.paused)

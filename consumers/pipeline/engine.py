@@ -165,15 +165,12 @@ class Engine:
         data no longer stay in the CPU's caches), more than the rest of the engine costs.
         """
         deliveries = [d for message in messages if (d := self._admit(message)) is not None]
-        if not deliveries:
-            return
-        for delivery in deliveries:
-            self._resolve(delivery)
-        # Counted before any starts: an eager handler may finish (and settle) inside `_start`.
         admitted: dict[TopicPartition, int] = {}
         for delivery in deliveries:
+            self._resolve(delivery)
             tp = delivery.part.tp
             admitted[tp] = admitted.get(tp, 0) + 1
+        # Counted before any starts: an eager handler may finish (and settle) inside `_start`.
         for tp, count in admitted.items():
             self._signal(self._flow.admit(tp, count))
         for delivery in deliveries:
@@ -256,11 +253,12 @@ class Engine:
         it starts the next job of its key, which may end at once too: settled recursively, a
         long lane would exhaust the stack. Attempts ending while one settles wait their turn.
         """
-        self._ended.append((delivery, error))
         if self._settling:
+            self._ended.append((delivery, error))
             return
         self._settling = True
         try:
+            self._settle(delivery, error)
             while self._ended:
                 self._settle(*self._ended.popleft())
         finally:
@@ -301,7 +299,8 @@ class Engine:
         if not part.closed:
             part.offsets.finish(delivery.message.offset())  # type: ignore[arg-type]
         following = part.lanes.release(delivery.key)
-        self._signal(self._flow.settle(part.tp))
+        if self._flow.settle(part.tp):
+            self._on_flow()
         if following is not None:
             self._start(following)
 
