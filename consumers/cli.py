@@ -1,8 +1,6 @@
 """`keel worker module:app` runs a worker; `keel dlt ...` inspects and replays dead letters."""
 
 import asyncio
-import importlib
-import logging
 import sys
 import time
 from typing import Annotated
@@ -10,19 +8,17 @@ from typing import Annotated
 import typer
 
 from consumers.app import App
+from consumers.logs import configure_logging
 from consumers.runner import Worker, serve
+from producers.loading import load_target
 
 
 def load_app(target: str) -> App:
     """The `App` named by `module:attribute`."""
-    module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise typer.BadParameter("expected module:app, e.g. myservice.jobs:app")
-    sys.path.insert(0, ".")
-    app = getattr(importlib.import_module(module_name), attribute, None)
-    if not isinstance(app, App):
-        raise typer.BadParameter(f"{target} is not a consumers.App")
-    return app
+    try:
+        return load_target(target, App)
+    except (ValueError, TypeError) as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 def run_worker(
@@ -32,12 +28,12 @@ def run_worker(
     ] = False,
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO",
 ) -> None:
-    """Run the handlers of APP until SIGTERM or SIGINT, then drain, commit and leave."""
-    logging.basicConfig(
-        level="WARNING" if progress else log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    """Run the handlers of APP until SIGTERM or SIGINT, then drain, commit and leave.
+
+    Logs are text or JSON lines as KEEL_WORKER_LOG_FORMAT says (see consumers.logs).
+    """
     app = load_app(target)
+    configure_logging(app.settings.log_format, "WARNING" if progress else log_level)
     asyncio.run(serve(app, handle_signals=True, on_start=_show_progress if progress else None))
 
 

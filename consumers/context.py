@@ -88,8 +88,11 @@ class Context:
     @property
     def logger(self) -> logging.LoggerAdapter[logging.Logger]:
         """A logger whose records carry the job id, type and attempt."""
-        extra = {"job_id": self.job_id, "job_type": self.job_type, "attempt": self.attempt}
-        return logging.LoggerAdapter(_LOG, extra)
+        return logging.LoggerAdapter(_LOG, self.log_fields())
+
+    def log_fields(self) -> dict[str, object]:
+        """The fields a log line about this job carries (as `extra`)."""
+        return {"job_id": self.job_id, "job_type": self.job_type, "attempt": self.attempt}
 
     def _fields(self) -> tuple[object, ...]:
         return (self.job_id, self._job_type, self._attempt, self._key, dict(self.headers))

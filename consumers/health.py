@@ -35,11 +35,12 @@ class HealthServer:
         live: Callable[[], Probe],
         ready: Callable[[], Probe],
         metrics: Callable[[], str],
+        metrics_type: str = "text/plain; version=0.0.4",
     ) -> None:
         self._routes: dict[str, Callable[[], tuple[int, str, str]]] = {
             "/livez": lambda: _probe(live()),
             "/readyz": lambda: _probe(ready()),
-            "/metrics": lambda: (200, "text/plain; version=0.0.4", metrics()),
+            "/metrics": lambda: (200, metrics_type, metrics()),
         }
         self._server: asyncio.Server | None = None
         self.port = 0

@@ -4,12 +4,20 @@ The engine calls one `Observer` at fixed points and knows nothing of what it doe
 do nothing. `Observers` fans out to several. Aggregating observers (metrics) need only the job
 type; per-record ones (tracing) also get the record, which is the same object from an attempt's
 start to its end, so they can pair the two.
+
+An observer that sets something the handler should see (the current span, the job's log fields)
+says so with `scoped = True`: the engine then runs each attempt in a `contextvars.Context` of
+its own and calls `attempt_scope` inside it before the handler starts, so whatever the observer
+sets there is visible to the handler, to everything it awaits, and to a sync handler's thread.
+Without a scoped observer no context is copied: that costs nothing per job.
 """
 
+import contextvars
 from collections.abc import Sequence
 from typing import Protocol
 
 from consumers.context import Context
+from consumers.pipeline.decode import Poison
 from consumers.pipeline.records import Message
 
 PROCESSED = "processed"
@@ -21,8 +29,13 @@ DEAD_LETTERED = "dead_lettered"
 class Observer(Protocol):
     """Told when a job attempt starts and ends and when a record is durably dead-lettered."""
 
+    scoped: bool  # True: call `attempt_scope` in the context each attempt runs in
+
     def attempt_started(self, record: Message, context: Context) -> None:
         """The handler is about to run for `record` (once per attempt)."""
+
+    def attempt_scope(self, record: Message, context: Context) -> None:
+        """Runs inside the attempt's own context, after `attempt_started`: set variables there."""
 
     def attempt_ended(
         self,
@@ -37,6 +50,9 @@ class Observer(Protocol):
         `error` is what the attempt raised (None on success).
         """
 
+    def poisoned(self, record: Message, job_type: str | None, poison: Poison) -> None:
+        """`record` can never become a job: it goes to the dead-letter topic with no attempt."""
+
     def dead_lettered(self, job_type: str, reason: str) -> None:
         """The dead-letter write of a record was acknowledged."""
 
@@ -44,7 +60,12 @@ class Observer(Protocol):
 class NoObserver:
     """Observes nothing."""
 
+    scoped = False
+
     def attempt_started(self, record: Message, context: Context) -> None:
+        pass
+
+    def attempt_scope(self, record: Message, context: Context) -> None:
         pass
 
     def attempt_ended(
@@ -57,6 +78,9 @@ class NoObserver:
     ) -> None:
         pass
 
+    def poisoned(self, record: Message, job_type: str | None, poison: Poison) -> None:
+        pass
+
     def dead_lettered(self, job_type: str, reason: str) -> None:
         pass
 
@@ -66,10 +90,16 @@ class Observers:
 
     def __init__(self, observers: Sequence[Observer]) -> None:
         self._observers = tuple(observers)
+        self._scoped = tuple(observer for observer in observers if observer.scoped)
+        self.scoped = bool(self._scoped)
 
     def attempt_started(self, record: Message, context: Context) -> None:
         for observer in self._observers:
             observer.attempt_started(record, context)
+
+    def attempt_scope(self, record: Message, context: Context) -> None:
+        for observer in self._scoped:
+            observer.attempt_scope(record, context)
 
     def attempt_ended(
         self,
@@ -82,6 +112,25 @@ class Observers:
         for observer in self._observers:
             observer.attempt_ended(job_type, outcome, seconds, record, error)
 
+    def poisoned(self, record: Message, job_type: str | None, poison: Poison) -> None:
+        for observer in self._observers:
+            observer.poisoned(record, job_type, poison)
+
     def dead_lettered(self, job_type: str, reason: str) -> None:
         for observer in self._observers:
             observer.dead_lettered(job_type, reason)
+
+
+def observers(found: Sequence[Observer | None]) -> Observer:
+    """The observers that are on, as one: a single one is called directly, none is a no-op."""
+    present = [observer for observer in found if observer is not None]
+    if not present:
+        return NoObserver()
+    return present[0] if len(present) == 1 else Observers(present)
+
+
+def attempt_scope(observer: Observer, record: Message, context: Context) -> contextvars.Context:
+    """A copy of the current context with what `observer` sets for this attempt."""
+    scope = contextvars.copy_context()
+    scope.run(observer.attempt_scope, record, context)
+    return scope

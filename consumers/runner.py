@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
@@ -22,16 +23,21 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from consumers.app import App
 from consumers.health import HealthServer, Probe
-from consumers.metrics import Metrics
-from consumers.middleware import Observer, Observers
+from consumers.lag import ConsumerLag
+from consumers.logs import JobLogContext
+from consumers.metrics import Metrics, Readings
+from consumers.middleware import observers
 from consumers.naming import CatalogNames
+from consumers.otel_metrics import on_loop
 from consumers.pipeline.commit import Committer
 from consumers.pipeline.decode import DecodeStage
 from consumers.pipeline.engine import Engine, EngineConfig
 from consumers.pipeline.execute import Execute
 from consumers.pipeline.kafka_sink import KafkaSink
 from consumers.pipeline.source import Source
+from consumers.prometheus import CONTENT_TYPE, PrometheusView
 from consumers.settings import WorkerSettings
+from consumers.telemetry import Telemetry
 from consumers.tracing import Tracing
 from producers.settings import ProducerSettings
 from schemas.catalog import JobCatalog
@@ -40,6 +46,9 @@ from schemas.errors import RegistryUnavailableError
 from schemas.job import Job
 from schemas.topics import dead_letter_topic
 from schemas.tracing import TracerProvider
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import MetricExporter
 
 _LOG = logging.getLogger(__name__)
 LIVENESS_WINDOW = 15.0
@@ -54,8 +63,14 @@ class Worker:
         settings: WorkerSettings,
         codec: JobCodec,
         tracer_provider: TracerProvider | None = None,
+        metric_exporter: "MetricExporter | None" = None,
     ) -> None:
-        """`tracer_provider` defaults to the global one; without either, nothing is traced."""
+        """Telemetry as `consumers.telemetry` decides; the arguments override the environment.
+
+        `tracer_provider` defaults to the global one (or an OTLP one, if configured); without
+        either, nothing is traced. `metric_exporter` receives the metrics periodically as
+        OpenTelemetry data, as an OTLP endpoint in the environment would.
+        """
         self.app = app
         self.settings = settings
         self.group = app.group_id
@@ -65,6 +80,14 @@ class Worker:
         self.pool = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="keel-sync")
         self.sink = KafkaSink(settings.dead_letter_producer_config())
         self.metrics = Metrics()
+        self.lag = ConsumerLag()
+        self.telemetry = Telemetry.start(
+            settings.telemetry,
+            group=self.group,
+            read=on_loop(loop, self.metrics.snapshot),
+            tracer=tracer_provider,
+            metric_exporter=metric_exporter,
+        )
         self.draining = False
         self._committer_stop = asyncio.Event()
         self.engine = Engine(
@@ -80,13 +103,26 @@ class Worker:
             names=names,
             execute=Execute(loop, self.pool),
             sink=self.sink,
-            observer=observers(self.metrics, Tracing.of(self.group, tracer_provider)),
+            observer=observers(
+                [
+                    self.metrics,
+                    Tracing.of(self.group, self.telemetry.tracer_provider),
+                    JobLogContext() if settings.log_format == "json" else None,
+                ]
+            ),
             on_flow=self._flow,
             rng=random.Random(),  # noqa: S311 - backoff jitter, not secrets
         )
-        self.metrics.bound(lambda: self.engine.in_flight, lambda: len(self.engine.blocked()))
+        self.metrics.bound(
+            Readings(
+                in_flight=lambda: self.engine.in_flight,
+                blocked=lambda: len(self.engine.blocked()),
+                lag=lambda: self.lag.of(self.engine.time_lags()),
+                time_lag=self.engine.time_lags,
+            )
+        )
         self.source = Source(
-            settings.to_confluent(self.group),
+            {**settings.to_confluent(self.group), "stats_cb": self.lag.on_stats},
             self.topics,
             self.engine,
             batch=settings.poll_batch,
@@ -96,7 +132,8 @@ class Worker:
         self.committer = Committer(
             self.engine.positions, self.source.commit, settings.commit_interval
         )
-        self.health = HealthServer(self.live, self.ready, self.metrics.render)
+        self.prometheus = PrometheusView(self.metrics.snapshot)
+        self.health = HealthServer(self.live, self.ready, self.prometheus.render, CONTENT_TYPE)
 
     def _flow(self) -> None:
         self.source.flow()
@@ -142,13 +179,9 @@ class Worker:
         await self.source.close()
         self.sink.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self.telemetry.close)  # the last export reads on this loop
         await self.health.close()
         _LOG.info("stopped")
-
-
-def observers(metrics: Metrics, tracing: Tracing | None) -> Observer:
-    """The worker's middleware: metrics always, tracing only when a provider is configured."""
-    return metrics if tracing is None else Observers([metrics, tracing])
 
 
 def resolve_topics(app: App, settings: WorkerSettings) -> list[str]:

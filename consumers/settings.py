@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from consumers.telemetry_settings import TelemetrySettings
 from schemas.settings import ClusterSettings
 
 
@@ -20,6 +21,7 @@ class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEEL_WORKER_", frozen=True, extra="ignore")
 
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     group_id: str | None = None  # default: the App's name
     topics: tuple[str, ...] = ()  # default: the topics the handled job types are routed to
     group_protocol: Literal["classic", "consumer"] = "classic"
@@ -47,6 +49,10 @@ class WorkerSettings(BaseSettings):
 
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(default=8080, ge=0)  # None: no endpoint; 0: any free port
+    # librdkafka reports its statistics (the per-partition consumer lag among them) this often;
+    # 0 turns them off, and the lag metric with them.
+    statistics_interval_ms: int = Field(default=5_000, ge=0)
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with job ids
 
     consumer_config: dict[str, str] = Field(default_factory=dict)
     producer_config: dict[str, str] = Field(default_factory=dict)
@@ -78,6 +84,7 @@ class WorkerSettings(BaseSettings):
             "enable.auto.offset.store": False,
             "auto.offset.reset": self.auto_offset_reset,
             "max.poll.interval.ms": self.max_poll_interval_ms,
+            "statistics.interval.ms": self.statistics_interval_ms,
         }
         if self.group_protocol == "classic":
             # The server-side assignor of the `consumer` protocol refuses these keys.

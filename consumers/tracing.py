@@ -12,10 +12,16 @@ as a span *link*, which is how the messaging conventions relate a consumer to it
 backends that follow links (and batch-aware tools) find the producer that way too. Records
 without a valid `traceparent` start a new trace and carry no link.
 
+The handler runs inside its attempt's span: `attempt_scope` makes the span current in the
+attempt's own context, so spans a handler starts are its children and its log lines carry the
+trace. A poison record, which never gets an attempt, still gets a `process <topic>` span: the
+decode error recorded on it, a `dead_letter` event, status ERROR.
+
 `Tracing.of(group)` returns None when no tracer provider is configured: the worker then runs
 without this observer at all, so tracing that is off costs nothing per job.
 """
 
+from opentelemetry import context as trace_context
 from opentelemetry import trace
 from opentelemetry.context import Context as TraceContext
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
@@ -23,9 +29,11 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from consumers.context import Context
 from consumers.middleware import FAILED, RETRIED
+from consumers.pipeline.decode import Poison
 from consumers.pipeline.records import Message
 from schemas.headers import TRACEPARENT
 from schemas.tracing import (
+    ERROR_TYPE,
     JOB_ATTEMPT,
     JOB_TYPE,
     MESSAGING_CONSUMER_GROUP_NAME,
@@ -52,6 +60,8 @@ _Attributes = dict[str, str | int]
 class Tracing:
     """Opens a span when an attempt starts and closes it, with its outcome, when it ends."""
 
+    scoped = True  # the handler runs with its attempt's span as the current one
+
     def __init__(self, group: str, provider: TracerProvider) -> None:
         self._group = group
         self._tracer = provider.get_tracer(SCOPE)
@@ -65,17 +75,39 @@ class Tracing:
         return None if found is None else cls(group, found)
 
     def attempt_started(self, record: Message, context: Context) -> None:
+        span = self._start(record, self._attributes(record, context))
+        self._open[id(record)] = (span, context.attempt)
+
+    def attempt_scope(self, record: Message, context: Context) -> None:
+        opened = self._open.get(id(record))
+        if opened is not None:
+            # Never detached: this context belongs to the one attempt and ends with it.
+            trace_context.attach(trace.set_span_in_context(opened[0]))
+
+    def poisoned(self, record: Message, job_type: str | None, poison: Poison) -> None:
+        attributes = self._record_attributes(record)
+        attributes[ERROR_TYPE] = poison.reason
+        if job_type:
+            attributes[JOB_TYPE] = job_type
+        span = self._start(record, attributes)
+        span.add_event(
+            "exception",
+            {"exception.type": poison.error_class, "exception.message": poison.message},
+        )
+        span.add_event(DEAD_LETTER_EVENT, {ERROR_TYPE: poison.reason})
+        span.set_status(Status(StatusCode.ERROR, f"{poison.reason}: {poison.message}"))
+        span.end()
+
+    def _start(self, record: Message, attributes: _Attributes) -> Span:
         parent = _producer_context(record)
         links = [] if parent is None else [Link(trace.get_current_span(parent).get_span_context())]
-        topic = record.topic() or ""
-        span = self._tracer.start_span(
-            f"process {topic}",
+        return self._tracer.start_span(
+            f"process {record.topic() or ''}",
             context=parent,
             kind=SpanKind.CONSUMER,
-            attributes=self._attributes(record, topic, context),
+            attributes=attributes,
             links=links,
         )
-        self._open[id(record)] = (span, context.attempt)
 
     def attempt_ended(
         self,
@@ -101,18 +133,22 @@ class Tracing:
     def dead_lettered(self, job_type: str, reason: str) -> None:
         pass  # the attempt's span already carries its `dead_letter` event
 
-    def _attributes(self, record: Message, topic: str, context: Context) -> _Attributes:
+    def _attributes(self, record: Message, context: Context) -> _Attributes:
+        attributes = self._record_attributes(record)
+        attributes[MESSAGING_MESSAGE_ID] = context.job_id
+        attributes[JOB_TYPE] = context.job_type
+        attributes[JOB_ATTEMPT] = context.attempt
+        return attributes
+
+    def _record_attributes(self, record: Message) -> _Attributes:
         attributes: _Attributes = {
             MESSAGING_SYSTEM: "kafka",
             MESSAGING_OPERATION_TYPE: "process",
             MESSAGING_OPERATION_NAME: "process",
-            MESSAGING_DESTINATION_NAME: topic,
+            MESSAGING_DESTINATION_NAME: record.topic() or "",
             MESSAGING_DESTINATION_PARTITION_ID: str(record.partition()),
             MESSAGING_KAFKA_OFFSET: record.offset() or 0,
             MESSAGING_CONSUMER_GROUP_NAME: self._group,
-            MESSAGING_MESSAGE_ID: context.job_id,
-            JOB_TYPE: context.job_type,
-            JOB_ATTEMPT: context.attempt,
         }
         key = key_text(record.key())
         if key is not None:

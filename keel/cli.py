@@ -8,6 +8,7 @@ from deploy.cli import app as deploy_app
 from deploy.local.cli import app as broker_app
 from load.cli import bench_app, load_app
 from producers.cli import demo, schemas_app, topics_app
+from producers.scheduler_cli import scheduler_app
 
 app = typer.Typer(help="keel: background jobs on Apache Kafka.", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")
@@ -16,6 +17,7 @@ app.add_typer(schemas_app, name="schemas")
 app.command("worker")(run_worker)
 app.command("demo")(demo)
 app.add_typer(dlt_app, name="dlt")
+app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(bench_app, name="bench")
 app.add_typer(load_app, name="load")
 app.add_typer(deploy_app, name="deploy")

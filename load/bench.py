@@ -18,6 +18,12 @@ show what learning of every outcome costs even without keel.
 Bare: the same keys and values without headers or callback, the floor of what confluent-kafka
 can do here; reported as `bare_per_s` and `ratio_vs_bare`.
 
+Stock: what the issue's reference figure measured, confluent-kafka's own `AvroSerializer` path:
+build each `SendEmail` from plain values, `model_dump()`, serialise with `AvroSerializer` (the
+same subject, so the same schema id), produce with the key and the pre-built headers, checked
+reports; reported as `stock_per_s` and `ratio_vs_stock` (typed / stock), so keel's encode path
+can be compared with the stock one, and stock with raw, in the same run.
+
 The paths run interleaved, rotating which goes first each round, so drift on a shared machine
 hits all of them; medians of the rounds are compared.
 """
@@ -31,7 +37,9 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient, topic_record_subject_name_strategy
+from confluent_kafka.schema_registry.avro import AvroSerializer
+from confluent_kafka.serialization import MessageField, SerializationContext
 
 from producers.publisher import Publisher
 from producers.records import Record, RecordBuilder
@@ -59,10 +67,13 @@ class PublishBenchResult:
     ratio_vs_fire_and_forget: float
     bare_per_s: float
     ratio_vs_bare: float
+    stock_per_s: float
+    ratio_vs_stock: float
     typed_runs: list[float] = field(default_factory=list)
     raw_runs: list[float] = field(default_factory=list)
     raw_fire_and_forget_runs: list[float] = field(default_factory=list)
     bare_runs: list[float] = field(default_factory=list)
+    stock_runs: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,8 +104,11 @@ def run_publish_bench(
     values = sample_values(jobs)
     config = settings.to_confluent(cluster)
     failures = DeliveryFailures()
-    with Publisher(cluster, settings) as publisher:
-        records = _pre_build(cluster, settings, values)
+    with (
+        Publisher(cluster, settings) as publisher,
+        SchemaRegistryClient({"url": cluster.schema_registry_url}) as client,
+    ):
+        records = _pre_build(client, settings, values)
         checked = Producer({**config, "on_delivery": failures})
         unchecked = Producer(config)
         paths = [
@@ -102,6 +116,7 @@ def run_publish_bench(
             _raw(checked, records, headers=True),
             _raw(unchecked, records, headers=True),
             _raw(unchecked, records, headers=False),
+            _stock(checked, _stock_serializer(client), values, records),
         ]
         try:
             for path in paths:
@@ -115,7 +130,7 @@ def run_publish_bench(
 
 
 def _result(jobs: int, rounds: int, partitions: int, runs: list[list[float]]) -> PublishBenchResult:
-    typed, raw, fire_and_forget, bare = (statistics.median(r) for r in runs)
+    typed, raw, fire_and_forget, bare, stock = (statistics.median(r) for r in runs)
     return PublishBenchResult(
         jobs=jobs,
         rounds=rounds,
@@ -127,10 +142,13 @@ def _result(jobs: int, rounds: int, partitions: int, runs: list[list[float]]) ->
         ratio_vs_fire_and_forget=typed / fire_and_forget,
         bare_per_s=bare,
         ratio_vs_bare=typed / bare,
+        stock_per_s=stock,
+        ratio_vs_stock=typed / stock,
         typed_runs=runs[0],
         raw_runs=runs[1],
         raw_fire_and_forget_runs=runs[2],
         bare_runs=runs[3],
+        stock_runs=runs[4],
     )
 
 
@@ -186,13 +204,49 @@ def _raw(producer: Producer, records: list[Record], *, headers: bool) -> Path:
     return run
 
 
+def _stock(
+    producer: Producer,
+    serializer: AvroSerializer,
+    values: list[dict[str, Any]],
+    records: list[Record],
+) -> Path:
+    def run(count: int) -> float:
+        started = time.perf_counter()
+        for fields, record in zip(values[:count], records[:count], strict=True):
+            context = SerializationContext(record.topic, MessageField.VALUE)
+            value = serializer(SendEmail(**fields).model_dump(), context)
+            while True:
+                try:
+                    producer.produce(record.topic, value, record.key, headers=record.headers)
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+            producer.poll(0)
+        producer.flush()
+        return count / (time.perf_counter() - started)
+
+    return run
+
+
+def _stock_serializer(client: SchemaRegistryClient) -> AvroSerializer:
+    """confluent-kafka's serializer for SendEmail, on the subject keel registers it under."""
+    serializer: AvroSerializer = AvroSerializer(
+        client,
+        reference_catalog().of(SendEmail).schema_str,
+        conf={
+            "auto.register.schemas": False,
+            "subject.name.strategy": topic_record_subject_name_strategy,
+        },
+    )
+    return serializer
+
+
 def _pre_build(
-    cluster: ClusterSettings, settings: ProducerSettings, values: list[dict[str, Any]]
+    client: SchemaRegistryClient, settings: ProducerSettings, values: list[dict[str, Any]]
 ) -> list[Record]:
     """The records the typed path would send, built before timing starts."""
-    with SchemaRegistryClient({"url": cluster.schema_registry_url}) as client:
-        builder = RecordBuilder(JobCodec(client, reference_catalog()), settings)
-        return [builder.build(SendEmail(**v), v["user_id"]) for v in values]
+    builder = RecordBuilder(JobCodec(client, reference_catalog()), settings)
+    return [builder.build(SendEmail(**v), v["user_id"]) for v in values]
 
 
 def _interleave(paths: list[Path], jobs: int, rounds: int) -> list[list[float]]:

@@ -4,6 +4,9 @@ job (validated pydantic model)
   -> records.RecordBuilder   route by type, check the key, encode, stamp headers
   -> client.Connection       librdkafka producer (idempotent, acks=all), registry client
   -> Publisher / AsyncPublisher   publish (await the ack) or publish_nowait + flush
+
+Scheduler (periodic jobs): schedule (when) -> scheduling (leader election, fencing, one
+transaction per fire) -> schedule_state (how far each schedule has fired).
 """
 
 from producers.aio import AsyncPublisher
@@ -16,10 +19,13 @@ from producers.errors import (
     PublishTimeoutError,
 )
 from producers.publisher import Publisher
-from producers.settings import ProducerSettings, Route
+from producers.schedule import CatchUp
+from producers.scheduler import Scheduler
+from producers.settings import ProducerSettings, Route, SchedulerSettings
 
 __all__ = [
     "AsyncPublisher",
+    "CatchUp",
     "Delivery",
     "MessageTooLargeError",
     "MissingKeyError",
@@ -31,4 +37,6 @@ __all__ = [
     "PublishTimeoutError",
     "Publisher",
     "Route",
+    "Scheduler",
+    "SchedulerSettings",
 ]

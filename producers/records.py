@@ -71,12 +71,16 @@ class RecordBuilder:
         destination = self._destinations.get(type(job)) or self._destination(type(job))
         return destination.topic, destination.name
 
-    def build(self, job: Job, key: Key | None) -> Record:
-        """The record for `job`; refuses a missing key when the job type is ordered."""
+    def build(self, job: Job, key: Key | None, job_id: str | None = None) -> Record:
+        """The record for `job`; refuses a missing key when the job type is ordered.
+
+        `job_id` is for publishers whose ids must be reproducible (the scheduler's fires);
+        everyone else gets a new UUIDv7.
+        """
         destination = self._destinations.get(type(job)) or self._destination(type(job))
         if key is None and destination.ordered:
             raise MissingKeyError(f"{destination.name} is ordered: publish it with a key")
-        job_id = new_job_id()
+        job_id = job_id or new_job_id()
         # Text values: confluent-kafka encodes them to UTF-8 in C, cheaper than `.encode()` here.
         headers: Headers = [
             (JOB_ID, job_id),

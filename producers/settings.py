@@ -93,3 +93,20 @@ class ProducerSettings(BaseSettings):
             "delivery.timeout.ms": self.delivery_timeout_ms,
             **self.librdkafka,
         }
+
+
+class SchedulerSettings(BaseSettings):
+    """How a scheduler process elects its leader and waits (prefix `KEEL_SCHEDULER_`).
+
+    A standby takes over within about `session_timeout_ms` of a leader that died without
+    leaving the group (one that stops cleanly hands over at once).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KEEL_SCHEDULER_", frozen=True, extra="ignore")
+
+    session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    # Longest sleep between looks at the clock and the group; fires are never later than this.
+    tick_s: float = Field(default=0.5, gt=0)
+    transaction_timeout_ms: int = Field(default=60_000, ge=1_000)
+    # librdkafka consumer settings of the group that elects the leader, by dotted name.
+    librdkafka: dict[str, str | int | float | bool] = Field(default_factory=dict)

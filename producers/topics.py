@@ -34,13 +34,19 @@ def with_dead_letters(topics: dict[str, int]) -> dict[str, int]:
 
 
 def ensure_topics(
-    admin: AdminClient, topics: dict[str, int], replication_factor: int = -1
+    admin: AdminClient,
+    topics: dict[str, int],
+    replication_factor: int = -1,
+    config: dict[str, str] | None = None,
 ) -> TopicReport:
-    """Create the topics of `topics` (name -> partitions) that do not exist yet."""
+    """Create the topics of `topics` (name -> partitions) that do not exist yet.
+
+    `config` (topic-level settings such as `cleanup.policy`) applies to the topics created.
+    """
     report = TopicReport()
     existing = set(admin.list_topics(timeout=_TIMEOUT_S).topics)
     missing = [
-        NewTopic(name, partitions, replication_factor)
+        NewTopic(name, partitions, replication_factor, config=config or {})
         for name, partitions in sorted(topics.items())
         if name not in existing
     ]

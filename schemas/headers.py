@@ -15,6 +15,9 @@ JOB_TYPE = "keel-job-type"
 CREATED_AT = "keel-created-at"
 ATTEMPT = "keel-attempt"
 TRACEPARENT = "traceparent"
+# On jobs a scheduler published: which schedule, and the fire time (epoch millis) it is for.
+SCHEDULE = "keel-schedule"
+SCHEDULED_FOR = "keel-scheduled-for"
 
 HeaderValue = str | bytes | None
 # The shapes confluent-kafka accepts on produce and returns from `Message.headers()`.

@@ -18,8 +18,10 @@ from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
     MESSAGING_OPERATION_TYPE,
     MESSAGING_SYSTEM,
 )
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 
 __all__ = [
+    "ERROR_TYPE",
     "JOB_ATTEMPT",
     "JOB_TYPE",
     "MESSAGING_CONSUMER_GROUP_NAME",

@@ -71,6 +71,7 @@ class DeadLetterer:
             job_type: str | None = self._names.job_type(type(delivery.job))
         else:
             job_type = _header(delivery.message, JOB_TYPE)
+        self._observer.poisoned(delivery.message, job_type, reason)
         failure = Failure(
             reason=reason.reason,
             error_class=reason.error_class,

@@ -20,18 +20,37 @@ import asyncio
 import sys
 from collections.abc import Callable, Coroutine
 from contextvars import Context
-from typing import Any
+from typing import Any, Protocol
 
 Step = Callable[[], object]
-StartTask = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
+
+
+class StartTask(Protocol):
+    """Starts `coroutine` as a task running in `context` (None: a copy of the current one)."""
+
+    def __call__(
+        self, coroutine: Coroutine[Any, Any, None], context: Context | None = None
+    ) -> "asyncio.Task[None]": ...
 
 
 def task_starter(loop: asyncio.AbstractEventLoop) -> StartTask:
     """The best way this Python and this loop offer to start a task eagerly."""
     if sys.version_info >= (3, 12):
-        return lambda coroutine: asyncio.Task(coroutine, loop=loop, eager_start=True)
+
+        def eager(
+            coroutine: Coroutine[Any, Any, None], context: Context | None = None
+        ) -> "asyncio.Task[None]":
+            return asyncio.Task(coroutine, loop=loop, eager_start=True, context=context)
+
+        return eager
     if not _can_shadow(loop):
-        return loop.create_task
+
+        def scheduled(
+            coroutine: Coroutine[Any, Any, None], context: Context | None = None
+        ) -> "asyncio.Task[None]":
+            return loop.create_task(coroutine, context=context)
+
+        return scheduled
     return _Eager311(loop)
 
 
@@ -45,11 +64,13 @@ class _Eager311:
         self._step: Step | None = None
         self._context: Context | None = None
 
-    def __call__(self, coroutine: Coroutine[Any, Any, None]) -> "asyncio.Task[None]":
+    def __call__(
+        self, coroutine: Coroutine[Any, Any, None], context: Context | None = None
+    ) -> "asyncio.Task[None]":
         loop = self._loop
         loop.call_soon = self._capture  # type: ignore[method-assign, assignment]
         try:
-            task = asyncio.Task(coroutine, loop=loop)
+            task = asyncio.Task(coroutine, loop=loop, context=context)
         finally:
             del loop.call_soon
         step, context = self._step, self._context

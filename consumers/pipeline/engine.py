@@ -21,7 +21,7 @@ from functools import partial
 from pydantic import BaseModel
 
 from consumers.context import Context
-from consumers.middleware import FAILED, PROCESSED, RETRIED, Observer
+from consumers.middleware import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
 from consumers.pipeline.dead_lettering import DeadLetterConfig, DeadLetterer, Names, note_failure
 from consumers.pipeline.decode import DecodeStage, Poison, Unavailable
 from consumers.pipeline.execute import Execute
@@ -134,6 +134,15 @@ class Engine:
         """What may be committed now, per owned partition."""
         return _positions(self._parts.values())
 
+    def time_lags(self) -> dict[TopicPartition, float]:
+        """Per owned partition, the age in seconds of its oldest unfinished record (0: none)."""
+        now_ms = time.time() * 1000
+        found = {}
+        for tp, part in self._parts.items():
+            oldest = part.oldest_unfinished_ms()
+            found[tp] = 0.0 if oldest is None else max(now_ms - oldest, 0.0) / 1000
+        return found
+
     def blocked(self) -> dict[str, str]:
         """Partitions whose dead-letter writes fail, with the latest error."""
         return {_label(p.tp): p.blocked for p in self._parts.values() if p.blocked}
@@ -182,8 +191,10 @@ class Engine:
             _LOG.warning("consumer reported %s", message.error())
             return None
         part = self._parts.get((message.topic(), message.partition()))  # type: ignore[arg-type]
-        if part is None or part.draining or not part.offsets.receive(message.offset()):  # type: ignore[arg-type]
+        offset: int = message.offset()  # type: ignore[assignment]
+        if part is None or part.draining or not part.offsets.receive(offset):
             return None
+        part.arrivals.append((offset, message.timestamp()[1]))  # for the time lag
         return Delivery(message, part)
 
     def _resolve(self, delivery: Delivery) -> None:
@@ -237,13 +248,16 @@ class Engine:
         context = Context.of_record(
             delivery.job_type, delivery.attempt, delivery.key, message.headers
         )
-        self._observer.attempt_started(message, context)
+        observer = self._observer
+        observer.attempt_started(message, context)
+        scope = attempt_scope(observer, message, context) if observer.scoped else None
         delivery.started = time.perf_counter()
         self._execute.run(
             delivery.registration,  # type: ignore[arg-type]
             delivery.job,
             context,
             partial(self._ended_attempt, delivery),
+            scope,
         )
 
     def _ended_attempt(self, delivery: Delivery, error: BaseException | None) -> None:

@@ -7,9 +7,14 @@ in a bounded thread pool; a thread cannot be stopped, so a sync handler past its
 reported, its attempt counts as failed with `JobTimeout`, and whatever it returns later is
 ignored. `done(error)` is called exactly once per attempt, on the loop thread (None: success),
 possibly from inside `run`.
+
+`scope`, when given, is the `contextvars.Context` the attempt runs in (its task's context, or
+the one a sync handler's thread enters): the observers set the current span and the job's log
+fields there (see `consumers.middleware`).
 """
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -35,16 +40,23 @@ class Execute:
         self._pool = pool
         self._start_task: StartTask = task_starter(loop)
 
-    def run(self, registration: Registration, job: BaseModel, context: Context, done: Done) -> None:
+    def run(
+        self,
+        registration: Registration,
+        job: BaseModel,
+        context: Context,
+        done: Done,
+        scope: contextvars.Context | None = None,
+    ) -> None:
         if registration.is_async:
             handler = cast(AsyncHandler, registration.handler)
-            task = self._start_task(handler(job, context))  # type: ignore[arg-type]
+            task = self._start_task(handler(job, context), scope)  # type: ignore[arg-type]
             if task.done():
                 done(_outcome(task))  # returned or raised without suspending: no timer needed
             else:
                 _AsyncAttempt(self._loop, registration.timeout, task, done)
         else:
-            _SyncAttempt(self._loop, self._pool, registration, (job, context), done)
+            _SyncAttempt(self._loop, self._pool, registration, (job, context), done, scope=scope)
 
 
 class _AsyncAttempt:
@@ -93,12 +105,17 @@ class _SyncAttempt:
         registration: Registration,
         arguments: tuple[BaseModel, Context],
         done: Done,
+        *,
+        scope: contextvars.Context | None,
     ) -> None:
         self._done = done
         self._context = arguments[1]
         self._reported = False
         handler = cast(SyncHandler, registration.handler)
-        future = loop.run_in_executor(pool, handler, *arguments)
+        if scope is None:
+            future = loop.run_in_executor(pool, handler, *arguments)
+        else:
+            future = loop.run_in_executor(pool, scope.run, handler, *arguments)
         self._timer = (
             None
             if registration.timeout is None
@@ -111,6 +128,7 @@ class _SyncAttempt:
             "sync handler for job %s overran its %ss limit; its thread keeps running",
             self._context.job_id,
             limit,
+            extra=self._context.log_fields(),
         )
         self._report(JobTimeout(f"sync handler overran its {limit}s limit"))
 

@@ -1,6 +1,7 @@
 """The worker's state for one assigned partition, and for one record in it."""
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,7 @@ class PartitionState:
     """
 
     __slots__ = (
+        "arrivals",
         "blocked",
         "busy",
         "closed",
@@ -86,12 +88,28 @@ class PartitionState:
         self.closed = False
         self.blocked: str | None = None  # why dead-letter writes fail, while they do
         self.idle = asyncio.Event()
+        # (offset, timestamp ms) of received records, oldest first; those below the watermark
+        # are dropped whenever the position is read, so this holds little more than the
+        # unfinished records: the first one left is the oldest unfinished (its age = time lag).
+        self.arrivals: deque[tuple[int, int]] = deque()
+
+    def oldest_unfinished_ms(self) -> int | None:
+        """The timestamp of the oldest record received and not finished; None if there is none."""
+        self._forget_finished()
+        return self.arrivals[0][1] if self.arrivals else None
 
     def position(self) -> Position | None:
+        self._forget_finished()
         offset = self.offsets.committable()
         if offset is None:
             return None
         return Position(offset, encode_finished(offset, self.offsets.finished_above()))
+
+    def _forget_finished(self) -> None:
+        watermark = self.offsets.committable()
+        arrivals = self.arrivals
+        while arrivals and (watermark is None or arrivals[0][0] < watermark):
+            arrivals.popleft()
 
     def check_idle(self) -> None:
         if self.draining and self.busy == 0:

@@ -112,8 +112,10 @@ class ManagedServer:
         return f"last {len(text)} lines of {self.log_file}:\n" + "\n".join(text)
 
     def _is_ours(self, pid: int) -> bool:
-        if self._child is not None and self._child.pid == pid and self._child.poll() is not None:
-            return False
+        if self._child is not None and self._child.pid == pid:
+            # Our own child is ours until it exits, even before it has exec'd the JVM and so
+            # before its command line carries the marker (a stop right after a spawn).
+            return self._child.poll() is None
         try:
             process = psutil.Process(pid)
             return process.status() != psutil.STATUS_ZOMBIE and self.marker in process.cmdline()

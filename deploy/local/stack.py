@@ -74,6 +74,14 @@ class LocalStack:
                 stopped.append(name)
         return stopped
 
+    def restart_broker(self) -> list[ServerStatus]:
+        """Stop the broker (SIGTERM, so it shuts down as in a rolling restart) and start it again.
+
+        The registry keeps running; clients see the broker go away and come back.
+        """
+        self.broker.server.stop(self.settings.stop_timeout_s)
+        return self.start()
+
     def reset(self) -> None:
         """Stop both servers and delete this instance's data directory."""
         self.stop()

@@ -96,3 +96,5 @@ def test_bench_publish_prints_medians_and_ratio_as_json(routed: dict[str, str]) 
     assert figures["typed_per_s"] == sorted(figures["typed_runs"])[1]
     assert figures["ratio"] == figures["typed_per_s"] / figures["raw_per_s"]
     assert figures["raw_per_s"] > 0
+    assert len(figures["stock_runs"]) == 3
+    assert figures["ratio_vs_stock"] == figures["typed_per_s"] / figures["stock_per_s"]

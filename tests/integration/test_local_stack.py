@@ -8,10 +8,14 @@ from pathlib import Path
 
 import psutil
 import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
 from deploy.local import LocalStack, LocalStackSettings
 from deploy.local.errors import PortInUseError, ServerStartError
 from deploy.local.ports import pick_free_ports
+from tests.support.consume import record_count
+from tests.support.topics import create_topic, unique_name
 
 pytestmark = pytest.mark.slow
 
@@ -44,12 +48,25 @@ def _our_jvms(stack: LocalStack) -> list[psutil.Process]:
     return found
 
 
-def test_start_twice_then_stop_leaves_no_jvm(stack: LocalStack) -> None:
+def test_start_twice_restart_the_broker_then_stop_leaves_no_jvm(stack: LocalStack) -> None:
     first = stack.start()
     second = stack.start()
 
     assert all(status.ready for status in first)
     assert [s.pid for s in second] == [s.pid for s in first]
+    assert len(_our_jvms(stack)) == 2
+
+    # A broker restart (the chaos-restart-broker fault) keeps the registry and the data.
+    bootstrap = stack.settings.bootstrap_servers
+    topic = create_topic(AdminClient({"bootstrap.servers": bootstrap}), unique_name("kept"))
+    producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce(topic, b"before the restart")
+    assert producer.flush(30) == 0
+    restarted = stack.restart_broker()
+    assert all(status.ready for status in restarted)
+    assert restarted[0].pid != first[0].pid
+    assert restarted[1].pid == first[1].pid
+    assert record_count(bootstrap, topic) == 1
     assert len(_our_jvms(stack)) == 2
 
     assert stack.stop() == ["registry", "broker"]

@@ -8,10 +8,11 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local.ports import pick_free_ports
-from tests.integration.test_worker_processes import finished, wait_until
+from tests.integration.test_worker_processes import finished
 from tests.support.cluster import Cluster
 from tests.support.processes import WorkerProcess
 from tests.support.sample import email
+from tests.support.waiting import wait_until
 from tests.support.worker import JobProducer
 
 GOOD = 300
@@ -32,7 +33,15 @@ def _total(samples: dict[str, list[tuple[dict[str, str], float]]], name: str) ->
     return sum(value for _labels, value in samples.get(name, []))
 
 
-def test_metrics_count_real_jobs_by_type_and_outcome(
+def _by_partition(
+    samples: dict[str, list[tuple[dict[str, str], float]]], name: str
+) -> dict[tuple[str, str], float]:
+    return {
+        (labels["topic"], labels["partition"]): value for labels, value in samples.get(name, [])
+    }
+
+
+def test_metrics_count_real_jobs_and_serve_latency_lag_and_time_lag(
     cluster: Cluster, new_topic: Callable[..., str], tmp_path: Path
 ) -> None:
     # Given a worker process with its health port, and good jobs and poison on its topic
@@ -40,7 +49,13 @@ def test_metrics_count_real_jobs_by_type_and_outcome(
     (port,) = pick_free_ports(1)
     output = tmp_path / "finished"
     worker = WorkerProcess(
-        cluster, topic, f"metrics-{topic}", output, latency=0.001, health_port=str(port)
+        cluster,
+        topic,
+        f"metrics-{topic}",
+        output,
+        latency=0.001,
+        health_port=str(port),
+        statistics_interval_ms="200",
     )
     producer = JobProducer(cluster, topic)
     try:
@@ -56,6 +71,15 @@ def test_metrics_count_real_jobs_by_type_and_outcome(
             60,
             "the poison to be dead-lettered",
         )
+        # librdkafka's next statistics after the last commit report both partitions caught up
+        wait_until(
+            lambda: (
+                _by_partition(_samples(port), "keel_consumer_lag")
+                == {(topic, "0"): 0, (topic, "1"): 0}
+            ),
+            60,
+            "the consumer lag of both partitions to reach 0",
+        )
         samples = _samples(port)
     finally:
         worker.stop()
@@ -70,5 +94,13 @@ def test_metrics_count_real_jobs_by_type_and_outcome(
         labels["job_type"]: value for labels, value in samples["keel_job_duration_seconds_count"]
     }
     assert durations[SEND_EMAIL] == GOOD
+    latencies = {
+        labels["job_type"]: value for labels, value in samples["keel_job_latency_seconds_count"]
+    }
+    assert latencies[SEND_EMAIL] == GOOD
+    assert _by_partition(samples, "keel_consumer_time_lag_seconds") == {
+        (topic, "0"): 0,
+        (topic, "1"): 0,
+    }
     assert _total(samples, "keel_jobs_in_flight") == 0
     assert _total(samples, "keel_dead_letter_blocked_partitions") == 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from tests.support.cluster import Cluster
 from tests.support.processes import WorkerProcess, lines
 from tests.support.sample import email
+from tests.support.waiting import wait_until
 from tests.support.worker import JobProducer, committed, end_offsets
 
 TOTAL = 3000
@@ -20,14 +21,6 @@ def publish(cluster: Cluster, topic: str) -> set[tuple[str, int]]:
     producer.send_all(email(n % KEYS, n // KEYS) for n in range(TOTAL))
     producer.close()
     return {(str(n % KEYS), n // KEYS) for n in range(TOTAL)}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def finished(output: Path) -> int:

@@ -12,9 +12,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.integration.test_worker_processes import finished, publish, wait_until
+from tests.integration.test_worker_processes import finished, publish
 from tests.support.cluster import Cluster
 from tests.support.processes import WorkerProcess, lines
+from tests.support.waiting import wait_until
 
 TOTAL = 3000
 _ASSIGNED = re.compile(r"\bassigned (?!nothing)\S")  # a cooperative round may assign nothing

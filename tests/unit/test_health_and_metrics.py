@@ -5,23 +5,24 @@ import asyncio
 import httpx
 
 from consumers.health import HealthServer, Probe
-from consumers.metrics import Metrics
+from consumers.metrics import Metrics, Readings
 from consumers.middleware import DEAD_LETTERED, PROCESSED, RETRIED
+from consumers.prometheus import PrometheusView
 
 
 def test_metrics_count_by_job_type_and_render_prometheus_text() -> None:
-    metrics = Metrics().bound(lambda: 7, lambda: 1)
+    metrics = Metrics().bound(Readings(in_flight=lambda: 7, blocked=lambda: 1))
     metrics.attempt_ended("keel.jobs.SendEmail", PROCESSED, 0.003)
     metrics.attempt_ended("keel.jobs.SendEmail", RETRIED, 0.2)
     metrics.dead_lettered("keel.jobs.SendEmail", "fatal-error")
-    text = metrics.render()
-    assert 'keel_jobs_processed_total{job_type="keel.jobs.SendEmail"} 1' in text
-    assert 'keel_jobs_retried_total{job_type="keel.jobs.SendEmail"} 1' in text
-    assert 'keel_jobs_dead_lettered_total{job_type="keel.jobs.SendEmail"} 1' in text
-    assert "keel_jobs_in_flight 7" in text
-    assert "keel_dead_letter_blocked_partitions 1" in text
-    assert 'keel_job_duration_seconds_bucket{job_type="keel.jobs.SendEmail",le="0.005"} 1' in text
-    assert 'keel_job_duration_seconds_count{job_type="keel.jobs.SendEmail"} 2' in text
+    text = PrometheusView(metrics.snapshot).render()
+    assert 'keel_jobs_processed_total{job_type="keel.jobs.SendEmail"} 1.0' in text
+    assert 'keel_jobs_retried_total{job_type="keel.jobs.SendEmail"} 1.0' in text
+    assert 'keel_jobs_dead_lettered_total{job_type="keel.jobs.SendEmail"} 1.0' in text
+    assert "keel_jobs_in_flight 7.0" in text
+    assert "keel_dead_letter_blocked_partitions 1.0" in text
+    assert 'keel_job_duration_seconds_bucket{job_type="keel.jobs.SendEmail",le="0.005"} 1.0' in text
+    assert 'keel_job_duration_seconds_count{job_type="keel.jobs.SendEmail"} 2.0' in text
     assert metrics.total(DEAD_LETTERED) == 1
 
 

@@ -1,8 +1,10 @@
 """Consumer spans, read back through the SDK's in-memory exporter (the real engine, no Kafka)."""
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -151,6 +153,82 @@ async def test_a_rejected_job_ends_its_span_with_a_dead_letter_event_and_error_s
     (span,) = exporter.get_finished_spans()
     assert [e.name for e in span.events] == ["exception", "dead_letter"]
     assert span.status.status_code is StatusCode.ERROR
+    assert len(worker.dead_letters) == 1
+
+
+async def test_spans_an_async_handler_starts_are_children_of_its_attempt_span(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    app = App("billing")
+    tracer = provider.get_tracer("handler")
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        with tracer.start_as_current_span("charge card"):
+            await asyncio.sleep(0)  # the span stays current across a suspension
+            with tracer.start_as_current_span("call bank"):
+                pass
+
+    worker = traced_worker(app, provider)
+    worker.send(Step(n=1))
+    worker.send(Step(n=2))
+    await run(worker)
+
+    spans = exporter.get_finished_spans()
+    attempts = {s.context.span_id: s for s in spans if s.kind is SpanKind.CONSUMER}
+    charges = [s for s in spans if s.name == "charge card"]
+    banks = {s.parent.span_id: s for s in spans if s.name == "call bank" and s.parent}
+    assert len(attempts) == 2
+    assert len(charges) == 2
+    for charge in charges:
+        assert charge.parent is not None
+        attempt = attempts[charge.parent.span_id]  # each attempt has its own child
+        assert charge.context.trace_id == attempt.context.trace_id
+        assert banks[charge.context.span_id].context.trace_id == attempt.context.trace_id
+    assert {c.parent.span_id for c in charges if c.parent} == set(attempts)
+    assert not trace.get_current_span().get_span_context().is_valid  # nothing leaked out
+
+
+async def test_a_sync_handler_runs_in_its_attempt_span_on_its_thread(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    app = App("billing")
+    seen: list[int] = []
+
+    @app.handler(Step)
+    def step(job: Step, ctx: Context) -> None:
+        seen.append(trace.get_current_span().get_span_context().span_id)
+
+    worker = traced_worker(app, provider)
+    worker.send(Step(n=1))
+    await run(worker)
+
+    (attempt,) = exporter.get_finished_spans()
+    assert seen == [attempt.context.span_id]
+
+
+async def test_a_poison_record_gets_a_span_with_its_error_and_a_dead_letter_event(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    app = App("billing")
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        pass
+
+    worker = traced_worker(app, provider)
+    worker.send_raw(b"\x07garbage", key=b"k", reason="wrong-magic-byte")
+    await run(worker)
+
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "process jobs.steps"
+    assert span.kind is SpanKind.CONSUMER
+    assert span.status.status_code is StatusCode.ERROR
+    assert [e.name for e in span.events] == ["exception", "dead_letter"]
+    assert (span.events[0].attributes or {})["exception.type"] == "consumers.testing.RawRecordError"
+    attributes = span.attributes or {}
+    assert attributes["error.type"] == "wrong-magic-byte"
+    assert attributes["messaging.kafka.offset"] == 0
     assert len(worker.dead_letters) == 1
 
 

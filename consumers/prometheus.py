@@ -1,0 +1,98 @@
+"""`/metrics`: the worker's metrics in the Prometheus text format, rendered by prometheus_client.
+
+The numbers are `consumers.metrics`' snapshot; prometheus_client only writes them out, on
+request, so scraping costs nothing between scrapes. Names and labels (the Grafana dashboard and
+deploy/README.md use them):
+
+    keel_jobs_{processed,failed,retried,dead_lettered}_total  {job_type}
+    keel_job_duration_seconds (histogram)                     {job_type}  handler time
+    keel_job_latency_seconds (histogram)                      {job_type}  publish to finish
+    keel_jobs_in_flight, keel_dead_letter_blocked_partitions
+    keel_consumer_lag                                          {topic, partition}  records
+    keel_consumer_time_lag_seconds                             {topic, partition}
+"""
+
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from consumers.metrics import HistogramData, Snapshot
+from consumers.middleware import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
+from consumers.pipeline.records import TopicPartition
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_OUTCOMES = (PROCESSED, FAILED, RETRIED, DEAD_LETTERED)
+
+
+class PrometheusView:
+    """A prometheus_client collector over `snapshot`, in a registry of its own."""
+
+    def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
+        self._snapshot = snapshot
+        self._registry = CollectorRegistry(auto_describe=False)
+        self._registry.register(self)
+
+    def render(self) -> str:
+        return generate_latest(self._registry).decode()
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = self._snapshot()
+        for outcome in _OUTCOMES:
+            counter = CounterMetricFamily(
+                f"keel_jobs_{outcome}", f"Jobs {outcome.replace('_', ' ')}.", labels=["job_type"]
+            )
+            for (job_type, kind), n in sorted(snapshot.counts.items()):
+                if kind == outcome:
+                    counter.add_metric([job_type], n)
+            yield counter
+        yield GaugeMetricFamily(
+            "keel_jobs_in_flight", "Records accepted and not finished.", value=snapshot.in_flight
+        )
+        yield GaugeMetricFamily(
+            "keel_dead_letter_blocked_partitions",
+            "Partitions whose dead-letter writes fail.",
+            value=snapshot.blocked,
+        )
+        yield _histogram(
+            "keel_job_duration_seconds", "Handler time per attempt.", snapshot.durations
+        )
+        yield _histogram(
+            "keel_job_latency_seconds",
+            "Publish to finish of processed jobs (from keel-created-at).",
+            snapshot.latencies,
+        )
+        yield _by_partition(
+            "keel_consumer_lag", "Records behind the partition's end.", snapshot.lag
+        )
+        yield _by_partition(
+            "keel_consumer_time_lag_seconds",
+            "Age of the oldest unfinished record of the partition.",
+            snapshot.time_lag,
+        )
+
+    def describe(self) -> list[Metric]:
+        return []  # nothing to check at registration: the names are fixed above
+
+
+def _histogram(name: str, text: str, found: Mapping[str, HistogramData]) -> Metric:
+    family = HistogramMetricFamily(name, text, labels=["job_type"])
+    for job_type, data in sorted(found.items()):
+        cumulative, buckets = 0, []
+        for bound, n in zip((*data.bounds, float("inf")), data.buckets, strict=True):
+            cumulative += n
+            buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+        family.add_metric([job_type], buckets, data.total)
+    return family
+
+
+def _by_partition(name: str, text: str, found: Mapping[TopicPartition, float]) -> Metric:
+    family = GaugeMetricFamily(name, text, labels=["topic", "partition"])
+    for (topic, partition), value in sorted(found.items()):
+        family.add_metric([topic, str(partition)], value)
+    return family

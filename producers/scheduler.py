@@ -1,0 +1,94 @@
+"""Periodic jobs that fire once per fire time, however many scheduler processes run.
+
+    schedules = Scheduler("billing")
+
+    @schedules.cron("0 9 * * *", name="daily-invoices")
+    def daily_invoices(at: datetime) -> GenerateReport:
+        return GenerateReport(...)
+
+`keel scheduler run module:schedules` runs it. Run two or more for availability: they form a
+consumer group on the scheduler's state topic (one partition), and only the member that owns it
+publishes. Group membership alone cannot rule out two publishers (a paused leader may not know
+it lost its place yet), so each leader also opens a Kafka transaction producer under the
+scheduler's one transactional id: starting it fences every earlier holder, whose next commit
+fails, and a fire's jobs and its state record commit together. See `scheduling` for the loop.
+"""
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from producers.schedule import CatchUp, Cron, Every, Schedule, Trigger
+from schemas.job import Job
+
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+Make = Callable[[datetime], Job]
+
+
+class Scheduler:
+    """A named set of schedules: the unit that elects one leader and keeps one state topic."""
+
+    def __init__(self, name: str) -> None:
+        if not _NAME.match(name):
+            raise ValueError(f"scheduler name {name!r}: use letters, digits, '.', '_' or '-'")
+        self.name = name
+        self._schedules: dict[str, Schedule] = {}
+
+    @property
+    def schedules(self) -> list[Schedule]:
+        return list(self._schedules.values())
+
+    @property
+    def state_topic(self) -> str:
+        return f"keel.scheduler.{self.name}"
+
+    @property
+    def group(self) -> str:
+        return f"keel-scheduler.{self.name}"
+
+    @property
+    def transactional_id(self) -> str:
+        return f"keel-scheduler.{self.name}"
+
+    def add(self, schedule: Schedule) -> Schedule:
+        """Add `schedule`; names are unique within a scheduler, since state is kept by name."""
+        if not _NAME.match(schedule.name):
+            raise ValueError(f"schedule name {schedule.name!r}: use letters, digits, . _ -")
+        if schedule.name in self._schedules:
+            raise ValueError(f"{self.name} already has a schedule named {schedule.name!r}")
+        self._schedules[schedule.name] = schedule
+        return schedule
+
+    def every(
+        self,
+        interval: timedelta | float,
+        *,
+        name: str | None = None,
+        key: str | None = None,
+        catch_up: CatchUp | None = None,
+    ) -> Callable[[Make], Make]:
+        """Decorate a job factory to fire every `interval` (seconds, or a timedelta)."""
+        span = interval if isinstance(interval, timedelta) else timedelta(seconds=interval)
+        return self._decorator(Every(span), name, key, catch_up)
+
+    def cron(
+        self,
+        expression: str,
+        *,
+        timezone: str = "UTC",
+        name: str | None = None,
+        key: str | None = None,
+        catch_up: CatchUp | None = None,
+    ) -> Callable[[Make], Make]:
+        """Decorate a job factory to fire on a cron `expression`, read in `timezone`."""
+        return self._decorator(Cron(expression, timezone), name, key, catch_up)
+
+    def _decorator(
+        self, trigger: Trigger, name: str | None, key: str | None, catch_up: CatchUp | None
+    ) -> Callable[[Make], Make]:
+        def register(make: Make) -> Make:
+            label = name or make.__name__.replace("_", "-")
+            self.add(Schedule(label, trigger, make, key, catch_up or CatchUp()))
+            return make
+
+        return register
