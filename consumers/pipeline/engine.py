@@ -313,14 +313,19 @@ class Engine:
         if not part.closed:
             part.offsets.finish(delivery.message.offset())  # type: ignore[arg-type]
         following = part.lanes.release(delivery.key)
-        if self._flow.settle(part.tp):
-            self._on_flow()
+        self._released(part)
         if following is not None:
             self._start(following)
 
     def _given_up(self, delivery: Delivery) -> None:
-        # its partition is gone: the next owner runs it
-        self._signal(self._flow.settle(delivery.part.tp))
+        self._released(delivery.part)  # its partition is gone: the next owner runs it
+
+    def _released(self, part: PartitionState, count: int = 1) -> None:
+        """`count` records of `part` left the buffer (finished, or given up)."""
+        # A closed partition's records count only in the total: the partition may be ours
+        # again already, with a count of its own that they were never part of.
+        if self._flow.settle(None if part.closed else part.tp, count):
+            self._on_flow()
 
     def _signal(self, changed: bool) -> None:
         if changed:
@@ -331,7 +336,7 @@ class Engine:
     def _schedule_retry(self, delivery: Delivery, delay: float) -> None:
         part = delivery.part
         if part.draining:
-            self._signal(self._flow.settle(part.tp))
+            self._released(part)
             return
         delivery.attempt += 1
         delivery.timer = self._loop.call_later(delay, self._retry, delivery)
@@ -358,7 +363,7 @@ class Engine:
         if ready:
             self._ready = deque(d for d in self._ready if d.part is not part)
         if dropped or ready:
-            self._signal(self._flow.settle(part.tp, len(dropped) + len(ready)))
+            self._released(part, len(dropped) + len(ready))
         part.check_idle()
 
     async def _drain(self, parts: list[PartitionState], timeout: float) -> None:

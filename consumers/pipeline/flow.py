@@ -66,9 +66,16 @@ class FlowControl(Generic[K]):
             return True
         return False
 
-    def settle(self, key: K, count: int = 1) -> bool:
-        """`count` records of `key` finished (or were given up)."""
+    def settle(self, key: K | None, count: int = 1) -> bool:
+        """`count` records of `key` finished (or were given up).
+
+        None: records of a partition given up since they were admitted. They count only in the
+        total, even if the partition has been assigned again meanwhile (its new count starts
+        from what the new assignment admits).
+        """
         self.in_flight -= count
+        if key is None:
+            return False
         held = self._counts.get(key)
         if held is None:
             return False

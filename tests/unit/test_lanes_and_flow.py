@@ -100,6 +100,21 @@ def test_records_of_a_partition_no_longer_ours_count_only_in_the_total() -> None
     assert flow.paused == set()
 
 
+def test_records_of_an_earlier_assignment_do_not_count_against_a_new_one() -> None:
+    # Given a partition with records in flight that is revoked and assigned again
+    flow: FlowControl[str] = FlowControl(high=4, low=2)
+    flow.assign("a")
+    flow.admit("a", 3)
+    flow.remove("a")
+    flow.assign("a")
+    assert flow.admit("a", 4)  # the new assignment's own records reach its share
+
+    # When the old assignment's records finish, the new count is untouched
+    assert not flow.settle(None, 3)
+    assert flow.paused == {"a"}
+    assert flow.in_flight == 4
+
+
 def test_every_partition_keeps_a_share_of_at_least_one() -> None:
     flow: FlowControl[str] = FlowControl(high=2, low=1)
     for partition in "abc":
