@@ -3,19 +3,25 @@
 It deliberately carries no offsets, producers or topics: a handler signals (`Retry`, `Reject`,
 an exception) and the runtime decides what that means for the record.
 
-The worker builds one per attempt from the record's raw headers and decodes them only when the
-handler first asks (`job_id`, `headers`): most handlers never do, and decoding every header of
-every record was a measurable part of the worker's time per job.
+The worker builds one per attempt from the record and reads and decodes its headers only when
+the handler first asks (`job_id`, `headers`): most handlers never do, and even fetching a
+record's header list from librdkafka (a new list of tuples each time) was a measurable part of
+the worker's time per job.
 """
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from schemas.headers import JOB_ID
 
 _LOG = logging.getLogger("keel.job")
 
 RawHeaders = Sequence[tuple[str, bytes | None]]
+ReadHeaders = Callable[[], RawHeaders | None]
+
+
+def _no_headers() -> RawHeaders:
+    return ()
 
 
 class Context:
@@ -36,20 +42,20 @@ class Context:
         self._attempt = attempt
         self._key = key
         self._headers: Mapping[str, str] | None = dict(headers or {})
-        self._raw: RawHeaders = ()
+        self._raw: ReadHeaders = _no_headers
 
     @classmethod
     def of_record(
-        cls, job_type: str, attempt: int, key: bytes | None, raw: RawHeaders | None
+        cls, job_type: str, attempt: int, key: bytes | None, raw: ReadHeaders
     ) -> "Context":
-        """A context whose job id and headers are decoded from `raw` on first use."""
+        """A context whose job id and headers are read with `raw()` and decoded on first use."""
         context = cls.__new__(cls)
         context._job_id = None
         context._job_type = job_type
         context._attempt = attempt
         context._key = key
         context._headers = None
-        context._raw = raw or ()
+        context._raw = raw
         return context
 
     @property
@@ -75,7 +81,7 @@ class Context:
         """The record's headers, decoded as UTF-8 (undecodable bytes replaced)."""
         if self._headers is None:
             self._headers = {
-                name: (value or b"").decode("utf-8", "replace") for name, value in self._raw
+                name: (value or b"").decode("utf-8", "replace") for name, value in self._raw() or ()
             }
         return self._headers
 

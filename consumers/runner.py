@@ -33,7 +33,6 @@ from consumers.pipeline.commit import Committer
 from consumers.pipeline.decode import DecodeStage
 from consumers.pipeline.engine import Engine, EngineConfig
 from consumers.pipeline.execute import Execute
-from consumers.pipeline.flow import Signal
 from consumers.pipeline.kafka_sink import KafkaSink
 from consumers.pipeline.source import Source
 from consumers.prometheus import CONTENT_TYPE, PrometheusView
@@ -136,8 +135,8 @@ class Worker:
         self.prometheus = PrometheusView(self.metrics.snapshot)
         self.health = HealthServer(self.live, self.ready, self.prometheus.render, CONTENT_TYPE)
 
-    def _flow(self, flow: Signal) -> None:
-        self.source.flow(flow)
+    def _flow(self) -> None:
+        self.source.flow()
 
     def live(self) -> Probe:
         age = time.monotonic() - self.source.heartbeat

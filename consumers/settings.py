@@ -31,8 +31,10 @@ class WorkerSettings(BaseSettings):
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
 
     max_in_flight: int = Field(default=500, ge=1)  # handlers running at once
-    buffer_high: int | None = None  # accepted, unfinished records that pause fetching
-    buffer_low: int | None = None  # ... and the count that resumes it
+    # Accepted, unfinished records, split evenly over the assigned partitions: a partition that
+    # holds its share pauses alone, and resumes at the fraction buffer_low / buffer_high of it.
+    buffer_high: int | None = None
+    buffer_low: int | None = None
     sync_threads: int = Field(default=16, ge=1)
     poll_batch: int = Field(default=500, ge=1)
     # consume() returns a batch when it is full or this much time has passed: at moderate rates
@@ -63,9 +65,9 @@ class WorkerSettings(BaseSettings):
 
     @property
     def high_water(self) -> int:
-        # Generous by default: a poll batch often holds one partition's records, with few keys,
-        # so the buffer must span many partitions to keep `max_in_flight` keys busy. Buffered
-        # records that never started cost memory only: after a crash they run once, elsewhere.
+        # Generous by default: each partition's share must hold records of most of its keys to
+        # keep `max_in_flight` keys busy. Buffered records that never started cost memory
+        # only: after a crash they run once, elsewhere.
         return self.buffer_high if self.buffer_high is not None else 10 * self.max_in_flight
 
     @property

@@ -27,7 +27,6 @@ from consumers.pipeline.dead_letter import header_map
 from consumers.pipeline.decode import DecodeStage
 from consumers.pipeline.engine import Engine, EngineConfig
 from consumers.pipeline.execute import Execute
-from consumers.pipeline.flow import Signal
 from consumers.pipeline.records import Header
 from consumers.pipeline.sink import Acknowledged
 
@@ -144,7 +143,6 @@ class InMemoryWorker:
         self.partitions = partitions
         self.dead_letters: list[DeadLetterRecord] = []
         self.dead_letter_error: str | None = None  # set to make dead-letter writes fail
-        self.paused = False
         self._codec = _Codec()
         self._is_ordered = is_ordered
         self._max_in_flight = max_in_flight
@@ -184,8 +182,10 @@ class InMemoryWorker:
         engine = self._ensure_engine()
         deadline = time.monotonic() + timeout
         while self._pending or engine.in_flight:
-            if self._pending and not self.paused:
-                batch, self._pending = self._pending, []
+            paused = {partition for _topic, partition in engine.paused}
+            batch = [record for record in self._pending if record.partition() not in paused]
+            if batch:
+                self._pending = [r for r in self._pending if r.partition() in paused]
                 engine.accept(batch)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{engine.in_flight} records still in flight")
@@ -231,5 +231,16 @@ class InMemoryWorker:
             engine.assign((self.topic, partition), 0, None)
         return engine
 
-    def _flow(self, signal: Signal) -> None:
-        self.paused = signal is Signal.PAUSE
+    def _flow(self) -> None:
+        pass  # `run_until_idle` reads the engine's paused partitions before each delivery
+
+    @property
+    def paused(self) -> bool:
+        """True while flow control holds back any partition."""
+        return bool(self.paused_partitions)
+
+    @property
+    def paused_partitions(self) -> frozenset[int]:
+        """The partitions flow control has paused: their records are not delivered meanwhile."""
+        engine = self._engine
+        return frozenset() if engine is None else frozenset(p for _t, p in engine.paused)

@@ -9,7 +9,7 @@
 - `source`      the only poller of the Kafka consumer; never waits for handlers
 - `decode`      bytes to a typed job or a poison record; never raises into the loop
 - `lanes`       same key one at a time in offset order, different keys concurrently
-- `flow`        in-flight accounting: pause above the high mark, resume at the low one
+- `flow`        in-flight accounting per partition: pause one over its share, resume it lower
 - `execute`     async handlers on the loop, sync ones in a bounded thread pool, time limits
 - `eager`       async handlers start as tasks whose first step runs at once
 - `retry`       the policy as data and the pure `decide`

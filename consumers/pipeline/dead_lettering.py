@@ -5,7 +5,7 @@ the original key and value and the `dead_letter` headers. Only the acknowledgeme
 *finished* (`finished(delivery)`); a write that fails is retried with a doubling backoff while
 the partition's commit stays behind it, so nothing is dropped, and the partition is reported
 `blocked` until the topic takes the record. A record whose partition was given up meanwhile is
-not written: its next owner runs it and sets it aside again (`given_up()`).
+not written: its next owner runs it and sets it aside again (`given_up(delivery)`).
 """
 
 import asyncio
@@ -54,7 +54,7 @@ class DeadLetterer:
         names: Names,
         observer: Observer,
         finished: Callable[[Delivery], None],
-        given_up: Callable[[], None],
+        given_up: Callable[[Delivery], None],
     ) -> None:
         self._config = config
         self._sink = sink
@@ -104,7 +104,7 @@ class DeadLetterer:
     def _write(self, delivery: Delivery, failure: Failure, backoff: float = 0.5) -> None:
         part = delivery.part
         if part.closed:
-            self._given_up()
+            self._given_up(delivery)
             return
         part.busy += 1
         message = delivery.message

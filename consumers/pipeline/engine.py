@@ -2,7 +2,8 @@
 
 Everything here runs on the event loop thread, so no state needs a lock. The engine never
 touches Kafka: records come in through `accept`, dead letters leave through a `DeadLetterSink`,
-pause/resume leave through `on_flow`, and the committer reads `positions()`.
+the committer reads `positions()`, and the source reads `paused` (the one value read from
+another thread: an immutable set, replaced whole) whenever `on_flow` says it changed.
 
 Every record that is accepted ends in exactly one of: finished (success, or an acknowledged
 dead-letter write), dropped on revoke or shutdown (not finished, so never committed: the next
@@ -24,7 +25,7 @@ from consumers.middleware import FAILED, PROCESSED, RETRIED, Observer, attempt_s
 from consumers.pipeline.dead_lettering import DeadLetterConfig, DeadLetterer, Names, note_failure
 from consumers.pipeline.decode import DecodeStage, Poison, Unavailable
 from consumers.pipeline.execute import Execute
-from consumers.pipeline.flow import FlowControl, Signal
+from consumers.pipeline.flow import FlowControl
 from consumers.pipeline.offsets import PartitionOffsets, decode_finished
 from consumers.pipeline.partition import Delivery, PartitionState, Position
 from consumers.pipeline.records import Message, TopicPartition
@@ -61,10 +62,11 @@ class Engine:
         execute: Execute,
         sink: DeadLetterSink,
         observer: Observer,
-        on_flow: Callable[[Signal], None],
+        on_flow: Callable[[], None],
         rng: Random,
     ) -> None:
         self._config = config
+        self._max_running = config.max_running
         self._decode = decode
         self._handlers = handlers
         self._names = names
@@ -72,10 +74,10 @@ class Engine:
         self._observer = observer
         self._on_flow = on_flow
         self._rng = rng
-        self._flow = FlowControl(config.high_water, config.low_water)
+        self._flow: FlowControl[TopicPartition] = FlowControl(config.high_water, config.low_water)
         self._parts: dict[TopicPartition, PartitionState] = {}
         self._ready: deque[Delivery] = deque()
-        self._ended: deque[tuple[Delivery, float, BaseException | None]] = deque()
+        self._ended: deque[tuple[Delivery, BaseException | None]] = deque()
         self._settling = False
         self._running = 0
         self._stopping = False
@@ -97,6 +99,7 @@ class Engine:
         part = PartitionState(tp, PartitionOffsets(committed, skip))
         part.draining = self._stopping  # assigned during shutdown: start nothing
         self._parts[tp] = part
+        self._signal(self._flow.assign(tp))
 
     async def revoke(
         self, tps: Iterable[TopicPartition], timeout: float
@@ -110,6 +113,7 @@ class Engine:
         positions = _positions(parts)
         for part in parts:
             part.closed = True
+            self._signal(self._flow.remove(part.tp))
         return positions
 
     def lose(self, tps: Iterable[TopicPartition]) -> None:
@@ -119,6 +123,7 @@ class Engine:
             if part is not None:
                 self._begin_drain(part)
                 part.closed = True
+                self._signal(self._flow.remove(tp))
 
     async def stop(self, timeout: float) -> None:
         """Start nothing new; let running jobs finish until `timeout`."""
@@ -154,15 +159,29 @@ class Engine:
     def in_flight(self) -> int:
         return self._flow.in_flight
 
+    @property
+    def paused(self) -> frozenset[TopicPartition]:
+        """The partitions that must not fetch now (flow control)."""
+        return self._flow.paused
+
     # -- intake -------------------------------------------------------------------------------
 
     def accept(self, messages: Sequence[Message]) -> None:
-        """Take a polled batch: each record is decoded and queued behind its key, or started."""
+        """Take a polled batch: decode every record, then queue each behind its key or start it.
+
+        The whole batch is decoded in one pass before any of it runs: decoding each record
+        between the starts of other jobs measured 5-7 us a job slower (the decoder's code and
+        data no longer stay in the CPU's caches), more than the rest of the engine costs.
+        """
         deliveries = [d for message in messages if (d := self._admit(message)) is not None]
-        if not deliveries:
-            return
+        admitted: dict[TopicPartition, int] = {}
+        for delivery in deliveries:
+            self._resolve(delivery)
+            tp = delivery.part.tp
+            admitted[tp] = admitted.get(tp, 0) + 1
         # Counted before any starts: an eager handler may finish (and settle) inside `_start`.
-        self._signal(self._flow.admit(len(deliveries)))
+        for tp, count in admitted.items():
+            self._signal(self._flow.admit(tp, count))
         for delivery in deliveries:
             if delivery.part.lanes.offer(delivery.key, delivery):
                 self._start(delivery)
@@ -178,25 +197,31 @@ class Engine:
         part.arrivals.append((offset, message.timestamp()[1]))  # for the time lag
         return Delivery(message, part)
 
-    def _resolve(self, delivery: Delivery) -> bool:
-        """Decode a record when its turn comes; False when the registry must be asked again."""
+    def _resolve(self, delivery: Delivery) -> None:
+        """Decode a record into its job or the poison it is.
+
+        When the registry cannot say what a record is yet, the record keeps `unavailable` and
+        nothing else happens now: it is decoded again once its turn comes (see `_start`), so a
+        record waiting behind its key never jumps ahead of it.
+        """
         decoded = self._decode(delivery.message.value(), delivery.key)
         if isinstance(decoded, Unavailable):
-            self._decode_later(delivery, decoded)
-            return False
+            delivery.unavailable = decoded
+            return
         if isinstance(decoded, Poison):
             delivery.poison = decoded
-            return True
+            return
         registration = self._handlers.get(type(decoded))
         if registration is None:
             name = self._names.job_type(type(decoded))
             message = f"no handler for {name}"
             delivery.poison = Poison(NO_HANDLER, "consumers.NoHandler", message, "")
         delivery.job = decoded
+        delivery.job_type = self._names.job_type(type(decoded))
         delivery.registration = registration
-        return True
 
     def _decode_later(self, delivery: Delivery, unavailable: Unavailable) -> None:
+        delivery.unavailable = None
         _LOG.warning("cannot decode %s yet: %s", _label(delivery.part.tp), unavailable.message)
         delivery.decode_backoff = min(2 * delivery.decode_backoff, 30.0)
         delivery.timer = self._loop.call_later(delivery.decode_backoff, self._retry, delivery)
@@ -205,63 +230,63 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     def _start(self, delivery: Delivery) -> None:
-        if delivery.job is None and delivery.poison is None and not self._resolve(delivery):
-            return
+        if delivery.job is None and delivery.poison is None:
+            if delivery.unavailable is None:
+                self._resolve(delivery)  # its decode timer fired: ask the registry again
+            if delivery.unavailable is not None:
+                self._decode_later(delivery, delivery.unavailable)
+                return
         if delivery.poison is not None:
             self._dead_letters.poison(delivery, delivery.poison)
             return
-        if self._running >= self._config.max_running:
+        if self._running >= self._max_running:
             self._ready.append(delivery)
             return
         self._running += 1
         delivery.part.busy += 1
-        registration: Registration = delivery.registration  # type: ignore[assignment]
-        context = self._context(delivery, registration)
+        message = delivery.message
+        context = Context.of_record(
+            delivery.job_type, delivery.attempt, delivery.key, message.headers
+        )
         observer = self._observer
-        observer.attempt_started(delivery.message, context)
-        scope = attempt_scope(observer, delivery.message, context) if observer.scoped else None
-        started = time.perf_counter()
+        observer.attempt_started(message, context)
+        scope = attempt_scope(observer, message, context) if observer.scoped else None
+        delivery.started = time.perf_counter()
         self._execute.run(
-            registration,
+            delivery.registration,  # type: ignore[arg-type]
             delivery.job,
             context,
-            partial(self._ended_attempt, delivery, started),
+            partial(self._ended_attempt, delivery),
             scope,
         )
 
-    def _context(self, delivery: Delivery, registration: Registration) -> Context:
-        job_type = self._names.job_type(registration.job_type)
-        raw = delivery.message.headers()
-        return Context.of_record(job_type, delivery.attempt, delivery.key, raw)
-
-    def _ended_attempt(
-        self, delivery: Delivery, started: float, error: BaseException | None
-    ) -> None:
+    def _ended_attempt(self, delivery: Delivery, error: BaseException | None) -> None:
         """Settle attempts one after another, never inside each other.
 
         An attempt may end inside `_start` (an eager handler that never suspended), and settling
         it starts the next job of its key, which may end at once too: settled recursively, a
         long lane would exhaust the stack. Attempts ending while one settles wait their turn.
         """
-        self._ended.append((delivery, started, error))
         if self._settling:
+            self._ended.append((delivery, error))
             return
         self._settling = True
         try:
+            self._settle(delivery, error)
             while self._ended:
                 self._settle(*self._ended.popleft())
         finally:
             self._settling = False
 
-    def _settle(self, delivery: Delivery, started: float, error: BaseException | None) -> None:
+    def _settle(self, delivery: Delivery, error: BaseException | None) -> None:
         """Every attempt ends here, exactly once: the policy decides what follows."""
+        elapsed = time.perf_counter() - delivery.started
         self._running -= 1
         part = delivery.part
         part.busy -= 1
         registration: Registration = delivery.registration  # type: ignore[assignment]
         decision = decide(registration.policy, delivery.attempt, error, self._rng)
-        job_type = self._names.job_type(registration.job_type)
-        elapsed = time.perf_counter() - started
+        job_type = delivery.job_type
         if isinstance(decision, Done):
             self._observer.attempt_ended(job_type, PROCESSED, elapsed, delivery.message, error)
             self._finish(delivery)
@@ -274,12 +299,13 @@ class Engine:
             note_failure(delivery)
             assert error is not None  # noqa: S101 - decide() dead-letters only on an error
             self._dead_letters.failed(delivery, decision, error)
-        self._start_ready()
+        if self._ready:
+            self._start_ready()
         part.check_idle()
 
     def _start_ready(self) -> None:
         ready = self._ready
-        while ready and self._running < self._config.max_running:
+        while ready and self._running < self._max_running:
             self._start(ready.popleft())
 
     def _finish(self, delivery: Delivery) -> None:
@@ -287,23 +313,30 @@ class Engine:
         if not part.closed:
             part.offsets.finish(delivery.message.offset())  # type: ignore[arg-type]
         following = part.lanes.release(delivery.key)
-        self._signal(self._flow.settle())
+        self._released(part)
         if following is not None:
             self._start(following)
 
-    def _given_up(self) -> None:
-        self._signal(self._flow.settle())  # its partition is gone: the next owner runs it
+    def _given_up(self, delivery: Delivery) -> None:
+        self._released(delivery.part)  # its partition is gone: the next owner runs it
 
-    def _signal(self, signal: Signal) -> None:
-        if signal is not Signal.NONE:
-            self._on_flow(signal)
+    def _released(self, part: PartitionState, count: int = 1) -> None:
+        """`count` records of `part` left the buffer (finished, or given up)."""
+        # A closed partition's records count only in the total: the partition may be ours
+        # again already, with a count of its own that they were never part of.
+        if self._flow.settle(None if part.closed else part.tp, count):
+            self._on_flow()
+
+    def _signal(self, changed: bool) -> None:
+        if changed:
+            self._on_flow()
 
     # -- retries ------------------------------------------------------------------------------
 
     def _schedule_retry(self, delivery: Delivery, delay: float) -> None:
         part = delivery.part
         if part.draining:
-            self._signal(self._flow.settle())
+            self._released(part)
             return
         delivery.attempt += 1
         delivery.timer = self._loop.call_later(delay, self._retry, delivery)
@@ -330,7 +363,7 @@ class Engine:
         if ready:
             self._ready = deque(d for d in self._ready if d.part is not part)
         if dropped or ready:
-            self._signal(self._flow.settle(len(dropped) + len(ready)))
+            self._released(part, len(dropped) + len(ready))
         part.check_idle()
 
     async def _drain(self, parts: list[PartitionState], timeout: float) -> None:

@@ -5,7 +5,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from consumers.pipeline.decode import Poison
+from consumers.pipeline.decode import Poison, Unavailable
 from consumers.pipeline.lanes import Lanes
 from consumers.pipeline.offsets import PartitionOffsets, encode_finished
 from consumers.pipeline.records import Message, TopicPartition
@@ -28,13 +28,16 @@ class Delivery:
         "decode_backoff",
         "first_failure_ms",
         "job",
+        "job_type",
         "key",
         "last_failure_ms",
         "message",
         "part",
         "poison",
         "registration",
+        "started",
         "timer",
+        "unavailable",
     )
 
     def __init__(self, message: Message, part: "PartitionState") -> None:
@@ -43,12 +46,15 @@ class Delivery:
         self.key = message.key()
         self.attempt = 1
         self.job: Any = None
+        self.job_type = ""  # the job type's full name, once decoded
         self.registration: Registration | None = None
         self.poison: Poison | None = None
+        self.unavailable: Unavailable | None = None  # the registry could not say what it is yet
         self.first_failure_ms = 0
         self.last_failure_ms = 0
         self.timer: asyncio.TimerHandle | None = None
         self.decode_backoff = 0.5
+        self.started = 0.0  # perf_counter() when the current attempt started
 
 
 class PartitionState:

@@ -2,12 +2,18 @@
 
 The thread polls in batches and hands each batch to the event loop; it never waits for a
 handler, so a job that runs longer than `max.poll.interval.ms` cannot get the worker evicted.
+It does wait, briefly, for the loop to *take* the previous batch (decode it and start what can
+start) before it polls again, and applies the pauses that batch caused first: librdkafka has
+usually fetched far ahead, and a thread that handed over batch after batch unchecked would
+deliver thousands of records before flow control on the loop could pause anything.
 Everything else the consumer does also happens on this thread, in between polls: pause and
-resume (from flow control), commits (from the committer), and the rebalance callbacks, which
-librdkafka calls from inside `consume()`:
+resume (making the consumer match the engine's `paused` set whenever flow control changes it),
+commits (from the committer), and the rebalance callbacks, which librdkafka calls from inside
+`consume()`:
 
 - assigned: read the committed offset *and metadata* of each new partition, so the engine skips
-  what a previous owner finished above the watermark; then assign (paused, if we are).
+  what a previous owner finished above the watermark; then assign (paused, if flow control
+  says so).
 - revoked:  ask the engine to drain the partitions (nothing new starts, running jobs get until
   the drain deadline), commit what finished, and only then let them go.
 - lost:     the partitions already belong to someone else: drop them, commit nothing.
@@ -19,20 +25,22 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from consumers.pipeline import records
 from consumers.pipeline.engine import Engine
-from consumers.pipeline.flow import Signal
 from consumers.pipeline.partition import Position
 
 _LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 Command = Callable[[Consumer], None]
 COMMITTED_TIMEOUT = 30.0
+# Longest wait for the loop to take a batch: bounded, so a stalled loop cannot stop the polls
+# (and with them the rebalance callbacks and the liveness heartbeat).
+HAND_OVER_WAIT = 1.0
 
 
 class Source:
@@ -58,7 +66,10 @@ class Source:
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._closed: asyncio.Future[None] = self._loop.create_future()
-        self._paused = False
+        self._paused: set[records.TopicPartition] = set()  # what the consumer has paused
+        self._sync_queued = False
+        self._taken = threading.Event()  # the loop took the last batch handed over
+        self._taken.set()
         self.heartbeat = time.monotonic()
         self.assignment_received = False
         self._thread = threading.Thread(target=self._run, name="keel-source", daemon=True)
@@ -68,9 +79,11 @@ class Source:
 
     # -- called on the loop -------------------------------------------------------------------
 
-    def flow(self, signal: Signal) -> None:
-        """Pause or resume every assigned partition (from flow control)."""
-        self._commands.put(self._pause if signal is Signal.PAUSE else self._resume)
+    def flow(self) -> None:
+        """Flow control changed the paused set: make the consumer match it before its next poll."""
+        if not self._sync_queued:  # one pending sync reads the latest set; more would repeat it
+            self._sync_queued = True
+            self._commands.put(self._sync_paused)
 
     async def commit(self, positions: Mapping[records.TopicPartition, Position]) -> None:
         """Commit `positions` on the consumer's thread; raises if the commit failed."""
@@ -119,13 +132,21 @@ class Source:
 
     def _poll(self, consumer: Consumer) -> None:
         while not self._stopping.is_set():
+            self._taken.wait(HAND_OVER_WAIT)
             self._apply_commands(consumer)
             messages = consumer.consume(self._batch, self._poll_timeout)
             self.heartbeat = time.monotonic()
             if messages:
+                self._taken.clear()
                 batch = cast(Sequence[records.Message], messages)
-                self._loop.call_soon_threadsafe(self._engine.accept, batch)
+                self._loop.call_soon_threadsafe(self._accept, batch)
         self._apply_commands(consumer)
+
+    def _accept(self, batch: Sequence[records.Message]) -> None:
+        try:
+            self._engine.accept(batch)
+        finally:
+            self._taken.set()
 
     def _apply_commands(self, consumer: Consumer) -> None:
         while True:
@@ -138,13 +159,19 @@ class Source:
             except Exception:
                 _LOG.exception("consumer command failed")
 
-    def _pause(self, consumer: Consumer) -> None:
-        self._paused = True
-        consumer.pause(consumer.assignment())
-
-    def _resume(self, consumer: Consumer) -> None:
-        self._paused = False
-        consumer.resume(consumer.assignment())
+    def _sync_paused(self, consumer: Consumer) -> None:
+        self._sync_queued = False
+        wanted = self._engine.paused
+        owned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        pause = (wanted & owned) - self._paused
+        resume = (self._paused - wanted) & owned
+        if pause:
+            # librdkafka drops what it fetched ahead for a paused partition and fetches it
+            # again on resume: the other partitions' records are next in its queue.
+            consumer.pause(_partitions(pause))
+        if resume:
+            consumer.resume(_partitions(resume))
+        self._paused = set(wanted & owned)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         committed = consumer.committed(partitions, timeout=COMMITTED_TIMEOUT)
@@ -153,15 +180,20 @@ class Source:
             self._on_loop(self._engine.assign, (tp.topic, tp.partition), offset, tp.metadata)
         consumer.incremental_assign(partitions)
         # librdkafka keeps a partition's pause flag across revoke and re-assign: set it either way.
-        if self._paused:
-            consumer.pause(partitions)
-        else:
-            consumer.resume(partitions)
+        wanted = self._engine.paused
+        pause = [tp for tp in partitions if (tp.topic, tp.partition) in wanted]
+        resume = [tp for tp in partitions if (tp.topic, tp.partition) not in wanted]
+        if pause:
+            consumer.pause(pause)
+        if resume:
+            consumer.resume(resume)
+        self._paused |= {(tp.topic, tp.partition) for tp in pause}
         self.assignment_received = True
         _LOG.info("assigned %s", _labels(partitions))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(tp.topic, tp.partition) for tp in partitions]
+        self._paused.difference_update(tps)
         positions = self._await(self._engine.revoke(tps, self._drain_timeout))
         try:
             _commit(consumer, positions, owned_only=False)
@@ -170,7 +202,9 @@ class Source:
         _LOG.info("revoked %s", _labels(partitions))
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._on_loop(self._engine.lose, [(tp.topic, tp.partition) for tp in partitions])
+        tps = [(tp.topic, tp.partition) for tp in partitions]
+        self._paused.difference_update(tps)
+        self._on_loop(self._engine.lose, tps)
         _LOG.warning("lost %s: their unfinished jobs will run again elsewhere", _labels(partitions))
 
     def _guarded(
@@ -214,6 +248,10 @@ def _commit(
     ]
     if offsets:
         consumer.commit(offsets=offsets, asynchronous=False)
+
+
+def _partitions(tps: Iterable[records.TopicPartition]) -> list[TopicPartition]:
+    return [TopicPartition(topic, partition) for topic, partition in tps]
 
 
 def _labels(partitions: list[TopicPartition]) -> str:

@@ -3,6 +3,8 @@
 import asyncio
 import random
 import threading
+import time
+import zlib
 
 import pytest
 from pydantic import BaseModel
@@ -239,6 +241,44 @@ async def test_in_flight_above_the_high_mark_pauses_fetching() -> None:
     run = asyncio.ensure_future(worker.run_until_idle())
     while not worker.paused:
         await asyncio.sleep(0.001)
+    release.set()
+    await run
+    assert not worker.paused
+    await worker.close()
+
+
+async def test_a_partition_over_its_share_pauses_alone_while_the_others_flow() -> None:
+    # Given two partitions (a share of 4 records each) and a key in each
+    app = make_app()
+    release = asyncio.Event()
+    done: list[str] = []
+    slow, fast = "k1", "k4"
+    assert zlib.crc32(slow.encode()) % 2 != zlib.crc32(fast.encode()) % 2
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        if job.key == slow:
+            await release.wait()
+        done.append(job.key)
+
+    worker = InMemoryWorker(app, partitions=2, max_in_flight=4)
+    (slow_partition, _), (fast_partition, _) = [
+        worker.send(Step(key=key, n=0), key=key.encode()) for key in (slow, fast)
+    ]
+    for n in range(1, 8):
+        worker.send(Step(key=slow, n=n), key=slow.encode())
+        worker.send(Step(key=fast, n=n), key=fast.encode())
+
+    # When the slow key's partition holds more than its share
+    run = asyncio.ensure_future(worker.run_until_idle())
+    deadline = time.monotonic() + 5
+    while done.count(fast) < 8:
+        assert time.monotonic() < deadline, done
+        await asyncio.sleep(0.001)
+
+    # Then only that partition is paused, and the other one's jobs all ran meanwhile
+    assert worker.paused_partitions == {slow_partition}
+    assert fast_partition not in worker.paused_partitions
     release.set()
     await run
     assert not worker.paused

@@ -1,6 +1,6 @@
 import pytest
 
-from consumers.pipeline.flow import FlowControl, Signal
+from consumers.pipeline.flow import FlowControl
 from consumers.pipeline.lanes import Lanes
 
 
@@ -42,14 +42,86 @@ def test_drain_gives_back_queued_items_not_running_heads() -> None:
 
 
 def test_flow_pauses_at_high_and_resumes_at_low_without_flapping() -> None:
-    flow = FlowControl(high=4, low=2)
-    assert [flow.admit() for _ in range(3)] == [Signal.NONE] * 3
-    assert flow.admit() is Signal.PAUSE
-    assert flow.admit(2) is Signal.NONE  # a poll batch may overshoot; no second pause
-    assert [flow.settle() for _ in range(3)] == [Signal.NONE] * 3
-    assert flow.settle() is Signal.RESUME
-    assert flow.settle() is Signal.NONE
-    assert flow.admit() is Signal.NONE
+    flow: FlowControl[str] = FlowControl(high=4, low=2)
+    flow.assign("p")
+    assert [flow.admit("p") for _ in range(3)] == [False] * 3
+    assert flow.admit("p")
+    assert flow.paused == {"p"}
+    assert not flow.admit("p", 2)  # a poll batch may overshoot; no second pause
+    assert [flow.settle("p") for _ in range(3)] == [False] * 3
+    assert flow.paused == {"p"}
+    assert flow.settle("p")
+    assert flow.paused == set()
+    assert not flow.settle("p")
+    assert not flow.admit("p")
+
+
+def test_a_partition_over_its_share_pauses_alone_and_resumes_at_the_low_fraction() -> None:
+    # Given three partitions sharing a buffer of 12 (4 each), resuming at half
+    flow: FlowControl[str] = FlowControl(high=12, low=6)
+    for partition in "abc":
+        flow.assign(partition)
+    assert flow.share == 4
+
+    # When one partition's backlog reaches its share, only that one pauses
+    assert not flow.admit("a", 3)
+    assert flow.admit("a")
+    assert flow.paused == {"a"}
+    assert not flow.admit("b", 3)
+    assert flow.in_flight == 7
+
+    # Then it resumes once half of its share is left, while the others never stopped
+    assert not flow.settle("a")
+    assert flow.settle("a")
+    assert flow.paused == set()
+
+
+def test_shares_are_split_again_when_partitions_come_and_go() -> None:
+    flow: FlowControl[str] = FlowControl(high=12, low=6)
+    flow.assign("a")
+    assert flow.share == 12
+    assert not flow.admit("a", 7)
+    assert flow.assign("b")  # "a" now holds more than its share of 6
+    assert flow.share == 6
+    assert flow.paused == {"a"}
+    assert not flow.settle("a")
+    assert flow.remove("b")  # 6 is half of the share of 12 again
+    assert flow.paused == set()
+
+
+def test_records_of_a_partition_no_longer_ours_count_only_in_the_total() -> None:
+    flow: FlowControl[str] = FlowControl(high=4, low=1)
+    flow.assign("a")
+    flow.admit("a", 4)
+    assert flow.remove("a")  # no longer ours: nothing to pause
+    assert flow.in_flight == 4
+    assert not flow.settle("a", 4)
+    assert flow.in_flight == 0
+    assert flow.paused == set()
+
+
+def test_records_of_an_earlier_assignment_do_not_count_against_a_new_one() -> None:
+    # Given a partition with records in flight that is revoked and assigned again
+    flow: FlowControl[str] = FlowControl(high=4, low=2)
+    flow.assign("a")
+    flow.admit("a", 3)
+    flow.remove("a")
+    flow.assign("a")
+    assert flow.admit("a", 4)  # the new assignment's own records reach its share
+
+    # When the old assignment's records finish, the new count is untouched
+    assert not flow.settle(None, 3)
+    assert flow.paused == {"a"}
+    assert flow.in_flight == 4
+
+
+def test_every_partition_keeps_a_share_of_at_least_one() -> None:
+    flow: FlowControl[str] = FlowControl(high=2, low=1)
+    for partition in "abc":
+        flow.assign(partition)
+    assert flow.share == 1
+    assert flow.admit("c")
+    assert flow.settle("c")
 
 
 def test_flow_rejects_marks_in_the_wrong_order() -> None:

@@ -1,0 +1,164 @@
+"""The worker's own CPU cost per job, in process: `python -m load.engine_bench`.
+
+Publishes `--jobs` SendEmail records to a new 12-partition topic (1,000 keys), reads them back
+into memory once, then alternates rounds of:
+
+1. baseline: per record, strip the Confluent frame, fastavro-decode, pydantic-validate, and
+   await a no-op async handler (what a hand-written loop does per record);
+2. keel: the same records handed to a real `Engine` in poll batches of 500 (the worker's codec,
+   decode stage, eager tasks, lanes, offsets, flow control and metrics observer).
+
+It prints the event loop thread's CPU time per job (`time.thread_time`), the median and the
+lowest of the rounds. No broker round trip and no other thread take part, so on a shared
+machine these figures move far less than the wall-clock rates of `keel load run`; they measure
+the framework's cost per job, not the consumer's. Without KAFKA_BOOTSTRAP_SERVERS it starts a
+private local stack. Numbers are printed, never asserted.
+"""
+
+import argparse
+import asyncio
+import io
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import cast
+
+from confluent_kafka import Consumer, Message
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from fastavro import schemaless_reader
+
+from consumers import App, Context
+from consumers.metrics import Metrics
+from consumers.naming import CatalogNames
+from consumers.pipeline import records
+from consumers.pipeline.decode import DecodeStage
+from consumers.pipeline.engine import Engine, EngineConfig
+from consumers.pipeline.execute import Execute
+from consumers.pipeline.records import Header
+from load.worker_bench import cluster, publish
+from schemas.catalog import reference_catalog
+from schemas.codec import JobCodec
+from schemas.jobs import SendEmail
+from schemas.settings import ClusterSettings
+
+_BATCH = 500
+_FRAME = 5
+
+
+async def _no_op(job: SendEmail, ctx: Context) -> None:
+    pass
+
+
+class _NoSink:
+    """Nothing in this benchmark is dead-lettered; a write would be a bug."""
+
+    def publish(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[Header],
+        done: Callable[[str | None], None],
+    ) -> None:
+        raise RuntimeError(f"unexpected dead letter for {topic}")
+
+
+def read_back(settings: ClusterSettings, topic: str, count: int) -> list[Message]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap_servers,
+            "group.id": f"engine-bench-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    messages: list[Message] = []
+    try:
+        while len(messages) < count:
+            messages += [m for m in consumer.consume(_BATCH, 1.0) if m.error() is None]
+    finally:
+        consumer.close()
+    return messages[:count]
+
+
+def baseline_cpu(messages: Sequence[Message]) -> float:
+    """Loop-thread CPU seconds per job of decode + validate + a no-op handler."""
+    parsed = reference_catalog().of(SendEmail).parsed
+    context = Context("", "keel.jobs.SendEmail", 1, None)
+
+    async def run() -> float:
+        started = time.thread_time()
+        for message in messages:
+            body = io.BytesIO(message.value() or b"")
+            body.seek(_FRAME)
+            job = SendEmail.model_validate(schemaless_reader(body, parsed, None))
+            await _no_op(job, context)
+        return time.thread_time() - started
+
+    return asyncio.run(run()) / len(messages)
+
+
+def engine_cpu(settings: ClusterSettings, messages: Sequence[Message]) -> float:
+    """Loop-thread CPU seconds per job of the same records run by a real `Engine`."""
+    return asyncio.run(_engine_cpu(settings, messages)) / len(messages)
+
+
+async def _engine_cpu(settings: ClusterSettings, messages: Sequence[Message]) -> float:
+    app = App("engine-bench")
+    app.handler(SendEmail)(_no_op)
+    with (
+        SchemaRegistryClient({"url": settings.schema_registry_url}) as client,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        codec = JobCodec(client, reference_catalog(), auto_register=False)
+        codec.decode(messages[0].value())  # the writer schema is fetched once, before timing
+        names = CatalogNames(codec.catalog)
+        engine = Engine(
+            EngineConfig("engine-bench", 500, high_water=len(messages) + 1, low_water=1),
+            decode=DecodeStage(codec, names.is_ordered),
+            handlers=app.handlers,
+            names=names,
+            execute=Execute(asyncio.get_running_loop(), pool),
+            sink=_NoSink(),
+            observer=Metrics(),
+            on_flow=lambda: None,
+            rng=random.Random(),
+        )
+        for topic, partition in {(m.topic() or "", m.partition() or 0) for m in messages}:
+            engine.assign((topic, partition), None, None)
+        polled = cast(Sequence[records.Message], messages)
+        batches = [polled[n : n + _BATCH] for n in range(0, len(polled), _BATCH)]
+        started = time.thread_time()
+        for batch in batches:
+            engine.accept(batch)
+        spent = time.thread_time() - started
+    if engine.in_flight:
+        raise RuntimeError(f"{engine.in_flight} jobs did not finish")
+    return spent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=30_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with cluster() as settings:
+        topic = f"engine-bench-{uuid.uuid4().hex[:8]}"
+        publish(settings, topic, args.jobs, 1000)
+        messages = read_back(settings, topic, args.jobs)
+        plain: list[float] = []
+        keel: list[float] = []
+        for _ in range(args.rounds):
+            plain.append(baseline_cpu(messages) * 1e6)
+            keel.append(engine_cpu(settings, messages) * 1e6)
+    for name, spent in (("baseline", plain), ("keel engine", keel)):
+        print(f"{name:12s} {statistics.median(spent):5.1f} us/job (lowest {min(spent):.1f})")
+    print(f"baseline / keel: {statistics.median(plain) / statistics.median(keel):.2f}")
+
+
+if __name__ == "__main__":
+    main()
