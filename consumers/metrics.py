@@ -16,8 +16,8 @@ aggregates here and exporting them at collection time is what keeps metrics with
 framework's per-job budget (see docs/benchmarks.md).
 """
 
-import bisect
 import time
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,27 +39,40 @@ BUCKETS = DURATION_BUCKETS
 
 
 class _Histogram:
-    __slots__ = ("bounds", "buckets", "count", "max", "min", "total")
+    """Counts per bucket and their sum: two updates a job, everything else at scrape time.
+
+    No min and max: they are optional in OTLP, absent from Prometheus, and keeping them cost
+    as much per job as the rest of the histogram.
+    """
+
+    __slots__ = ("bounds", "buckets", "total")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.bounds = bounds
         self.buckets = [0] * (len(bounds) + 1)
-        self.count = 0
         self.total = 0.0
-        self.min = float("inf")
-        self.max = float("-inf")
 
     def observe(self, seconds: float) -> None:
-        self.buckets[bisect.bisect_left(self.bounds, seconds)] += 1
-        self.count += 1
+        self.buckets[bisect_left(self.bounds, seconds)] += 1
         self.total += seconds
-        self.min = min(self.min, seconds)
-        self.max = max(self.max, seconds)
+
+    @property
+    def count(self) -> int:
+        return sum(self.buckets)
 
     def frozen(self) -> "HistogramData":
-        return HistogramData(
-            self.bounds, tuple(self.buckets), self.count, self.total, self.min, self.max
-        )
+        buckets = tuple(self.buckets)
+        return HistogramData(self.bounds, buckets, sum(buckets), self.total)
+
+
+class _TypeStats:
+    """The histograms of one job type, found with one lookup per job."""
+
+    __slots__ = ("duration", "latency")
+
+    def __init__(self) -> None:
+        self.duration = _Histogram(DURATION_BUCKETS)
+        self.latency = _Histogram(LATENCY_BUCKETS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +83,6 @@ class HistogramData:
     buckets: tuple[int, ...]
     count: int
     total: float
-    min: float
-    max: float
 
 
 @dataclass(frozen=True)
@@ -105,8 +116,7 @@ class Metrics:
 
     def __init__(self, readings: Readings | None = None) -> None:
         self._counts: defaultdict[tuple[str, str], int] = defaultdict(int)
-        self._durations: dict[str, _Histogram] = {}
-        self._latencies: dict[str, _Histogram] = {}
+        self._types: dict[str, _TypeStats] = {}
         self._readings = readings or Readings()
         self.started = time.time()
 
@@ -130,12 +140,14 @@ class Metrics:
         error: BaseException | None = None,
     ) -> None:
         self._counts[(job_type, outcome)] += 1
-        duration = self._durations.get(job_type)
-        if duration is None:
-            duration = self._durations[job_type] = _Histogram(DURATION_BUCKETS)
-        duration.observe(seconds)
+        stats = self._types.get(job_type)
+        if stats is None:
+            stats = self._types[job_type] = _TypeStats()
+        stats.duration.observe(seconds)
         if outcome == PROCESSED and record is not None:
-            self._latency(job_type, record)
+            published_ms = record.timestamp()[1]
+            if published_ms > 0:  # else a record without a timestamp: no latency to tell
+                stats.latency.observe(max(time.time() - published_ms / 1000, 0.0))
 
     def poisoned(self, record: Message, job_type: str | None, poison: Poison) -> None:
         pass  # counted when its dead-letter write is acknowledged
@@ -154,20 +166,13 @@ class Metrics:
         readings = self._readings
         return Snapshot(
             counts=dict(self._counts),
-            durations={name: h.frozen() for name, h in self._durations.items()},
-            latencies={name: h.frozen() for name, h in self._latencies.items()},
+            durations={name: t.duration.frozen() for name, t in self._types.items()},
+            latencies={
+                name: t.latency.frozen() for name, t in self._types.items() if t.latency.count
+            },
             in_flight=readings.in_flight(),
             blocked=readings.blocked(),
             lag=dict(readings.lag()),
             time_lag=dict(readings.time_lag()),
             started=self.started,
         )
-
-    def _latency(self, job_type: str, record: Message) -> None:
-        published_ms = record.timestamp()[1]
-        if published_ms <= 0:
-            return  # a record without a timestamp: no latency to tell
-        latency = self._latencies.get(job_type)
-        if latency is None:
-            latency = self._latencies[job_type] = _Histogram(LATENCY_BUCKETS)
-        latency.observe(max(time.time() - published_ms / 1000, 0.0))

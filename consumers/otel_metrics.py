@@ -256,8 +256,9 @@ class WithHistograms(MetricExporter):
             sum=data.total,
             bucket_counts=list(data.buckets),
             explicit_bounds=list(data.bounds),
-            min=data.min,
-            max=data.max,
+            # Not kept (see consumers.metrics): OTLP leaves both optional, None sends neither.
+            min=None,  # type: ignore[arg-type]
+            max=None,  # type: ignore[arg-type]
         )
 
     def _with(self, metrics_data: MetricsData, extra: Sequence[Metric]) -> MetricsData:

@@ -194,7 +194,7 @@ class Engine:
         offset: int = message.offset()  # type: ignore[assignment]
         if part is None or part.draining or not part.offsets.receive(offset):
             return None
-        part.arrivals.append((offset, message.timestamp()[1]))  # for the time lag
+        part.arrivals.append(message)  # for the time lag
         return Delivery(message, part)
 
     def _resolve(self, delivery: Delivery) -> None:

@@ -88,15 +88,16 @@ class PartitionState:
         self.closed = False
         self.blocked: str | None = None  # why dead-letter writes fail, while they do
         self.idle = asyncio.Event()
-        # (offset, timestamp ms) of received records, oldest first; those below the watermark
-        # are dropped whenever the position is read, so this holds little more than the
-        # unfinished records: the first one left is the oldest unfinished (its age = time lag).
-        self.arrivals: deque[tuple[int, int]] = deque()
+        # Received records, oldest first; those below the watermark are dropped whenever the
+        # position is read, so this holds little more than the unfinished records: the first
+        # one left is the oldest unfinished (its age = time lag). The records themselves, not
+        # (offset, timestamp) pairs: nothing is built or read per record until a scrape asks.
+        self.arrivals: deque[Message] = deque()
 
     def oldest_unfinished_ms(self) -> int | None:
         """The timestamp of the oldest record received and not finished; None if there is none."""
         self._forget_finished()
-        return self.arrivals[0][1] if self.arrivals else None
+        return self.arrivals[0].timestamp()[1] if self.arrivals else None
 
     def position(self) -> Position | None:
         self._forget_finished()
@@ -108,7 +109,7 @@ class PartitionState:
     def _forget_finished(self) -> None:
         watermark = self.offsets.committable()
         arrivals = self.arrivals
-        while arrivals and (watermark is None or arrivals[0][0] < watermark):
+        while arrivals and (watermark is None or arrivals[0].offset() < watermark):  # type: ignore[operator]
             arrivals.popleft()
 
     def check_idle(self) -> None:
