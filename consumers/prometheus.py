@@ -64,7 +64,7 @@ class PrometheusView:
         )
         yield _histogram(
             "keel_job_latency_seconds",
-            "Publish to finish of processed jobs (from the record timestamp).",
+            "Publish to finish of processed jobs, one in 8 sampled (from the record timestamp).",
             snapshot.latencies,
         )
         yield _by_partition(

@@ -1,7 +1,7 @@
 """The worker's state for one assigned partition, and for one record in it."""
 
 import asyncio
-from collections import deque
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,9 +90,10 @@ class PartitionState:
         self.idle = asyncio.Event()
         # Received records, oldest first; those below the watermark are dropped whenever the
         # position is read, so this holds little more than the unfinished records: the first
-        # one left is the oldest unfinished (its age = time lag). The records themselves, not
-        # (offset, timestamp) pairs: nothing is built or read per record until a scrape asks.
-        self.arrivals: deque[Message] = deque()
+        # one left is the oldest unfinished (its age = time lag). Per record this costs one
+        # list append; reading an offset or timestamp waits until a commit or a scrape, which
+        # drop the finished ones in one cut found by bisection.
+        self.arrivals: list[Message] = []
 
     def oldest_unfinished_ms(self) -> int | None:
         """The timestamp of the oldest record received and not finished; None if there is none."""
@@ -109,9 +110,16 @@ class PartitionState:
     def _forget_finished(self) -> None:
         watermark = self.offsets.committable()
         arrivals = self.arrivals
-        while arrivals and (watermark is None or arrivals[0].offset() < watermark):  # type: ignore[operator]
-            arrivals.popleft()
+        if watermark is None:
+            arrivals.clear()
+        elif arrivals and _offset(arrivals[0]) < watermark:
+            del arrivals[: bisect_left(arrivals, watermark, key=_offset)]
 
     def check_idle(self) -> None:
         if self.draining and self.busy == 0:
             self.idle.set()
+
+
+def _offset(message: Message) -> int:
+    offset: int = message.offset()  # type: ignore[assignment]  # set on every consumed record
+    return offset

@@ -50,12 +50,29 @@ class _Record:
 
 
 def counted() -> Metrics:
-    metrics = Metrics(Readings(in_flight=lambda: 3, lag=lambda: LAG, time_lag=lambda: TIME_LAG))
+    metrics = Metrics(
+        Readings(in_flight=lambda: 3, lag=lambda: LAG, time_lag=lambda: TIME_LAG), latency_every=1
+    )
     now_ms = int(time.time() * 1000)
     metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.003, _Record(now_ms - 2_000))  # type: ignore[arg-type]
     metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.02, _Record(now_ms - 200))  # type: ignore[arg-type]
     metrics.dead_lettered(SEND_EMAIL, "invalid-job")
     return metrics
+
+
+def test_latency_is_sampled_from_the_first_processed_job_on() -> None:
+    metrics = Metrics(latency_every=4)
+    now_ms = int(time.time() * 1000)
+    for n in range(9):  # jobs 0, 4 and 8 are observed
+        record = _Record(now_ms - (2_000 if n % 4 == 0 else 200))
+        metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.001, record)  # type: ignore[arg-type]
+    metrics.attempt_ended(SEND_EMAIL, "retried", 0.001, _Record(now_ms))  # type: ignore[arg-type]
+
+    snapshot = metrics.snapshot()
+    assert snapshot.durations[SEND_EMAIL].count == 10  # every attempt's duration
+    latency = snapshot.latencies[SEND_EMAIL]
+    assert latency.count == 3
+    assert 5.9 < latency.total < 6.5  # the three 2-second jobs, none of the others
 
 
 def samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
