@@ -9,6 +9,7 @@ import subprocess
 import kubernetes_validate
 import pytest
 
+from consumers.settings import WorkerSettings
 from deploy.strimzi import TopicPolicy, kafka_topics
 from deploy.strimzi import render as render_topics
 from producers.settings import ProducerSettings
@@ -194,7 +195,11 @@ def test_scaled_object_never_exceeds_the_partition_count(manifests: list[Manifes
 
 def test_scaled_object_lag_target_sits_above_the_worker_buffer(manifests: list[Manifest]) -> None:
     env = worker_env(manifests)
-    high_water = int(env.get("KEEL_WORKER_BUFFER_HIGH", 2 * int(env["KEEL_WORKER_MAX_IN_FLIGHT"])))
+    # The worker's own rule for its buffer, not a copy of it that could drift.
+    high_water = WorkerSettings(
+        max_in_flight=int(env["KEEL_WORKER_MAX_IN_FLIGHT"]),
+        buffer_high=env.get("KEEL_WORKER_BUFFER_HIGH"),
+    ).high_water
     for trigger in one(manifests, "ScaledObject")["spec"]["triggers"]:
         assert int(trigger["metadata"]["lagThreshold"]) > high_water
 
