@@ -47,6 +47,7 @@ from producers.settings import ProducerSettings, Route
 from producers.topics import ensure_topics
 from schemas.catalog import reference_catalog
 from schemas.codec import JobCodec
+from schemas.headers import Headers
 from schemas.jobs import SendEmail
 from schemas.settings import ClusterSettings
 
@@ -190,18 +191,22 @@ def _raw(producer: Producer, records: list[Record], *, headers: bool) -> Path:
     def run(count: int) -> float:
         started = time.perf_counter()
         for record in records[:count]:
-            sent = record.headers if headers else None
-            while True:
-                try:
-                    producer.produce(record.topic, record.value, record.key, headers=sent)
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-            producer.poll(0)
+            _send(producer, record, record.value, record.headers if headers else None)
         producer.flush()
         return count / (time.perf_counter() - started)
 
     return run
+
+
+def _send(producer: Producer, record: Record, value: bytes | None, headers: Headers | None) -> None:
+    """`produce`, waiting for room when librdkafka's queue is full, then serve reports."""
+    while True:
+        try:
+            producer.produce(record.topic, value, record.key, headers=headers)
+            break
+        except BufferError:
+            producer.poll(0.05)
+    producer.poll(0)
 
 
 def _stock(
@@ -215,13 +220,7 @@ def _stock(
         for fields, record in zip(values[:count], records[:count], strict=True):
             context = SerializationContext(record.topic, MessageField.VALUE)
             value = serializer(SendEmail(**fields).model_dump(), context)
-            while True:
-                try:
-                    producer.produce(record.topic, value, record.key, headers=record.headers)
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-            producer.poll(0)
+            _send(producer, record, value, record.headers)
         producer.flush()
         return count / (time.perf_counter() - started)
 
