@@ -103,10 +103,17 @@ def test_scheduler_names_schedules_after_their_factories_and_refuses_twins() -> 
 
     @schedules.every(60)
     def hourly_sales(moment: datetime) -> GenerateReport:
-        raise NotImplementedError
+        return GenerateReport(
+            report_id=uuid.UUID(int=1),
+            kind="hourly-sales",
+            requested_by=uuid.UUID(int=2),
+            period_start=moment - timedelta(hours=1),
+            period_end=moment,
+        )
 
     assert [s.name for s in schedules.schedules] == ["hourly-sales"]
     assert schedules.schedules[0].record_key == "hourly-sales"
+    assert schedules.schedules[0].make(at(9)) == hourly_sales(at(9))
     with pytest.raises(ValueError, match="already has a schedule named 'hourly-sales'"):
         schedules.every(30, name="hourly-sales")(hourly_sales)
     with pytest.raises(ValueError, match="scheduler name"):
