@@ -2,11 +2,12 @@
 
 Async handlers run as a task on the event loop, started eagerly (see `eager`): a handler that
 returns without suspending has finished, and `done` been called, before `run` returns. A time
-limit cancels the task. Sync handlers run
-in a bounded thread pool; a thread cannot be stopped, so a sync handler past its limit is
-reported, its attempt counts as failed with `JobTimeout`, and whatever it returns later is
-ignored. `done(error)` is called exactly once per attempt, on the loop thread (None: success),
-possibly from inside `run`.
+limit cancels the task. Sync handlers run in a bounded thread pool; a thread cannot be stopped,
+so a sync handler past its limit is reported (logged) at once, and its attempt counts as failed
+with `JobTimeout`, whatever it returns, but only once its thread has returned: until then the
+attempt is still running, so the job's retry, and every later job of its key, waits for it
+instead of running beside it. `done(error)` is called exactly once per attempt, on the loop
+thread (None: success), possibly from inside `run`.
 
 `scope`, when given, is the `contextvars.Context` the attempt runs in (its task's context, or
 the one a sync handler's thread enters): the observers set the current span and the job's log
@@ -96,7 +97,7 @@ def _outcome(task: "asyncio.Task[None]") -> BaseException | None:
 
 
 class _SyncAttempt:
-    __slots__ = ("_context", "_done", "_reported", "_timer")
+    __slots__ = ("_context", "_done", "_overran", "_timer")
 
     def __init__(
         self,
@@ -110,7 +111,7 @@ class _SyncAttempt:
     ) -> None:
         self._done = done
         self._context = arguments[1]
-        self._reported = False
+        self._overran: float | None = None  # the limit it went past, once it has
         handler = cast(SyncHandler, registration.handler)
         if scope is None:
             future = loop.run_in_executor(pool, handler, *arguments)
@@ -124,20 +125,18 @@ class _SyncAttempt:
         future.add_done_callback(self._finished)
 
     def _expire(self, limit: float) -> None:
+        self._overran = limit
         _LOG.error(
-            "sync handler for job %s overran its %ss limit; its thread keeps running",
+            "sync handler for job %s overran its %ss limit; its key waits for its thread",
             self._context.job_id,
             limit,
             extra=self._context.log_fields(),
         )
-        self._report(JobTimeout(f"sync handler overran its {limit}s limit"))
 
     def _finished(self, future: "asyncio.Future[None]") -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._report(asyncio.CancelledError() if future.cancelled() else future.exception())
-
-    def _report(self, error: BaseException | None) -> None:
-        if not self._reported:
-            self._reported = True
-            self._done(error)
+        if self._overran is not None:
+            self._done(JobTimeout(f"sync handler overran its {self._overran}s limit"))
+        else:
+            self._done(asyncio.CancelledError() if future.cancelled() else future.exception())

@@ -210,18 +210,48 @@ async def test_async_handler_over_its_time_limit_is_cancelled_and_retried() -> N
     assert worker.dead_letters == []
 
 
-async def test_sync_handler_over_its_time_limit_is_reported_as_failed() -> None:
-    app = make_app(retry=RetryPolicy(max_attempts=1))
+async def test_sync_handler_over_its_time_limit_fails_only_once_its_thread_returns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = make_app(retry=RetryPolicy(max_attempts=2))
     gate = threading.Event()
+    events: list[str] = []
 
     @app.handler(Step, timeout=0.05)
     def step(job: Step, ctx: Context) -> None:
-        gate.wait(5)
+        events.append(f"start {ctx.attempt}")
+        if ctx.attempt == 1:
+            gate.wait(10)
+        events.append(f"end {ctx.attempt}")
+
+    worker = InMemoryWorker(app)
+    worker.send(Step(key="a", n=0), key=b"a")
+    running = asyncio.create_task(worker.run_until_idle(timeout=30))
+
+    # When the first attempt overruns its limit, it is reported at once...
+    deadline = time.monotonic() + 10
+    while "overran its 0.05s limit" not in caplog.text:
+        assert time.monotonic() < deadline, "the overrun was never reported"
+        await asyncio.sleep(0.01)
+    # ...but its retry does not start beside the thread that is still running it
+    assert events == ["start 1"]
+    gate.set()
+    await running
+    await worker.close()
+    assert events == ["start 1", "end 1", "start 2", "end 2"]
+    assert worker.dead_letters == []
+
+
+async def test_sync_handler_over_its_time_limit_is_dead_lettered_as_a_timeout() -> None:
+    app = make_app(retry=RetryPolicy(max_attempts=1))
+
+    @app.handler(Step, timeout=0.01)
+    def step(job: Step, ctx: Context) -> None:
+        time.sleep(0.2)  # the handler's own work, past its limit
 
     worker = InMemoryWorker(app)
     worker.send(Step(key="a", n=0), key=b"a")
     await worker.run_until_idle()
-    gate.set()
     await worker.close()
     [letter] = worker.dead_letters
     assert letter.headers["keel-dlt-error-class"] == "consumers.signals.JobTimeout"
