@@ -21,7 +21,7 @@ from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 from consumers.context import Context
-from consumers.pipeline.decode import Poison
+from consumers.middleware import NoObserver
 from consumers.pipeline.records import Message
 
 LogFormat = Literal["text", "json"]
@@ -47,32 +47,13 @@ class JobFields(logging.Filter):
         return True
 
 
-class JobLogContext:
+class JobLogContext(NoObserver):
     """The observer that makes each attempt's job known to `JobFields`."""
 
     scoped = True
 
-    def attempt_started(self, record: Message, context: Context) -> None:
-        pass
-
     def attempt_scope(self, record: Message, context: Context) -> None:
         _JOB.set(context)
-
-    def attempt_ended(
-        self,
-        job_type: str,
-        outcome: str,
-        seconds: float,
-        record: Message | None = None,
-        error: BaseException | None = None,
-    ) -> None:
-        pass
-
-    def poisoned(self, record: Message, job_type: str | None, poison: Poison) -> None:
-        pass
-
-    def dead_lettered(self, job_type: str, reason: str) -> None:
-        pass
 
 
 def log_handler(log_format: LogFormat, stream: IO[str] | None = None) -> logging.Handler:

@@ -22,9 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from consumers.context import Context
-from consumers.middleware import DEAD_LETTERED, PROCESSED
-from consumers.pipeline.decode import Poison
+from consumers.middleware import DEAD_LETTERED, PROCESSED, NoObserver
 from consumers.pipeline.records import Message, TopicPartition
 
 DURATION_BUCKETS = (
@@ -134,7 +132,7 @@ class Snapshot:
     started: float = 0.0  # epoch seconds when counting began
 
 
-class Metrics:
+class Metrics(NoObserver):
     """Counts jobs by type and outcome, with duration and latency histograms."""
 
     scoped = False
@@ -154,12 +152,6 @@ class Metrics:
         self._readings = readings
         return self
 
-    def attempt_started(self, record: Message, context: Context) -> None:
-        pass
-
-    def attempt_scope(self, record: Message, context: Context) -> None:
-        pass
-
     def attempt_ended(
         self,
         job_type: str,
@@ -173,9 +165,6 @@ class Metrics:
         if stats is None:
             stats = self._types[job_type] = _TypeStats(self._latency_every)
         stats.observe(seconds, record if outcome == PROCESSED else None)
-
-    def poisoned(self, record: Message, job_type: str | None, poison: Poison) -> None:
-        pass  # counted when its dead-letter write is acknowledged
 
     def dead_lettered(self, job_type: str, reason: str) -> None:
         self._counts[(job_type, DEAD_LETTERED)] += 1

@@ -58,7 +58,7 @@ class Observer(Protocol):
 
 
 class NoObserver:
-    """Observes nothing."""
+    """Observes nothing: the base of every observer, which overrides only the hooks it needs."""
 
     scoped = False
 

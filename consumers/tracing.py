@@ -28,7 +28,7 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from consumers.context import Context
-from consumers.middleware import FAILED, RETRIED
+from consumers.middleware import FAILED, RETRIED, NoObserver
 from consumers.pipeline.decode import Poison
 from consumers.pipeline.records import Message
 from schemas.headers import TRACEPARENT
@@ -57,7 +57,7 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 _Attributes = dict[str, str | int]
 
 
-class Tracing:
+class Tracing(NoObserver):
     """Opens a span when an attempt starts and closes it, with its outcome, when it ends."""
 
     scoped = True  # the handler runs with its attempt's span as the current one
@@ -129,9 +129,6 @@ class Tracing:
         elif outcome == FAILED:
             span.add_event(DEAD_LETTER_EVENT, {JOB_ATTEMPT: attempt})
         span.end()
-
-    def dead_lettered(self, job_type: str, reason: str) -> None:
-        pass  # the attempt's span already carries its `dead_letter` event
 
     def _attributes(self, record: Message, context: Context) -> _Attributes:
         attributes = self._record_attributes(record)
