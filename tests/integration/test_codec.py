@@ -5,7 +5,7 @@ import json
 import struct
 from collections.abc import Callable, Iterator
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pydantic
 import pytest
@@ -154,6 +154,41 @@ def test_readable_record_that_fails_validation_is_invalid(client: SchemaRegistry
     with pytest.raises(InvalidJobError) as refused:
         codec.decode(value)
     assert refused.value.reason == "invalid-job"
+
+
+def test_uuid_text_that_is_no_uuid_is_an_invalid_job(codec: JobCodec) -> None:
+    # Given a record whose uuid field holds text that is no UUID (the Avro type is a string)
+    fields: dict[str, Any] = {"user_id": "not-a-uuid", "to": "a@b.c", "template": "w"}
+    job = SendEmail.model_construct(**fields)
+    value = codec.encode(job, unique_name("jobs"))
+
+    # When it is decoded, Then the model refuses it: the reader left the text to the model
+    with pytest.raises(InvalidJobError) as refused:
+        codec.decode(value)
+    assert "user_id" in str(refused.value)
+
+
+class _StrictIds(Job):
+    model_config = pydantic.ConfigDict(strict=True, frozen=True, extra="forbid")
+    id: UUID
+
+    class Meta:
+        namespace = "keel.test"
+
+
+def test_a_strict_model_still_gets_uuid_objects(client: SchemaRegistryClient) -> None:
+    # Given a model in strict mode, which refuses a UUID given as text
+    schema = {
+        "type": "record",
+        "name": "_StrictIds",
+        "namespace": "keel.test",
+        "fields": [{"name": "id", "type": {"type": "string", "logicalType": "uuid"}}],
+    }
+    codec = JobCodec(client, JobCatalog([JobType.from_schema(_StrictIds, schema)]))
+    job = _StrictIds(id=uuid4())
+
+    # When it round-trips, Then the reader converted the text itself
+    assert codec.decode(codec.encode(job, unique_name("strict"))) == job
 
 
 def test_writer_schema_the_model_cannot_read_is_incompatible(client: SchemaRegistryClient) -> None:
