@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from consumers import collector
 from consumers.app import App
 from consumers.logs import configure_logging
 from consumers.runner import Worker, serve
@@ -34,6 +35,7 @@ def run_worker(
     """
     app = load_app(target)
     configure_logging(app.settings.log_format, "WARNING" if progress else log_level)
+    collector.tune(app.settings.gc_threshold)
     asyncio.run(serve(app, handle_signals=True, on_start=_show_progress if progress else None))
 
 
