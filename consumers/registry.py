@@ -1,7 +1,7 @@
 """Which handler runs which job type, with that type's retry policy and time limit."""
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from consumers.context import Context
 from consumers.pipeline.retry import RetryPolicy
 
-AsyncHandler = Callable[[Any, Context], Awaitable[None]]
+AsyncHandler = Callable[[Any, Context], Coroutine[Any, Any, None]]
 SyncHandler = Callable[[Any, Context], None]
 Handler = AsyncHandler | SyncHandler
 

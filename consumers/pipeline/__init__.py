@@ -11,7 +11,7 @@
 - `lanes`       same key one at a time in offset order, different keys concurrently
 - `flow`        in-flight accounting per partition: pause one over its share, resume it lower
 - `execute`     async handlers on the loop, sync ones in a bounded thread pool, time limits
-- `eager`       async handlers start as tasks whose first step runs at once
+- `carrier`     async attempts share a task until one suspends, which keeps it
 - `retry`       the policy as data and the pure `decide`
 - `dead_letter` the headers a dead-lettered record carries; `sink` produces them
 - `dead_lettering` the write, finished only once acknowledged; retried while the topic fails

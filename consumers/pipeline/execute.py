@@ -1,17 +1,17 @@
 """Running one attempt of a handler, within its time limit, and reporting how it ended.
 
-Async handlers run as a task on the event loop, started eagerly (see `eager`): a handler that
-returns without suspending has finished, and `done` been called, before `run` returns. A time
-limit cancels the task. Sync handlers run in a bounded thread pool; a thread cannot be stopped,
-so a sync handler past its limit is reported (logged) at once, and its attempt counts as failed
-with `JobTimeout`, whatever it returns, but only once its thread has returned: until then the
-attempt is still running, so the job's retry, and every later job of its key, waits for it
-instead of running beside it. `done(error)` is called exactly once per attempt, on the loop
-thread (None: success), possibly from inside `run`.
+Async handlers run on the event loop, carried (see `carrier`): a handler that returns without
+suspending needs no task of its own; one that suspends runs on in the task that started it,
+which its time limit cancels. Sync handlers run in a bounded thread pool; a thread cannot be
+stopped, so a sync handler past its limit is reported (logged) at once, and its attempt counts
+as failed with `JobTimeout`, whatever it returns, but only once its thread has returned: until
+then the attempt is still running, so the job's retry, and every later job of its key, waits
+for it instead of running beside it. `done(error)` is called exactly once per attempt, on the
+loop thread (None: success), never from inside `run`.
 
-`scope`, when given, is the `contextvars.Context` the attempt runs in (its task's context, or
-the one a sync handler's thread enters): the observers set the current span and the job's log
-fields there (see `consumers.middleware`).
+`scope`, when given, is the `contextvars.Context` the attempt runs in (else a copy of the
+current one, as a new task would get; a sync handler's thread enters the scope too): the
+observers set the current span and the job's log fields there (see `consumers.middleware`).
 """
 
 import asyncio
@@ -24,7 +24,7 @@ from typing import cast
 from pydantic import BaseModel
 
 from consumers.context import Context
-from consumers.pipeline.eager import StartTask, task_starter
+from consumers.pipeline.carrier import Carriers
 from consumers.registry import AsyncHandler, Registration, SyncHandler
 from consumers.signals import JobTimeout
 
@@ -39,7 +39,7 @@ class Execute:
     def __init__(self, loop: asyncio.AbstractEventLoop, pool: Executor) -> None:
         self._loop = loop
         self._pool = pool
-        self._start_task: StartTask = task_starter(loop)
+        self._carriers = Carriers(loop)
 
     def run(
         self,
@@ -51,49 +51,14 @@ class Execute:
     ) -> None:
         if registration.is_async:
             handler = cast(AsyncHandler, registration.handler)
-            task = self._start_task(handler(job, context), scope)  # type: ignore[arg-type]
-            if task.done():
-                done(_outcome(task))  # returned or raised without suspending: no timer needed
-            else:
-                _AsyncAttempt(self._loop, registration.timeout, task, done)
+            self._carriers.start(
+                handler(job, context),
+                contextvars.copy_context() if scope is None else scope,
+                done,
+                registration.timeout,
+            )
         else:
             _SyncAttempt(self._loop, self._pool, registration, (job, context), done, scope=scope)
-
-
-class _AsyncAttempt:
-    """A suspended async attempt: its time limit, and its report when the task ends."""
-
-    __slots__ = ("_done", "_timed_out", "_timer")
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        timeout: float | None,
-        task: "asyncio.Task[None]",
-        done: Done,
-    ) -> None:
-        self._done = done
-        self._timed_out = False
-        self._timer = None if timeout is None else loop.call_later(timeout, self._expire, task)
-        task.add_done_callback(self._finished)
-
-    def _expire(self, task: "asyncio.Task[None]") -> None:
-        self._timed_out = True
-        task.cancel()
-
-    def _finished(self, task: "asyncio.Task[None]") -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        if task.cancelled() and self._timed_out:
-            self._done(JobTimeout("time limit exceeded"))
-        else:
-            self._done(_outcome(task))
-
-
-def _outcome(task: "asyncio.Task[None]") -> BaseException | None:
-    if task.cancelled():
-        return asyncio.CancelledError("cancelled")
-    return task.exception()
 
 
 class _SyncAttempt:

@@ -2,10 +2,11 @@
 
 The thread polls in batches and hands each batch to the event loop; it never waits for a
 handler, so a job that runs longer than `max.poll.interval.ms` cannot get the worker evicted.
-It does wait, briefly, for the loop to *take* the previous batch (decode it and start what can
-start) before it polls again, and applies the pauses that batch caused first: librdkafka has
-usually fetched far ahead, and a thread that handed over batch after batch unchecked would
-deliver thousands of records before flow control on the loop could pause anything.
+It does wait, briefly, for the loop to *take* the previous batch (decode it, and run the first
+steps of what can start) before it polls again, and applies the pauses that batch caused first:
+librdkafka has usually fetched far ahead, and a thread that handed over batch after batch
+unchecked would deliver thousands of records before flow control on the loop could pause
+anything.
 Everything else the consumer does also happens on this thread, in between polls: pause and
 resume (making the consumer match the engine's `paused` set whenever flow control changes it),
 commits (from the committer), and the rebalance callbacks, which librdkafka calls from inside
@@ -146,7 +147,10 @@ class Source:
         try:
             self._engine.accept(batch)
         finally:
-            self._taken.set()
+            # After the pass that runs the batch's first steps (their carrier is already
+            # scheduled): the jobs that finish there settle first, so flow control has not
+            # paused their partitions for records that are already done when the poll comes.
+            self._loop.call_soon(self._taken.set)
 
     def _apply_commands(self, consumer: Consumer) -> None:
         while True:

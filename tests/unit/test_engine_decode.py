@@ -2,7 +2,6 @@
 
 import asyncio
 import random
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ from consumers.pipeline.decode import Poison, Unavailable
 from consumers.pipeline.engine import Engine, EngineConfig
 from consumers.pipeline.execute import Execute
 from consumers.pipeline.records import Header
+from tests.support.waiting import until
 
 TOPIC = "jobs"
 
@@ -106,6 +106,7 @@ async def test_a_batch_is_decoded_before_any_of_its_jobs_run() -> None:
     with ThreadPoolExecutor(1) as pool:
         engine = engine_for(app, decode, pool)
         engine.accept([Record(n, b"a", f"a:{n}".encode()) for n in range(3)])
+        await until(lambda: len(decoded_when_run) == 3, 5, "the three jobs")
 
     assert decoded_when_run == [3, 3, 3]
     assert engine.positions()[(TOPIC, 0)].offset == 3
@@ -127,14 +128,12 @@ async def test_a_record_the_registry_cannot_place_yet_runs_later_and_in_its_keys
         engine.accept([*records, Record(3, b"b", b"b:0")])
 
         # When the batch is taken, everything but the unplaceable record and its key runs
+        await until(lambda: len(seen) == 2, 5, "the placeable jobs")
         assert seen == ["a:0", "b:0"]
         assert engine.positions()[(TOPIC, 0)].offset == 1
 
         # Then it is decoded again later, and its key's records follow in offset order
-        deadline = time.monotonic() + 10
-        while len(seen) < 4:
-            assert time.monotonic() < deadline, seen
-            await asyncio.sleep(0.01)
+        await until(lambda: len(seen) == 4, 10, "the rest of key a")
 
     assert seen == ["a:0", "b:0", "a:1", "a:2"]
     assert decode.calls.count(b"a:1") == 2  # once on arrival, once when its timer fired

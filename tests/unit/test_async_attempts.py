@@ -1,4 +1,4 @@
-"""Async handlers start eagerly, and still run as real tasks with the usual asyncio semantics."""
+"""Async handlers share carrier tasks, and still run with the usual asyncio task semantics."""
 
 import asyncio
 import contextvars
@@ -6,7 +6,6 @@ import contextvars
 from pydantic import BaseModel
 
 from consumers import App, Context, RetryPolicy
-from consumers.pipeline.eager import task_starter
 from consumers.testing import InMemoryWorker
 
 _VAR: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
@@ -15,15 +14,6 @@ _VAR: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset
 class Step(BaseModel):
     key: str
     n: int
-
-
-async def test_a_handler_that_never_suspends_is_done_when_started() -> None:
-    async def handler() -> None:
-        return None
-
-    task = task_starter(asyncio.get_running_loop())(handler())
-    assert task.done()
-    assert task.exception() is None
 
 
 async def test_a_handler_runs_as_the_current_task_from_its_first_line() -> None:

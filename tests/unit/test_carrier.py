@@ -1,0 +1,223 @@
+"""Carriers: attempts that never suspend share one task; one that suspends keeps its own."""
+
+import asyncio
+import contextvars
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+
+from consumers.pipeline.carrier import Carriers
+from consumers.signals import JobTimeout
+
+Outcomes = dict[str, BaseException | None]
+
+
+def _recorder(outcomes: Outcomes, name: str) -> Callable[[BaseException | None], None]:
+    def report(error: BaseException | None) -> None:
+        assert name not in outcomes, f"{name} reported twice"
+        outcomes[name] = error
+
+    return report
+
+
+def _start(
+    carriers: Carriers,
+    outcomes: Outcomes,
+    name: str,
+    coroutine: Coroutine[Any, Any, None],
+    time_limit: float | None = None,
+) -> None:
+    carriers.start(coroutine, contextvars.copy_context(), _recorder(outcomes, name), time_limit)
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.001)
+
+
+def _counting_tasks(loop: asyncio.AbstractEventLoop) -> list[object]:
+    created: list[object] = []
+
+    def factory(
+        loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, Any], **kwargs: Any
+    ) -> "asyncio.Task[Any]":
+        created.append(coroutine)
+        return asyncio.Task(coroutine, loop=loop, **kwargs)
+
+    loop.set_task_factory(factory)  # type: ignore[arg-type]
+    return created
+
+
+async def test_attempts_that_never_suspend_share_one_task() -> None:
+    loop = asyncio.get_running_loop()
+    created = _counting_tasks(loop)
+    carriers, outcomes = Carriers(loop), Outcomes()
+    tasks: set[asyncio.Task[Any] | None] = set()
+
+    async def quick() -> None:
+        tasks.add(asyncio.current_task())
+
+    try:
+        for n in range(100):
+            _start(carriers, outcomes, f"job {n}", quick())
+        await _until(lambda: len(outcomes) == 100)
+    finally:
+        loop.set_task_factory(None)
+    assert set(outcomes.values()) == {None}
+    assert len(created) == 1
+    assert len(tasks) == 1
+    assert None not in tasks
+
+
+async def test_a_suspended_attempt_keeps_its_task_while_later_ones_run() -> None:
+    loop = asyncio.get_running_loop()
+    carriers, outcomes = Carriers(loop), Outcomes()
+    release = asyncio.Event()
+    tasks: dict[str, asyncio.Task[Any] | None] = {}
+
+    async def slow() -> None:
+        tasks["before"] = asyncio.current_task()
+        await release.wait()
+        tasks["after"] = asyncio.current_task()
+
+    async def quick() -> None:
+        tasks["quick"] = asyncio.current_task()
+
+    _start(carriers, outcomes, "slow", slow())
+    _start(carriers, outcomes, "quick", quick())
+    await _until(lambda: "quick" in outcomes)
+    assert "slow" not in outcomes
+    release.set()
+    await _until(lambda: "slow" in outcomes)
+    assert outcomes == {"quick": None, "slow": None}
+    assert tasks["before"] is tasks["after"]
+    assert tasks["quick"] is not tasks["before"]
+
+
+async def test_a_time_limit_cancels_only_the_attempt_past_it() -> None:
+    loop = asyncio.get_running_loop()
+    carriers, outcomes = Carriers(loop), Outcomes()
+
+    async def stuck() -> None:
+        await asyncio.sleep(60)
+
+    async def brief() -> None:
+        await asyncio.sleep(0.01)
+
+    _start(carriers, outcomes, "stuck", stuck(), time_limit=0.05)
+    _start(carriers, outcomes, "brief", brief(), time_limit=5.0)
+    await _until(lambda: len(outcomes) == 2)
+    assert outcomes["brief"] is None
+    assert isinstance(outcomes["stuck"], JobTimeout)
+
+
+async def test_errors_reach_the_attempt_at_its_await_and_its_report() -> None:
+    loop = asyncio.get_running_loop()
+    carriers, outcomes = Carriers(loop), Outcomes()
+    caught: list[str] = []
+
+    async def handles_its_error() -> None:
+        failing: asyncio.Future[None] = loop.create_future()
+        loop.call_later(0.01, failing.set_exception, ValueError("downstream"))
+        try:
+            await failing
+        except ValueError as error:
+            caught.append(str(error))
+
+    async def fails_later() -> None:
+        await asyncio.sleep(0)
+        raise KeyError("later")
+
+    async def fails_at_once() -> None:
+        raise RuntimeError("at once")
+
+    _start(carriers, outcomes, "handles", handles_its_error())
+    _start(carriers, outcomes, "later", fails_later())
+    _start(carriers, outcomes, "at once", fails_at_once())
+    await _until(lambda: len(outcomes) == 3)
+    assert caught == ["downstream"]
+    assert outcomes["handles"] is None
+    assert isinstance(outcomes["later"], KeyError)
+    assert isinstance(outcomes["at once"], RuntimeError)
+
+
+async def test_each_attempt_runs_in_the_context_it_was_given() -> None:
+    loop = asyncio.get_running_loop()
+    carriers, outcomes = Carriers(loop), Outcomes()
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    seen: list[tuple[str, str]] = []
+
+    async def reads(name: str) -> None:
+        seen.append((name, var.get()))
+        await asyncio.sleep(0)
+        seen.append((name, var.get()))
+        var.set("changed by " + name)
+
+    for name in ("a", "b"):
+        scope = contextvars.copy_context()
+        scope.run(var.set, f"scope of {name}")
+        carriers.start(reads(name), scope, _recorder(outcomes, name), None)
+    await _until(lambda: len(outcomes) == 2)
+    assert sorted(seen) == [
+        ("a", "scope of a"),
+        ("a", "scope of a"),
+        ("b", "scope of b"),
+        ("b", "scope of b"),
+    ]
+    assert var.get() == "unset"
+
+
+async def test_a_report_that_raises_does_not_stall_the_attempts_behind_it() -> None:
+    loop = asyncio.get_running_loop()
+    carriers, outcomes = Carriers(loop), Outcomes()
+    errors: list[BaseException] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context["exception"]))
+
+    def broken(error: BaseException | None) -> None:
+        raise RuntimeError("bug in a report")
+
+    async def quick() -> None:
+        pass
+
+    try:
+        carriers.start(quick(), contextvars.copy_context(), broken, None)
+        _start(carriers, outcomes, "behind", quick())
+        await _until(lambda: "behind" in outcomes)
+    finally:
+        loop.set_exception_handler(None)
+    assert outcomes == {"behind": None}
+
+
+async def test_cancelling_a_suspended_attempts_task_is_reported_as_cancelled() -> None:
+    loop = asyncio.get_running_loop()
+    carriers, outcomes = Carriers(loop), Outcomes()
+    started: list[asyncio.Task[Any]] = []
+
+    async def waits() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        started.append(task)
+        await asyncio.sleep(60)
+
+    _start(carriers, outcomes, "waits", waits())
+    await _until(lambda: bool(started))
+    started[0].cancel()
+    await _until(lambda: "waits" in outcomes)
+    assert isinstance(outcomes["waits"], asyncio.CancelledError)
+    assert not isinstance(outcomes["waits"], JobTimeout)
+
+
+@pytest.mark.parametrize("yields", [0, 3])
+async def test_a_bare_yield_to_the_loop_is_passed_through(yields: int) -> None:
+    loop = asyncio.get_running_loop()
+    carriers, outcomes = Carriers(loop), Outcomes()
+
+    async def polite() -> None:
+        for _ in range(yields):
+            await asyncio.sleep(0)  # yields None to the task: run again at the next pass
+
+    _start(carriers, outcomes, "polite", polite())
+    await _until(lambda: "polite" in outcomes)
+    assert outcomes == {"polite": None}
