@@ -29,7 +29,7 @@ from consumers.pipeline.flow import FlowControl
 from consumers.pipeline.offsets import PartitionOffsets, decode_finished
 from consumers.pipeline.partition import Delivery, PartitionState, Position
 from consumers.pipeline.records import Message, TopicPartition
-from consumers.pipeline.retry import Done, Random, RetryAfter, decide
+from consumers.pipeline.retry import DeadLetter, Random, RetryAfter, decide
 from consumers.pipeline.sink import DeadLetterSink
 from consumers.registry import Registration
 
@@ -77,8 +77,6 @@ class Engine:
         self._flow: FlowControl[TopicPartition] = FlowControl(config.high_water, config.low_water)
         self._parts: dict[TopicPartition, PartitionState] = {}
         self._ready: deque[Delivery] = deque()
-        self._ended: deque[tuple[Delivery, BaseException | None]] = deque()
-        self._settling = False
         self._running = 0
         self._stopping = False
         self._loop = asyncio.get_running_loop()
@@ -179,7 +177,6 @@ class Engine:
             self._resolve(delivery)
             tp = delivery.part.tp
             admitted[tp] = admitted.get(tp, 0) + 1
-        # Counted before any starts: an eager handler may finish (and settle) inside `_start`.
         for tp, count in admitted.items():
             self._signal(self._flow.admit(tp, count))
         for delivery in deliveries:
@@ -256,52 +253,47 @@ class Engine:
             delivery.registration,  # type: ignore[arg-type]
             delivery.job,
             context,
-            partial(self._ended_attempt, delivery),
+            partial(self._settle, delivery),
             scope,
         )
 
-    def _ended_attempt(self, delivery: Delivery, error: BaseException | None) -> None:
-        """Settle attempts one after another, never inside each other.
-
-        An attempt may end inside `_start` (an eager handler that never suspended), and settling
-        it starts the next job of its key, which may end at once too: settled recursively, a
-        long lane would exhaust the stack. Attempts ending while one settles wait their turn.
-        """
-        if self._settling:
-            self._ended.append((delivery, error))
-            return
-        self._settling = True
-        try:
-            self._settle(delivery, error)
-            while self._ended:
-                self._settle(*self._ended.popleft())
-        finally:
-            self._settling = False
-
     def _settle(self, delivery: Delivery, error: BaseException | None) -> None:
-        """Every attempt ends here, exactly once: the policy decides what follows."""
+        """Every attempt ends here, exactly once: the policy decides what follows.
+
+        Never called from inside `_start` (`Execute.run` reports later, on the loop), so
+        settling, which starts the key's next job, never nests: a long lane of jobs that end
+        at once runs as a queue, not as a recursion.
+        """
         elapsed = time.perf_counter() - delivery.started
         self._running -= 1
         part = delivery.part
         part.busy -= 1
-        registration: Registration = delivery.registration  # type: ignore[assignment]
-        decision = decide(registration.policy, delivery.attempt, error, self._rng)
-        job_type = delivery.job_type
-        if isinstance(decision, Done):
-            self._observer.attempt_ended(job_type, PROCESSED, elapsed, delivery.message, error)
+        if error is None:  # what decide() calls Done, without asking it: the common case
+            self._observer.attempt_ended(
+                delivery.job_type, PROCESSED, elapsed, delivery.message, None
+            )
             self._finish(delivery)
-        elif isinstance(decision, RetryAfter):
-            self._observer.attempt_ended(job_type, RETRIED, elapsed, delivery.message, error)
-            note_failure(delivery)
-            self._schedule_retry(delivery, decision.delay)
         else:
-            self._observer.attempt_ended(job_type, FAILED, elapsed, delivery.message, error)
-            note_failure(delivery)
-            assert error is not None  # noqa: S101 - decide() dead-letters only on an error
-            self._dead_letters.failed(delivery, decision, error)
+            self._failed(delivery, error, elapsed)
         if self._ready:
             self._start_ready()
         part.check_idle()
+
+    def _failed(self, delivery: Delivery, error: BaseException, elapsed: float) -> None:
+        registration: Registration = delivery.registration  # type: ignore[assignment]
+        decision = decide(registration.policy, delivery.attempt, error, self._rng)
+        job_type = delivery.job_type
+        if isinstance(decision, RetryAfter):
+            self._observer.attempt_ended(job_type, RETRIED, elapsed, delivery.message, error)
+            note_failure(delivery)
+            self._schedule_retry(delivery, decision.delay)
+        elif isinstance(decision, DeadLetter):
+            self._observer.attempt_ended(job_type, FAILED, elapsed, delivery.message, error)
+            note_failure(delivery)
+            self._dead_letters.failed(delivery, decision, error)
+        else:  # Done: the policy forgave the error
+            self._observer.attempt_ended(job_type, PROCESSED, elapsed, delivery.message, error)
+            self._finish(delivery)
 
     def _start_ready(self) -> None:
         ready = self._ready
