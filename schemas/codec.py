@@ -67,7 +67,9 @@ class _Writer:
 
 @dataclass(frozen=True, slots=True)
 class _Reader:
-    model: type[Job]
+    # The model's own pydantic-core validator, called directly: `model_validate` is a Python
+    # wrapper around it that cost a fifth of the validation (~0.5 µs a job).
+    validate: Callable[[dict[str, Any]], Job]
     writer: dict[str, Any]
     # None when writer and reader schemas are the same, so fastavro skips schema resolution.
     reader: dict[str, Any] | None
@@ -118,7 +120,7 @@ class JobCodec:
             raise TruncatedError(f"{len(value)} bytes is shorter than the framing")
         schema_id = _PREFIX.unpack_from(value)[1]
         reader = self._readers.get(schema_id) or self._reader(schema_id)
-        return _validate(reader.model, _read(reader, value))
+        return _validate(reader.validate, _read(reader, value))
 
     def _writer(self, model: type[Job], topic: str) -> _Writer:
         job_type = self.catalog.of(model)
@@ -142,7 +144,7 @@ class JobCodec:
             writer_schema = _text_uuids(writer_schema)
             reader_schema = _text_uuids(reader_schema)
         reader = _Reader(
-            job_type.model,
+            job_type.model.__pydantic_validator__.validate_python,
             parse_record_schema(writer_schema),
             None if same else parse_record_schema(reader_schema),
         )
@@ -205,8 +207,8 @@ def _read(reader: _Reader, value: bytes) -> dict[str, Any]:
     return record
 
 
-def _validate(model: type[Job], record: dict[str, Any]) -> Job:
+def _validate(validate: Callable[[dict[str, Any]], Job], record: dict[str, Any]) -> Job:
     try:
-        return model.model_validate(record)
+        return validate(record)
     except pydantic.ValidationError as error:
         raise InvalidJobError(str(error)) from error
