@@ -62,40 +62,16 @@ class _Histogram:
 
 
 class _TypeStats:
-    """The histograms of one job type, found with one lookup per job."""
+    """The counts and histograms of one job type, found with one lookup per job."""
 
-    __slots__ = ("duration", "every", "latency", "to_skip")
+    __slots__ = ("counts", "duration", "every", "latency", "to_skip")
 
     def __init__(self, every: int) -> None:
+        self.counts: defaultdict[str, int] = defaultdict(int)  # outcome -> jobs
         self.duration = _Histogram(DURATION_BUCKETS)
         self.latency = _Histogram(LATENCY_BUCKETS)
         self.every = every
         self.to_skip = 0  # processed jobs to pass over before the next latency sample
-
-    def observe(self, seconds: float, processed: Message | None) -> None:
-        """One attempt's handler time, and for a processed record its publish-to-finish time.
-
-        The histogram updates are written out here rather than called: this runs for every
-        job. Latency is sampled, the first processed job and every `every`th after it: reading
-        a record's timestamp when its job ends (long after the record was decoded, so out of
-        the CPU caches) cost a no-op job about 1 µs, 5% of the worker's whole time per job;
-        one in eight costs an eighth of that.
-        """
-        duration = self.duration
-        duration.buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
-        duration.total += seconds
-        if processed is None:
-            return
-        if self.to_skip:
-            self.to_skip -= 1
-            return
-        self.to_skip = self.every - 1
-        published_ms = processed.timestamp()[1]
-        if published_ms > 0:  # else a record without a timestamp: no latency to tell
-            latency = max(time.time() - published_ms / 1000, 0.0)
-            histogram = self.latency
-            histogram.buckets[bisect_left(LATENCY_BUCKETS, latency)] += 1
-            histogram.total += latency
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +117,6 @@ class Metrics(NoObserver):
         self, readings: Readings | None = None, latency_every: int = LATENCY_SAMPLE_EVERY
     ) -> None:
         """`latency_every`: observe the latency of one processed job in this many."""
-        self._counts: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._types: dict[str, _TypeStats] = {}
         self._latency_every = max(latency_every, 1)
         self._readings = readings or Readings()
@@ -160,26 +135,56 @@ class Metrics(NoObserver):
         record: Message | None = None,
         error: BaseException | None = None,
     ) -> None:
-        self._counts[(job_type, outcome)] += 1
-        stats = self._types.get(job_type)
-        if stats is None:
-            stats = self._types[job_type] = _TypeStats(self._latency_every)
-        stats.observe(seconds, record if outcome == PROCESSED else None)
+        """Count the attempt, its handler time, and for a processed record its latency.
+
+        Written out in one function rather than in calls: this runs for every job. Latency
+        is sampled, the first processed job of a type and every `every`th after it: reading a
+        record's timestamp when its job ends (long after the record was decoded, so out of the
+        CPU caches) cost a no-op job about 1 µs, 5% of the worker's whole time per job; one in
+        eight costs an eighth of that.
+        """
+        stats = self._types.get(job_type) or self._new_type(job_type)
+        stats.counts[outcome] += 1
+        duration = stats.duration
+        duration.buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
+        duration.total += seconds
+        if outcome != PROCESSED or record is None:
+            return
+        if stats.to_skip:
+            stats.to_skip -= 1
+            return
+        stats.to_skip = stats.every - 1
+        published_ms = record.timestamp()[1]
+        if published_ms > 0:  # else a record without a timestamp: no latency to tell
+            latency = max(time.time() - published_ms / 1000, 0.0)
+            histogram = stats.latency
+            histogram.buckets[bisect_left(LATENCY_BUCKETS, latency)] += 1
+            histogram.total += latency
 
     def dead_lettered(self, job_type: str, reason: str) -> None:
-        self._counts[(job_type, DEAD_LETTERED)] += 1
+        stats = self._types.get(job_type) or self._new_type(job_type)
+        stats.counts[DEAD_LETTERED] += 1
+
+    def _new_type(self, job_type: str) -> _TypeStats:
+        stats = self._types[job_type] = _TypeStats(self._latency_every)
+        return stats
 
     def count(self, job_type: str, outcome: str) -> int:
-        return self._counts.get((job_type, outcome), 0)
+        stats = self._types.get(job_type)
+        return 0 if stats is None else stats.counts.get(outcome, 0)
 
     def total(self, outcome: str) -> int:
-        return sum(n for (_type, kind), n in self._counts.items() if kind == outcome)
+        return sum(stats.counts.get(outcome, 0) for stats in self._types.values())
 
     def snapshot(self) -> Snapshot:
         """A copy of everything counted and the gauges read now (call on the loop thread)."""
         readings = self._readings
         return Snapshot(
-            counts=dict(self._counts),
+            counts={
+                (name, outcome): n
+                for name, stats in self._types.items()
+                for outcome, n in stats.counts.items()
+            },
             durations={name: t.duration.frozen() for name, t in self._types.items()},
             latencies={
                 name: t.latency.frozen() for name, t in self._types.items() if t.latency.count
