@@ -221,3 +221,29 @@ async def test_a_bare_yield_to_the_loop_is_passed_through(yields: int) -> None:
     _start(carriers, outcomes, "polite", polite())
     await _until(lambda: "polite" in outcomes)
     assert outcomes == {"polite": None}
+
+
+async def test_attempts_queued_behind_one_that_suspended_all_start_in_the_next_pass() -> None:
+    loop = asyncio.get_running_loop()
+    carriers, outcomes = Carriers(loop), Outcomes()
+    passes = [0]
+
+    def count_passes() -> None:
+        passes[0] += 1
+        if len(outcomes) < 100:
+            loop.call_soon(count_passes)
+
+    started_in: list[int] = []
+
+    async def waits() -> None:
+        started_in.append(passes[0])
+        await asyncio.sleep(0.01)
+
+    loop.call_soon(count_passes)
+    for n in range(100):
+        _start(carriers, outcomes, f"job {n}", waits())
+    await _until(lambda: len(outcomes) == 100)
+    assert set(outcomes.values()) == {None}
+    # The first one suspends in the carrier; the other 99 start together one pass later,
+    # not one per pass behind each other.
+    assert max(started_in) - min(started_in) <= 1
