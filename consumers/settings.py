@@ -35,6 +35,10 @@ class WorkerSettings(BaseSettings):
     # holds its share pauses alone, and resumes at the fraction buffer_low / buffer_high of it.
     buffer_high: int | None = None
     buffer_low: int | None = None
+    # A job waiting for a handler slot lets at most this many others start before it (the key
+    # with the most work left goes first; see consumers/pipeline/ready.py). None: twice
+    # max_in_flight, i.e. about two handler durations while every slot is busy.
+    max_overtakes: int | None = Field(default=None, ge=0)
     sync_threads: int = Field(default=16, ge=1)
     poll_batch: int = Field(default=500, ge=1)
     # consume() returns a batch when it is full or this much time has passed: at moderate rates
@@ -73,6 +77,10 @@ class WorkerSettings(BaseSettings):
     @property
     def low_water(self) -> int:
         return self.buffer_low if self.buffer_low is not None else self.high_water // 2
+
+    @property
+    def overtakes(self) -> int:
+        return self.max_overtakes if self.max_overtakes is not None else 2 * self.max_in_flight
 
     def to_confluent(self, group_id: str) -> dict[str, str | int | bool]:
         """The consumer's librdkafka configuration, with librdkafka's own dotted keys."""

@@ -28,6 +28,7 @@ from consumers.pipeline.execute import Execute
 from consumers.pipeline.flow import FlowControl
 from consumers.pipeline.offsets import PartitionOffsets, decode_finished
 from consumers.pipeline.partition import Delivery, PartitionState, Position
+from consumers.pipeline.ready import ReadyQueue
 from consumers.pipeline.records import Message, TopicPartition
 from consumers.pipeline.retry import Done, Random, RetryAfter, decide
 from consumers.pipeline.sink import DeadLetterSink
@@ -47,6 +48,8 @@ class EngineConfig:
     high_water: int
     low_water: int
     dead_letter_retry_max: float = 30.0
+    # How many other starts may overtake a job waiting for a slot (see `ready`).
+    max_overtakes: int = 1000
 
 
 class Engine:
@@ -76,7 +79,8 @@ class Engine:
         self._rng = rng
         self._flow: FlowControl[TopicPartition] = FlowControl(config.high_water, config.low_water)
         self._parts: dict[TopicPartition, PartitionState] = {}
-        self._ready: deque[Delivery] = deque()
+        self._ready: ReadyQueue[Delivery] = ReadyQueue(config.max_overtakes)
+        self._waiting = self._ready.waiting  # truthy while a job waits for a slot
         self._ended: deque[tuple[Delivery, BaseException | None]] = deque()
         self._settling = False
         self._running = 0
@@ -182,9 +186,15 @@ class Engine:
         # Counted before any starts: an eager handler may finish (and settle) inside `_start`.
         for tp, count in admitted.items():
             self._signal(self._flow.admit(tp, count))
+        waiting = self._waiting
         for delivery in deliveries:
-            if delivery.part.lanes.offer(delivery.key, delivery):
+            lanes = delivery.part.lanes
+            if lanes.offer(delivery.key, delivery):
                 self._start(delivery)
+            elif waiting:
+                head = lanes.head(delivery.key)
+                if head is not None:
+                    self._ready.grow(head)  # its key's work grew while it waits for a slot
 
     def _admit(self, message: Message) -> Delivery | None:
         if message.error() is not None:
@@ -239,9 +249,13 @@ class Engine:
         if delivery.poison is not None:
             self._dead_letters.poison(delivery, delivery.poison)
             return
-        if self._running >= self._max_running:
-            self._ready.append(delivery)
+        if self._running >= self._max_running or self._waiting:
+            # Wait for a slot; when one frees, the key with the most work left goes first.
+            self._ready.push(delivery, delivery.part.lanes.length(delivery.key))
             return
+        self._run(delivery)
+
+    def _run(self, delivery: Delivery) -> None:
         self._running += 1
         delivery.part.busy += 1
         message = delivery.message
@@ -299,14 +313,14 @@ class Engine:
             note_failure(delivery)
             assert error is not None  # noqa: S101 - decide() dead-letters only on an error
             self._dead_letters.failed(delivery, decision, error)
-        if self._ready:
+        if self._waiting:
             self._start_ready()
         part.check_idle()
 
     def _start_ready(self) -> None:
-        ready = self._ready
-        while ready and self._running < self._max_running:
-            self._start(ready.popleft())
+        ready, waiting = self._ready, self._waiting
+        while waiting and self._running < self._max_running:
+            self._run(ready.pop())
 
     def _finish(self, delivery: Delivery) -> None:
         part = delivery.part
@@ -315,6 +329,7 @@ class Engine:
         following = part.lanes.release(delivery.key)
         self._released(part)
         if following is not None:
+            # No slot of its own: with jobs waiting, it competes with them (`_start_ready`).
             self._start(following)
 
     def _given_up(self, delivery: Delivery) -> None:
@@ -359,9 +374,7 @@ class Engine:
                 delivery.timer.cancel()
             dropped.append(delivery)
         part.waiting.clear()
-        ready = [d for d in self._ready if d.part is part]
-        if ready:
-            self._ready = deque(d for d in self._ready if d.part is not part)
+        ready = self._ready.remove_where(lambda d: d.part is part)
         if dropped or ready:
             self._released(part, len(dropped) + len(ready))
         part.check_idle()
