@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from consumers.telemetry_settings import TelemetrySettings
 from schemas.settings import ClusterSettings
 
+FETCH_WAIT_MAX_MS = 50
+
 
 class WorkerSettings(BaseSettings):
     """How one worker process consumes, runs jobs, commits, and reports its health."""
@@ -93,6 +95,10 @@ class WorkerSettings(BaseSettings):
             "auto.offset.reset": self.auto_offset_reset,
             "max.poll.interval.ms": self.max_poll_interval_ms,
             "statistics.interval.ms": self.statistics_interval_ms,
+            # A partition resumed by flow control is fetched only once the fetch in flight
+            # returns; at the end of the log that is a long poll of up to this long (librdkafka's
+            # default is 500 ms, during which the partition's keys had nothing to run).
+            "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
         }
         if self.group_protocol == "classic":
             # The server-side assignor of the `consumer` protocol refuses these keys.
