@@ -96,6 +96,7 @@ class Worker:
                 max_running=settings.max_in_flight,
                 high_water=settings.high_water,
                 low_water=settings.low_water,
+                max_overtakes=settings.overtakes,
                 dead_letter_retry_max=settings.dead_letter_retry_max,
             ),
             decode=DecodeStage(codec, names.is_ordered, (RegistryUnavailableError,)),

@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from consumers.telemetry_settings import TelemetrySettings
 from schemas.settings import ClusterSettings
 
+FETCH_WAIT_MAX_MS = 50
+
 
 class WorkerSettings(BaseSettings):
     """How one worker process consumes, runs jobs, commits, and reports its health."""
@@ -35,6 +37,10 @@ class WorkerSettings(BaseSettings):
     # holds its share pauses alone, and resumes at the fraction buffer_low / buffer_high of it.
     buffer_high: int | None = None
     buffer_low: int | None = None
+    # A job waiting for a handler slot lets at most this many others start before it (the key
+    # with the most work left goes first; see consumers/pipeline/ready.py). None: twice
+    # max_in_flight, i.e. about two handler durations while every slot is busy.
+    max_overtakes: int | None = Field(default=None, ge=0)
     sync_threads: int = Field(default=16, ge=1)
     poll_batch: int = Field(default=500, ge=1)
     # consume() returns a batch when it is full or this much time has passed: at moderate rates
@@ -78,6 +84,10 @@ class WorkerSettings(BaseSettings):
     def low_water(self) -> int:
         return self.buffer_low if self.buffer_low is not None else self.high_water // 2
 
+    @property
+    def overtakes(self) -> int:
+        return self.max_overtakes if self.max_overtakes is not None else 2 * self.max_in_flight
+
     def to_confluent(self, group_id: str) -> dict[str, str | int | bool]:
         """The consumer's librdkafka configuration, with librdkafka's own dotted keys."""
         config: dict[str, str | int | bool] = {
@@ -89,6 +99,10 @@ class WorkerSettings(BaseSettings):
             "auto.offset.reset": self.auto_offset_reset,
             "max.poll.interval.ms": self.max_poll_interval_ms,
             "statistics.interval.ms": self.statistics_interval_ms,
+            # A partition resumed by flow control is fetched only once the fetch in flight
+            # returns; at the end of the log that is a long poll of up to this long (librdkafka's
+            # default is 500 ms, during which the partition's keys had nothing to run).
+            "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
         }
         if self.group_protocol == "classic":
             # The server-side assignor of the `consumer` protocol refuses these keys.

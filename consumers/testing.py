@@ -132,6 +132,7 @@ class InMemoryWorker:
         topic: str = "jobs",
         partitions: int = 1,
         max_in_flight: int = 100,
+        max_overtakes: int | None = None,
         instant_retries: bool = True,
         is_ordered: Callable[[type[BaseModel]], bool] = lambda _model: False,
         observer: Observer | None = None,
@@ -146,6 +147,7 @@ class InMemoryWorker:
         self._codec = _Codec()
         self._is_ordered = is_ordered
         self._max_in_flight = max_in_flight
+        self._max_overtakes = 2 * max_in_flight if max_overtakes is None else max_overtakes
         self._instant = instant_retries
         self._next_offset = [0] * partitions
         self._pending: list[_Record] = []
@@ -215,6 +217,7 @@ class InMemoryWorker:
             max_running=self._max_in_flight,
             high_water=2 * self._max_in_flight,
             low_water=self._max_in_flight,
+            max_overtakes=self._max_overtakes,
         )
         engine = Engine(
             config,

@@ -9,6 +9,7 @@
 - `source`      the only poller of the Kafka consumer; never waits for handlers
 - `decode`      bytes to a typed job or a poison record; never raises into the loop
 - `lanes`       same key one at a time in offset order, different keys concurrently
+- `ready`       who gets a freed slot: the key with the most work left, none overtaken forever
 - `flow`        in-flight accounting per partition: pause one over its share, resume it lower
 - `execute`     async handlers on the loop, sync ones in a bounded thread pool, time limits
 - `carrier`     async attempts share a task until one suspends, which keeps it

@@ -13,7 +13,6 @@ owner runs it), or abandoned with its partition (a lost partition).
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -28,6 +27,7 @@ from consumers.pipeline.execute import Execute
 from consumers.pipeline.flow import FlowControl
 from consumers.pipeline.offsets import PartitionOffsets, decode_finished
 from consumers.pipeline.partition import Delivery, PartitionState, Position
+from consumers.pipeline.ready import ReadyQueue
 from consumers.pipeline.records import Message, TopicPartition
 from consumers.pipeline.retry import DeadLetter, Random, RetryAfter, decide
 from consumers.pipeline.sink import DeadLetterSink
@@ -47,6 +47,8 @@ class EngineConfig:
     high_water: int
     low_water: int
     dead_letter_retry_max: float = 30.0
+    # How many other starts may overtake a job waiting for a slot (see `ready`).
+    max_overtakes: int = 1000
 
 
 class Engine:
@@ -76,7 +78,8 @@ class Engine:
         self._rng = rng
         self._flow: FlowControl[TopicPartition] = FlowControl(config.high_water, config.low_water)
         self._parts: dict[TopicPartition, PartitionState] = {}
-        self._ready: deque[Delivery] = deque()
+        self._ready: ReadyQueue[Delivery] = ReadyQueue(config.max_overtakes)
+        self._waiting = self._ready.waiting  # truthy while a job waits for a slot
         self._running = 0
         self._stopping = False
         self._loop = asyncio.get_running_loop()
@@ -179,9 +182,15 @@ class Engine:
             admitted[tp] = admitted.get(tp, 0) + 1
         for tp, count in admitted.items():
             self._signal(self._flow.admit(tp, count))
+        waiting = self._waiting
         for delivery in deliveries:
-            if delivery.part.lanes.offer(delivery.key, delivery):
+            lanes = delivery.part.lanes
+            if lanes.offer(delivery.key, delivery):
                 self._start(delivery)
+            elif waiting:
+                head = lanes.head(delivery.key)
+                if head is not None:
+                    self._ready.grow(head)  # its key's work grew while it waits for a slot
 
     def _admit(self, message: Message) -> Delivery | None:
         if message.error() is not None:
@@ -236,9 +245,13 @@ class Engine:
         if delivery.poison is not None:
             self._dead_letters.poison(delivery, delivery.poison)
             return
-        if self._running >= self._max_running:
-            self._ready.append(delivery)
+        if self._running >= self._max_running or self._waiting:
+            # Wait for a slot; when one frees, the key with the most work left goes first.
+            self._ready.push(delivery, delivery.part.lanes.length(delivery.key))
             return
+        self._run(delivery)
+
+    def _run(self, delivery: Delivery) -> None:
         self._running += 1
         delivery.part.busy += 1
         message = delivery.message
@@ -275,7 +288,7 @@ class Engine:
             self._finish(delivery)
         else:
             self._failed(delivery, error, elapsed)
-        if self._ready:
+        if self._waiting:
             self._start_ready()
         part.check_idle()
 
@@ -296,9 +309,9 @@ class Engine:
             self._finish(delivery)
 
     def _start_ready(self) -> None:
-        ready = self._ready
-        while ready and self._running < self._max_running:
-            self._start(ready.popleft())
+        ready, waiting = self._ready, self._waiting
+        while waiting and self._running < self._max_running:
+            self._run(ready.pop())
 
     def _finish(self, delivery: Delivery) -> None:
         part = delivery.part
@@ -307,6 +320,7 @@ class Engine:
         following = part.lanes.release(delivery.key)
         self._released(part)
         if following is not None:
+            # No slot of its own: with jobs waiting, it competes with them (`_start_ready`).
             self._start(following)
 
     def _given_up(self, delivery: Delivery) -> None:
@@ -351,9 +365,7 @@ class Engine:
                 delivery.timer.cancel()
             dropped.append(delivery)
         part.waiting.clear()
-        ready = [d for d in self._ready if d.part is part]
-        if ready:
-            self._ready = deque(d for d in self._ready if d.part is not part)
+        ready = self._ready.remove_where(lambda d: d.part is part)
         if dropped or ready:
             self._released(part, len(dropped) + len(ready))
         part.check_idle()

@@ -26,6 +26,19 @@ def test_a_head_waiting_to_retry_holds_back_only_its_key() -> None:
     assert lanes.queued() == 1
 
 
+def test_a_lane_knows_its_head_and_how_much_work_it_holds() -> None:
+    lanes: Lanes[str] = Lanes()
+    for item in ("a0", "a1", "a2", "b0"):
+        lanes.offer(item[0], item)
+    assert (lanes.head("a"), lanes.length("a")) == ("a0", 3)
+    assert lanes.release("a") == "a1"
+    assert (lanes.head("a"), lanes.length("a")) == ("a1", 2)
+    assert (lanes.head("b"), lanes.length("b")) == ("b0", 1)
+    assert lanes.release("b") is None
+    assert (lanes.head("b"), lanes.length("b")) == (None, 1)  # no lane: a job alone
+    assert (lanes.head(None), lanes.length(None)) == (None, 1)  # keyless: never queued
+
+
 def test_keyless_records_never_queue() -> None:
     lanes: Lanes[int] = Lanes()
     assert all(lanes.offer(None, n) for n in range(3))
