@@ -76,13 +76,17 @@ class WorkerSettings(BaseSettings):
     @property
     def high_water(self) -> int:
         # Generous by default: each partition's share must hold records of most of its keys to
-        # keep `max_in_flight` keys busy. Buffered records that never started cost memory
-        # only: after a crash they run once, elsewhere.
-        return self.buffer_high if self.buffer_high is not None else 10 * self.max_in_flight
+        # keep `max_in_flight` keys busy, and enough of each key's next jobs that a slot that
+        # frees finds one (io50 replays: 8,200-8,400/s at 10x with a resume at half, 9,000-
+        # 9,500/s at 20x with a resume at 80%; docs/benchmarks.md). Buffered records that
+        # never started cost memory only: after a crash they run once, elsewhere.
+        return self.buffer_high if self.buffer_high is not None else 20 * self.max_in_flight
 
     @property
     def low_water(self) -> int:
-        return self.buffer_low if self.buffer_low is not None else self.high_water // 2
+        # A partition resumes once it is down to 80% of its share: refilled early, it never
+        # runs dry while librdkafka fetches its next records.
+        return self.buffer_low if self.buffer_low is not None else self.high_water * 4 // 5
 
     @property
     def overtakes(self) -> int:
