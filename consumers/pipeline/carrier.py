@@ -71,8 +71,8 @@ class Carriers:
         finally:
             self._taking = False
             if suspended is not None:
-                # Attempts that suspend are about: the ones queued behind this one start now,
-                # each in a task of its own, rather than one carrier later per loop pass.
+                # One attempt suspended, so the next ones probably will: they start in the next
+                # pass, each in a task of its own, rather than one carrier later per pass.
                 while queue:
                     self._loop.create_task(_alone(queue.popleft()), name="keel-attempt")
             elif queue:  # something failed in a report: a new carrier takes the queue
@@ -107,7 +107,7 @@ async def _finish(attempt: _Attempt, waiting_on: object) -> None:
     """Run a suspended attempt to its end in the current task, within its time limit."""
     coroutine, context, report, time_limit = attempt
     task = asyncio.current_task()
-    assert task is not None  # noqa: S101 - only ever awaited by a carrier task
+    assert task is not None  # noqa: S101 - only ever awaited in a carrier or `_alone` task
     limit = _Limit(task, time_limit)
     try:
         await _Rest(coroutine, context, waiting_on)

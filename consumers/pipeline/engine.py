@@ -273,7 +273,7 @@ class Engine:
     def _settle(self, delivery: Delivery, error: BaseException | None) -> None:
         """Every attempt ends here, exactly once: the policy decides what follows.
 
-        Never called from inside `_start` (`Execute.run` reports later, on the loop), so
+        Never called from inside `_run` (`Execute.run` reports later, on the loop), so
         settling, which starts the key's next job, never nests: a long lane of jobs that end
         at once runs as a queue, not as a recursion.
         """
