@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import schemaless_reader
 
@@ -40,7 +40,7 @@ from consumers.pipeline.engine import Engine, EngineConfig
 from consumers.pipeline.execute import Execute
 from consumers.pipeline.records import Header
 from consumers.settings import WorkerSettings
-from load.worker_bench import cluster, publish
+from load.worker_bench import cluster, publish, reader_from_start
 from schemas.catalog import reference_catalog
 from schemas.codec import JobCodec
 from schemas.jobs import SendEmail
@@ -69,15 +69,7 @@ class _NoSink:
 
 
 def read_back(settings: ClusterSettings, topic: str, count: int) -> list[Message]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"engine-bench-{uuid.uuid4()}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([topic])
+    consumer = reader_from_start(settings, topic, "engine-bench")
     messages: list[Message] = []
     try:
         while len(messages) < count:

@@ -65,18 +65,24 @@ def publish(settings: ClusterSettings, topic: str, count: int, keys: int) -> Non
     producer.flush(60)
 
 
-def baseline(settings: ClusterSettings, topic: str, count: int) -> float:
-    """Jobs/s of a plain loop: consume, fastavro decode, pydantic validate."""
-    parsed = reference_catalog().of(SendEmail).parsed
+def reader_from_start(settings: ClusterSettings, topic: str, purpose: str) -> Consumer:
+    """A consumer of `topic` from its first record, in a group of its own that never commits."""
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"baseline-{uuid.uuid4()}",
+            "group.id": f"{purpose}-{uuid.uuid4()}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
         }
     )
     consumer.subscribe([topic])
+    return consumer
+
+
+def baseline(settings: ClusterSettings, topic: str, count: int) -> float:
+    """Jobs/s of a plain loop: consume, fastavro decode, pydantic validate."""
+    parsed = reference_catalog().of(SendEmail).parsed
+    consumer = reader_from_start(settings, topic, "baseline")
     seen = 0
     started = 0.0
     try:
