@@ -5,7 +5,7 @@
     @app.handler(SendEmail, retry=RetryPolicy(max_attempts=3), timeout=10)
     async def send_email(job: SendEmail, ctx: Context) -> None: ...
 
-An `App` connects to nothing; `keel worker module:app` (or `consumers.runner.run(app)`) builds
+An `App` connects to nothing; `keel worker module:app` (or `keel.consumers.runner.run(app)`) builds
 the worker from it.
 """
 
@@ -14,10 +14,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from consumers.pipeline.retry import RetryPolicy
-from consumers.registry import Handler, HandlerRegistry, Registration
-from consumers.settings import WorkerSettings
-from schemas.catalog import JobCatalog, reference_catalog
+from keel.consumers.pipeline.retry import RetryPolicy
+from keel.consumers.registry import Handler, HandlerRegistry, Registration
+from keel.consumers.settings import WorkerSettings
+from keel.schemas.catalog import JobCatalog, reference_catalog
 
 H = TypeVar("H", bound=Handler)
 

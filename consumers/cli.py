@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from consumers import collector
-from consumers.app import App
-from consumers.logs import configure_logging
-from consumers.runner import Worker, serve
-from producers.loading import load_target
+from keel.consumers import collector
+from keel.consumers.app import App
+from keel.consumers.logs import configure_logging
+from keel.consumers.runner import Worker, serve
+from keel.producers.loading import load_target
 
 
 def load_app(target: str) -> App:
@@ -31,7 +31,7 @@ def run_worker(
 ) -> None:
     """Run the handlers of APP until SIGTERM or SIGINT, then drain, commit and leave.
 
-    Logs are text or JSON lines as KEEL_WORKER_LOG_FORMAT says (see consumers.logs).
+    Logs are text or JSON lines as KEEL_WORKER_LOG_FORMAT says (see keel.consumers.logs).
     """
     app = load_app(target)
     configure_logging(app.settings.log_format, "WARNING" if progress else log_level)

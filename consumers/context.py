@@ -12,7 +12,7 @@ the worker's time per job.
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
-from schemas.headers import JOB_ID
+from keel.schemas.headers import JOB_ID
 
 _LOG = logging.getLogger("keel.job")
 

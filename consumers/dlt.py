@@ -17,11 +17,11 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from consumers.pipeline import dead_letter as dl
-from consumers.pipeline.dead_letter import header_map
-from consumers.pipeline.records import Header
-from schemas.headers import ATTEMPT
-from schemas.topics import DEAD_LETTER_SUFFIX
+from keel.consumers.pipeline import dead_letter as dl
+from keel.consumers.pipeline.dead_letter import header_map
+from keel.consumers.pipeline.records import Header
+from keel.schemas.headers import ATTEMPT
+from keel.schemas.topics import DEAD_LETTER_SUFFIX
 
 REPLAY_OF = "keel-replay-of"
 REPLAYED_AT = "keel-replayed-at"

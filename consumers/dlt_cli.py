@@ -5,9 +5,9 @@ from typing import Annotated
 
 import typer
 
-from consumers import dlt
-from consumers.pipeline import dead_letter as dl
-from schemas.settings import ClusterSettings
+from keel.consumers import dlt
+from keel.consumers.pipeline import dead_letter as dl
+from keel.schemas.settings import ClusterSettings
 
 app = typer.Typer(help="Inspect and replay dead-lettered jobs.", no_args_is_help=True)
 

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Collection, Mapping
 
-from consumers.pipeline.records import TopicPartition
+from keel.consumers.pipeline.records import TopicPartition
 
 _LOG = logging.getLogger(__name__)
 

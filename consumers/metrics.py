@@ -9,7 +9,7 @@ hot path only increments dict entries and a bucket, well under a microsecond a j
 the gauges (in flight, blocked partitions, consumer lag, time lag) is left to scrape time.
 
 `snapshot()` copies all of it at once, on the event loop thread where the engine lives;
-`consumers.prometheus` renders it for `/metrics` and `consumers.otel_metrics` hands it to
+`keel.consumers.prometheus` renders it for `/metrics` and `keel.consumers.otel_metrics` hands it to
 OpenTelemetry. Measured against the OpenTelemetry SDK's own instruments (`Counter.add`,
 `Histogram.record`, about 1-3 us each with attributes, three of them a job), keeping the
 aggregates here and exporting them at collection time is what keeps metrics within the
@@ -22,8 +22,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from consumers.middleware import DEAD_LETTERED, PROCESSED, NoObserver
-from consumers.pipeline.records import Message, TopicPartition
+from keel.consumers.middleware import DEAD_LETTERED, PROCESSED, NoObserver
+from keel.consumers.pipeline.records import Message, TopicPartition
 
 DURATION_BUCKETS = (
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,

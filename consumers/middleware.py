@@ -16,9 +16,9 @@ import contextvars
 from collections.abc import Sequence
 from typing import Protocol
 
-from consumers.context import Context
-from consumers.pipeline.decode import Poison
-from consumers.pipeline.records import Message
+from keel.consumers.context import Context
+from keel.consumers.pipeline.decode import Poison
+from keel.consumers.pipeline.records import Message
 
 PROCESSED = "processed"
 FAILED = "failed"

@@ -2,8 +2,8 @@
 
 from pydantic import BaseModel
 
-from schemas.catalog import JobCatalog
-from schemas.topics import dead_letter_topic
+from keel.schemas.catalog import JobCatalog
+from keel.schemas.topics import dead_letter_topic
 
 
 class CatalogNames:

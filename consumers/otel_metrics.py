@@ -1,6 +1,6 @@
 """keel's metrics as OpenTelemetry metrics: read at collection time, never per job.
 
-The aggregates in `consumers.metrics` are the one source. Counters and gauges become
+The aggregates in `keel.consumers.metrics` are the one source. Counters and gauges become
 *observable* instruments on a `MeterProvider`, so the SDK asks for their values when it
 collects (every `OTEL_METRIC_EXPORT_INTERVAL`) and the hot path never calls it. The OpenTelemetry
 API has no observable histogram, so the two histograms, already bucketed here, are added to
@@ -42,10 +42,10 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from consumers.metrics import HistogramData, Snapshot
-from consumers.middleware import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
-from consumers.pipeline.records import TopicPartition
-from schemas.tracing import (
+from keel.consumers.metrics import HistogramData, Snapshot
+from keel.consumers.middleware import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
+from keel.consumers.pipeline.records import TopicPartition
+from keel.schemas.tracing import (
     JOB_TYPE,
     MESSAGING_CONSUMER_GROUP_NAME,
     MESSAGING_DESTINATION_NAME,
@@ -256,7 +256,7 @@ class WithHistograms(MetricExporter):
             sum=data.total,
             bucket_counts=list(data.buckets),
             explicit_bounds=list(data.bounds),
-            # Not kept (see consumers.metrics): OTLP leaves both optional, None sends neither.
+            # Not kept (see keel.consumers.metrics): OTLP leaves both optional, None sends neither.
             min=None,  # type: ignore[arg-type]
             max=None,  # type: ignore[arg-type]
         )

@@ -1,6 +1,6 @@
 """`/metrics`: the worker's metrics in the Prometheus text format, rendered by prometheus_client.
 
-The numbers are `consumers.metrics`' snapshot; prometheus_client only writes them out, on
+The numbers are `keel.consumers.metrics`' snapshot; prometheus_client only writes them out, on
 request, so scraping costs nothing between scrapes. Names and labels (the Grafana dashboard and
 deploy/README.md use them):
 
@@ -22,9 +22,9 @@ from prometheus_client.core import (
     Metric,
 )
 
-from consumers.metrics import HistogramData, Snapshot
-from consumers.middleware import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
-from consumers.pipeline.records import TopicPartition
+from keel.consumers.metrics import HistogramData, Snapshot
+from keel.consumers.middleware import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
+from keel.consumers.pipeline.records import TopicPartition
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _OUTCOMES = (PROCESSED, FAILED, RETRIED, DEAD_LETTERED)

@@ -21,31 +21,31 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from consumers.app import App
-from consumers.health import HealthServer, Probe
-from consumers.lag import ConsumerLag
-from consumers.logs import JobLogContext
-from consumers.metrics import Metrics, Readings
-from consumers.middleware import observers
-from consumers.naming import CatalogNames
-from consumers.otel_metrics import on_loop
-from consumers.pipeline.commit import Committer
-from consumers.pipeline.decode import DecodeStage
-from consumers.pipeline.engine import Engine, EngineConfig
-from consumers.pipeline.execute import Execute
-from consumers.pipeline.kafka_sink import KafkaSink
-from consumers.pipeline.source import Source
-from consumers.prometheus import CONTENT_TYPE, PrometheusView
-from consumers.settings import WorkerSettings
-from consumers.telemetry import Telemetry
-from consumers.tracing import Tracing
-from producers.settings import ProducerSettings
-from schemas.catalog import JobCatalog
-from schemas.codec import JobCodec
-from schemas.errors import RegistryUnavailableError
-from schemas.job import Job
-from schemas.topics import dead_letter_topic
-from schemas.tracing import TracerProvider
+from keel.consumers.app import App
+from keel.consumers.health import HealthServer, Probe
+from keel.consumers.lag import ConsumerLag
+from keel.consumers.logs import JobLogContext
+from keel.consumers.metrics import Metrics, Readings
+from keel.consumers.middleware import observers
+from keel.consumers.naming import CatalogNames
+from keel.consumers.otel_metrics import on_loop
+from keel.consumers.pipeline.commit import Committer
+from keel.consumers.pipeline.decode import DecodeStage
+from keel.consumers.pipeline.engine import Engine, EngineConfig
+from keel.consumers.pipeline.execute import Execute
+from keel.consumers.pipeline.kafka_sink import KafkaSink
+from keel.consumers.pipeline.source import Source
+from keel.consumers.prometheus import CONTENT_TYPE, PrometheusView
+from keel.consumers.settings import WorkerSettings
+from keel.consumers.telemetry import Telemetry
+from keel.consumers.tracing import Tracing
+from keel.producers.settings import ProducerSettings
+from keel.schemas.catalog import JobCatalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.errors import RegistryUnavailableError
+from keel.schemas.job import Job
+from keel.schemas.topics import dead_letter_topic
+from keel.schemas.tracing import TracerProvider
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics.export import MetricExporter
@@ -65,7 +65,7 @@ class Worker:
         tracer_provider: TracerProvider | None = None,
         metric_exporter: "MetricExporter | None" = None,
     ) -> None:
-        """Telemetry as `consumers.telemetry` decides; the arguments override the environment.
+        """Telemetry as `keel.consumers.telemetry` decides; the arguments override the environment.
 
         `tracer_provider` defaults to the global one (or an OTLP one, if configured); without
         either, nothing is traced. `metric_exporter` receives the metrics periodically as

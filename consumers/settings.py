@@ -1,7 +1,7 @@
 """Everything a worker reads from the environment, read once into one frozen object.
 
 Variables are prefixed `KEEL_WORKER_` (for example `KEEL_WORKER_MAX_IN_FLIGHT=200`); the cluster
-addresses come from `schemas.settings.ClusterSettings` (`KAFKA_BOOTSTRAP_SERVERS`,
+addresses come from `keel.schemas.settings.ClusterSettings` (`KAFKA_BOOTSTRAP_SERVERS`,
 `SCHEMA_REGISTRY_URL`). `consumer_config` passes further librdkafka settings through unchanged,
 with their dotted names, e.g. `KEEL_WORKER_CONSUMER_CONFIG='{"fetch.max.bytes": "1048576"}'`.
 """
@@ -11,8 +11,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from consumers.telemetry_settings import TelemetrySettings
-from schemas.settings import ClusterSettings
+from keel.consumers.telemetry_settings import TelemetrySettings
+from keel.schemas.settings import ClusterSettings
 
 FETCH_WAIT_MAX_MS = 50
 
@@ -48,8 +48,8 @@ class WorkerSettings(BaseSettings):
     # 10 ms / p99 85 ms end to end at 8,000 jobs/s, against 54 / 592 ms with 50 ms.
     poll_timeout: float = Field(default=0.005, gt=0)
 
-    # The cycle collector's first-generation threshold for `keel worker` (see consumers.collector);
-    # 700 or less leaves Python's default.
+    # The cycle collector's first-generation threshold for `keel worker`
+    # (see keel.consumers.collector); 700 or less leaves Python's default.
     gc_threshold: int = Field(default=10_000, ge=0)
 
     commit_interval: float = Field(default=1.0, gt=0)

@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from consumers.app import App
-from consumers.middleware import NoObserver, Observer
-from consumers.naming import CatalogNames
-from consumers.pipeline.dead_letter import header_map
-from consumers.pipeline.decode import DecodeStage
-from consumers.pipeline.engine import Engine, EngineConfig
-from consumers.pipeline.execute import Execute
-from consumers.pipeline.records import Header
-from consumers.pipeline.sink import Acknowledged
+from keel.consumers.app import App
+from keel.consumers.middleware import NoObserver, Observer
+from keel.consumers.naming import CatalogNames
+from keel.consumers.pipeline.dead_letter import header_map
+from keel.consumers.pipeline.decode import DecodeStage
+from keel.consumers.pipeline.engine import Engine, EngineConfig
+from keel.consumers.pipeline.execute import Execute
+from keel.consumers.pipeline.records import Header
+from keel.consumers.pipeline.sink import Acknowledged
 
 __all__ = ["DeadLetterRecord", "InMemoryWorker", "RawRecordError"]
 

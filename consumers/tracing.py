@@ -27,12 +27,12 @@ from opentelemetry.context import Context as TraceContext
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from consumers.context import Context
-from consumers.middleware import FAILED, RETRIED, NoObserver
-from consumers.pipeline.decode import Poison
-from consumers.pipeline.records import Message
-from schemas.headers import TRACEPARENT
-from schemas.tracing import (
+from keel.consumers.context import Context
+from keel.consumers.middleware import FAILED, RETRIED, NoObserver
+from keel.consumers.pipeline.decode import Poison
+from keel.consumers.pipeline.records import Message
+from keel.schemas.headers import TRACEPARENT
+from keel.schemas.tracing import (
     ERROR_TYPE,
     JOB_ATTEMPT,
     JOB_TYPE,

@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-from deploy.strimzi import TopicPolicy, kafka_topics, render
-from producers.settings import ProducerSettings
+from keel.deploy.strimzi import TopicPolicy, kafka_topics, render
+from keel.producers.settings import ProducerSettings
 
 app = typer.Typer(help="Generate deployment manifests from keel's settings.")
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from producers.topics import with_dead_letters
-from schemas.topics import dead_letter_topic
+from keel.producers.topics import with_dead_letters
+from keel.schemas.topics import dead_letter_topic
 
 _DAY_MS = 24 * 3600 * 1000
 _HEADER = """\

@@ -41,15 +41,15 @@ from confluent_kafka.schema_registry import SchemaRegistryClient, topic_record_s
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from producers.publisher import Publisher
-from producers.records import Record, RecordBuilder
-from producers.settings import ProducerSettings, Route
-from producers.topics import ensure_topics
-from schemas.catalog import reference_catalog
-from schemas.codec import JobCodec
-from schemas.headers import Headers
-from schemas.jobs import SendEmail
-from schemas.settings import ClusterSettings
+from keel.producers.publisher import Publisher
+from keel.producers.records import Record, RecordBuilder
+from keel.producers.settings import ProducerSettings, Route
+from keel.producers.topics import ensure_topics
+from keel.schemas.catalog import reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.headers import Headers
+from keel.schemas.jobs import SendEmail
+from keel.schemas.settings import ClusterSettings
 
 _WARM_UP = 2_000
 

@@ -3,8 +3,8 @@ directory of its own, a model generated from it, and a catalog built from both."
 
 from pathlib import Path
 
-from load.jobs import LoadJob
-from schemas.catalog import JobCatalog
+from keel.load.jobs import LoadJob
+from keel.schemas.catalog import JobCatalog
 
 LOAD_AVRO_DIR = Path(__file__).with_name("avro")
 LOAD_MODULE = Path(__file__).with_name("jobs.py")

@@ -8,14 +8,14 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from deploy.local import LocalStack, LocalStackSettings
-from load.bench import run_publish_bench
-from load.config import SCENARIOS
-from load.faults import Fault
-from load.keys import Skew
-from load.report import write_report
-from load.run import run_load
-from schemas.settings import ClusterSettings
+from keel.deploy.local import LocalStack, LocalStackSettings
+from keel.load.bench import run_publish_bench
+from keel.load.config import SCENARIOS
+from keel.load.faults import Fault
+from keel.load.keys import Skew
+from keel.load.report import write_report
+from keel.load.run import run_load
+from keel.schemas.settings import ClusterSettings
 
 load_app = typer.Typer(help="Load tests against a real broker: throughput, latency, correctness.")
 bench_app = typer.Typer(help="Benchmarks against the configured cluster.", no_args_is_help=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from load.oracle import Completion
+from keel.load.oracle import Completion
 
 _FIELDS = 5
 

@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from load.faults import Fault
-from load.keys import Skew
+from keel.load.faults import Fault
+from keel.load.keys import Skew
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The dead-letter records of a run, as the oracle identifies them: by where they came from."""
 
-from consumers.dlt import read_letters
-from consumers.pipeline.dead_letter import ORIGIN_OFFSET, ORIGIN_PARTITION
-from load.oracle import DeadLetter
+from keel.consumers.dlt import read_letters
+from keel.consumers.pipeline.dead_letter import ORIGIN_OFFSET, ORIGIN_PARTITION
+from keel.load.oracle import DeadLetter
 
 
 def read_dead_letters(bootstrap_servers: str, topic: str) -> list[DeadLetter]:

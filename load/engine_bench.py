@@ -1,4 +1,4 @@
-"""The worker's own CPU cost per job, in process: `python -m load.engine_bench`.
+"""The worker's own CPU cost per job, in process: `python -m keel.load.engine_bench`.
 
 Publishes `--jobs` SendEmail records to a new 12-partition topic (1,000 keys), reads them back
 into memory once, then alternates rounds of:
@@ -31,20 +31,20 @@ from confluent_kafka import Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import schemaless_reader
 
-from consumers import App, Context, collector
-from consumers.metrics import Metrics
-from consumers.naming import CatalogNames
-from consumers.pipeline import records
-from consumers.pipeline.decode import DecodeStage
-from consumers.pipeline.engine import Engine, EngineConfig
-from consumers.pipeline.execute import Execute
-from consumers.pipeline.records import Header
-from consumers.settings import WorkerSettings
-from load.worker_bench import cluster, publish, reader_from_start
-from schemas.catalog import reference_catalog
-from schemas.codec import JobCodec
-from schemas.jobs import SendEmail
-from schemas.settings import ClusterSettings
+from keel.consumers import App, Context, collector
+from keel.consumers.metrics import Metrics
+from keel.consumers.naming import CatalogNames
+from keel.consumers.pipeline import records
+from keel.consumers.pipeline.decode import DecodeStage
+from keel.consumers.pipeline.engine import Engine, EngineConfig
+from keel.consumers.pipeline.execute import Execute
+from keel.consumers.pipeline.records import Header
+from keel.consumers.settings import WorkerSettings
+from keel.load.worker_bench import cluster, publish, reader_from_start
+from keel.schemas.catalog import reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.jobs import SendEmail
+from keel.schemas.settings import ClusterSettings
 
 _BATCH = 500
 _FRAME = 5

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from load.workers import WorkerPool, WorkerProcess
+from keel.load.workers import WorkerPool, WorkerProcess
 
 
 class Fault(StrEnum):

@@ -5,7 +5,7 @@ Change the `.avsc` file, then run `keel schemas generate`.
 
 import pydantic
 
-from schemas.job import Job
+from keel.schemas.job import Job
 
 
 class LoadJob(Job):

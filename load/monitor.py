@@ -5,12 +5,12 @@ import time
 
 from confluent_kafka import KafkaException
 
-from load.completions import LoggedCompletion
-from load.lag import LagProbe
-from load.report import TimelinePoint
-from load.resources import ResourceSampler
-from load.tail import CompletionTail
-from load.workers import WorkerPool
+from keel.load.completions import LoggedCompletion
+from keel.load.lag import LagProbe
+from keel.load.report import TimelinePoint
+from keel.load.resources import ResourceSampler
+from keel.load.tail import CompletionTail
+from keel.load.workers import WorkerPool
 
 _P99 = 0.99
 

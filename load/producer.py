@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from load.jobs import LoadJob
-from load.keys import Skew, key_stream
-from load.oracle import SentJob
-from load.profile import job_identity
-from producers import Delivery, Outcome, Publisher
+from keel.load.jobs import LoadJob
+from keel.load.keys import Skew, key_stream
+from keel.load.oracle import SentJob
+from keel.load.profile import job_identity
+from keel.producers import Delivery, Outcome, Publisher
 
 _POISON_BYTES = 64
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from load.completions import CompletionLog
-from load.jobs import LoadJob
+from keel.load.completions import CompletionLog
+from keel.load.jobs import LoadJob
 
 _BUCKETS = 10_000
 

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from load.latency import LatencySummary
-from load.oracle import Verdict
+from keel.load.latency import LatencySummary
+from keel.load.oracle import Verdict
 
 
 @dataclass(frozen=True)

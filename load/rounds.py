@@ -16,25 +16,25 @@ from typing import Protocol
 
 from confluent_kafka import KafkaException, Producer
 
-from load.baseline import BaselineSpec, run_baseline
-from load.catalog import load_catalog
-from load.completions import LoggedCompletion, read_completions
-from load.config import RunConfig
-from load.dead_letters import read_dead_letters
-from load.faults import FaultInjector
-from load.jobs import LoadJob
-from load.lag import LagProbe
-from load.latency import LatencyRecorder
-from load.monitor import Monitor
-from load.oracle import DeadLetter, SentJob, Verdict, judge
-from load.producer import OpenLoopProducer, ProducePlan
-from load.profile import LoadHandler, LoadProfile
-from load.report import Rate, TimelinePoint
-from load.tail import CompletionTail
-from load.workers import WorkerPool
-from producers import ProducerSettings, Publisher, Route
-from schemas.settings import ClusterSettings
-from schemas.topics import dead_letter_topic
+from keel.load.baseline import BaselineSpec, run_baseline
+from keel.load.catalog import load_catalog
+from keel.load.completions import LoggedCompletion, read_completions
+from keel.load.config import RunConfig
+from keel.load.dead_letters import read_dead_letters
+from keel.load.faults import FaultInjector
+from keel.load.jobs import LoadJob
+from keel.load.lag import LagProbe
+from keel.load.latency import LatencyRecorder
+from keel.load.monitor import Monitor
+from keel.load.oracle import DeadLetter, SentJob, Verdict, judge
+from keel.load.producer import OpenLoopProducer, ProducePlan
+from keel.load.profile import LoadHandler, LoadProfile
+from keel.load.report import Rate, TimelinePoint
+from keel.load.tail import CompletionTail
+from keel.load.workers import WorkerPool
+from keel.producers import ProducerSettings, Publisher, Route
+from keel.schemas.settings import ClusterSettings
+from keel.schemas.topics import dead_letter_topic
 
 _READY_TIMEOUT_S = 90.0
 _DRAIN_POLL_S = 0.25

@@ -15,12 +15,12 @@ from pathlib import Path
 from confluent_kafka import libversion
 from confluent_kafka.admin import AdminClient
 
-from load.config import RunConfig
-from load.oracle import Verdict
-from load.report import Rate, RunSummary
-from load.rounds import NoProgress, Progress, Topic, baseline_replay, keel_replay, live_round
-from producers.topics import ensure_topics, with_dead_letters
-from schemas.settings import ClusterSettings
+from keel.load.config import RunConfig
+from keel.load.oracle import Verdict
+from keel.load.report import Rate, RunSummary
+from keel.load.rounds import NoProgress, Progress, Topic, baseline_replay, keel_replay, live_round
+from keel.producers.topics import ensure_topics, with_dead_letters
+from keel.schemas.settings import ClusterSettings
 
 
 def run_load(

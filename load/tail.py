@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from load.completions import LoggedCompletion, parse_line
+from keel.load.completions import LoggedCompletion, parse_line
 
 
 class CompletionTail:

@@ -1,4 +1,4 @@
-"""What telemetry costs a no-op worker: `python -m load.telemetry_bench --other DIR`.
+"""What telemetry costs a no-op worker: `python -m keel.load.telemetry_bench --other DIR`.
 
 One topic of no-op SendEmail jobs is published once; then, round after round, the same records
 are consumed by fresh consumer groups in child processes, one per variant, interleaved so that
@@ -9,7 +9,7 @@ every variant sees the same machine load:
 - `on`:    this tree with an SDK tracer provider (batching spans to an exporter that drops
            them), metrics exported every second (dropped), and JSON log context.
 
-Each child prints its jobs/s (`load.worker_bench.keel_rate`) and its CPU time per job
+Each child prints its jobs/s (`keel.load.worker_bench.keel_rate`) and its CPU time per job
 (steadier than the rate on a shared machine); the medians and every round are printed, never
 asserted. Point it at a running stack with KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL (it
 does not start one).
@@ -32,12 +32,12 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from consumers import App, WorkerSettings
-from consumers.runner import Worker
-from load import worker_bench
-from load.worker_bench import publish
-from schemas.codec import JobCodec
-from schemas.settings import ClusterSettings
+from keel.consumers import App, WorkerSettings
+from keel.consumers.runner import Worker
+from keel.load import worker_bench
+from keel.load.worker_bench import publish
+from keel.schemas.codec import JobCodec
+from keel.schemas.settings import ClusterSettings
 
 VARIANTS = ("other", "off", "on")
 
@@ -88,13 +88,15 @@ def run_variant(variant: str, other: Path, topic: str, count: int) -> tuple[floa
     env = {**os.environ, "PYTHONPATH": str(tree), "OTEL_METRIC_EXPORT_INTERVAL": "1000"}
     if variant == "other":
         script = (
-            "import asyncio, time; from load.worker_bench import keel_rate; "
-            "from schemas.settings import ClusterSettings; cpu = time.process_time(); "
+            "import asyncio, time; from keel.load.worker_bench import keel_rate; "
+            "from keel.schemas.settings import ClusterSettings; cpu = time.process_time(); "
             f"rate = asyncio.run(keel_rate(ClusterSettings(), {topic!r}, {count}, 0.0, 500)); "
             f"print(rate, (time.process_time() - cpu) / {count} * 1e6)"
         )
     else:
-        script = f"from load.telemetry_bench import child; child({variant!r}, {topic!r}, {count})"
+        script = (
+            f"from keel.load.telemetry_bench import child; child({variant!r}, {topic!r}, {count})"
+        )
     done = subprocess.run(
         [sys.executable, "-c", script],
         env=env,
@@ -130,8 +132,8 @@ def instruments(calls: int = 100_000) -> None:
     from opentelemetry.sdk.metrics import MeterProvider  # noqa: PLC0415
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: PLC0415
 
-    from consumers.metrics import Metrics  # noqa: PLC0415
-    from consumers.middleware import PROCESSED  # noqa: PLC0415
+    from keel.consumers.metrics import Metrics  # noqa: PLC0415
+    from keel.consumers.middleware import PROCESSED  # noqa: PLC0415
 
     provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     meter = provider.get_meter("bench")

@@ -1,13 +1,13 @@
-"""The app each worker process of a load run serves: `keel worker load.worker:app`.
+"""The app each worker process of a load run serves: `keel worker keel.load.worker:app`.
 
 Injected failures are retried quickly (the load profile makes them fail only once), so a run
 with failures measures keel's retry path without waiting out production backoffs.
 """
 
-from consumers import App, Context, RetryPolicy
-from load.catalog import load_catalog
-from load.jobs import LoadJob
-from load.profile import default_handler
+from keel.consumers import App, Context, RetryPolicy
+from keel.load.catalog import load_catalog
+from keel.load.jobs import LoadJob
+from keel.load.profile import default_handler
 
 app = App("keel-load", catalog=load_catalog(), retry=RetryPolicy(base_delay=0.01, max_delay=0.1))
 

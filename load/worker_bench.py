@@ -1,4 +1,4 @@
-"""A quick worker benchmark until the load harness exists: `python -m load.worker_bench`.
+"""A quick worker benchmark until the load harness exists: `python -m keel.load.worker_bench`.
 
 Runs, against one broker, in one process each:
 1. baseline: a plain confluent-kafka loop with fastavro decode and pydantic validation;
@@ -25,13 +25,13 @@ from confluent_kafka.cimpl import NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import schemaless_reader
 
-from consumers import App, Context, WorkerSettings
-from consumers.runner import Worker
-from deploy.local import private_stack
-from schemas.catalog import reference_catalog
-from schemas.codec import JobCodec
-from schemas.jobs import SendEmail
-from schemas.settings import ClusterSettings
+from keel.consumers import App, Context, WorkerSettings
+from keel.consumers.runner import Worker
+from keel.deploy.local import private_stack
+from keel.schemas.catalog import reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.jobs import SendEmail
+from keel.schemas.settings import ClusterSettings
 
 
 @contextmanager

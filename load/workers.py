@@ -1,6 +1,6 @@
 """The worker processes of a run: real `keel worker` processes, started, faulted and stopped.
 
-Each worker is the same command a user runs (`python -m keel worker load.worker:app`), with its
+Each worker is the same command a user runs (`python -m keel worker keel.load.worker:app`), with its
 settings in the environment and its own health port, so the harness measures keel's real
 pipeline and can ask each worker whether it is ready.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 
-from deploy.local.ports import pick_free_ports
+from keel.deploy.local.ports import pick_free_ports
 
-APP_TARGET = "load.worker:app"
+APP_TARGET = "keel.load.worker:app"
 _READY_POLL_S = 0.05
 
 

@@ -9,19 +9,19 @@ Scheduler (periodic jobs): schedule (when) -> scheduling (leader election, fenci
 transaction per fire) -> schedule_state (how far each schedule has fired).
 """
 
-from producers.aio import AsyncPublisher
-from producers.delivery import Delivery, OnDelivery, Outcome
-from producers.errors import (
+from keel.producers.aio import AsyncPublisher
+from keel.producers.delivery import Delivery, OnDelivery, Outcome
+from keel.producers.errors import (
     MessageTooLargeError,
     MissingKeyError,
     NoRouteError,
     PublishError,
     PublishTimeoutError,
 )
-from producers.publisher import Publisher
-from producers.schedule import CatchUp
-from producers.scheduler import Scheduler
-from producers.settings import ProducerSettings, Route, SchedulerSettings
+from keel.producers.publisher import Publisher
+from keel.producers.schedule import CatchUp
+from keel.producers.scheduler import Scheduler
+from keel.producers.settings import ProducerSettings, Route, SchedulerSettings
 
 __all__ = [
     "AsyncPublisher",

@@ -13,15 +13,15 @@ import threading
 from types import TracebackType
 from typing import Self
 
-from producers.client import Connection
-from producers.delivery import Delivery, OnDelivery, Outcome
-from producers.errors import PublishError, PublishTimeoutError
-from producers.records import Key, Record
-from producers.settings import ProducerSettings
-from schemas.catalog import JobCatalog
-from schemas.job import Job
-from schemas.settings import ClusterSettings
-from schemas.tracing import TracerProvider
+from keel.producers.client import Connection
+from keel.producers.delivery import Delivery, OnDelivery, Outcome
+from keel.producers.errors import PublishError, PublishTimeoutError
+from keel.producers.records import Key, Record
+from keel.producers.settings import ProducerSettings
+from keel.schemas.catalog import JobCatalog
+from keel.schemas.job import Job
+from keel.schemas.settings import ClusterSettings
+from keel.schemas.tracing import TracerProvider
 
 _REPORT_MARGIN_S = 5.0
 _POLL_S = 0.1

@@ -7,14 +7,14 @@ import typer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from producers.demo import publish_demo
-from producers.publisher import Publisher
-from producers.settings import ProducerSettings
-from producers.topics import ensure_topics, with_dead_letters
-from schemas import evolution, generate, registry
-from schemas.catalog import full_name, reference_catalog
-from schemas.errors import KeelError
-from schemas.settings import ClusterSettings
+from keel.producers.demo import publish_demo
+from keel.producers.publisher import Publisher
+from keel.producers.settings import ProducerSettings
+from keel.producers.topics import ensure_topics, with_dead_letters
+from keel.schemas import evolution, generate, registry
+from keel.schemas.catalog import full_name, reference_catalog
+from keel.schemas.errors import KeelError
+from keel.schemas.settings import ClusterSettings
 
 topics_app = typer.Typer(help="Kafka topics of the routed job types.", no_args_is_help=True)
 schemas_app = typer.Typer(help="The Avro job contract.", no_args_is_help=True)

@@ -11,23 +11,23 @@ from functools import partial
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from producers.delivery import (
+from keel.producers.delivery import (
     DEFAULT_PRODUCER_LIMIT,
     OnDelivery,
     delivery_error,
     outcome,
     too_large_for_producer,
 )
-from producers.errors import PublishError
-from producers.records import Key, Record, RecordBuilder
-from producers.settings import ProducerSettings
-from producers.tracing import traced_build
-from schemas.catalog import JobCatalog, reference_catalog
-from schemas.codec import JobCodec
-from schemas.headers import JOB_ID, header_value
-from schemas.job import Job
-from schemas.settings import ClusterSettings
-from schemas.tracing import TracerProvider
+from keel.producers.errors import PublishError
+from keel.producers.records import Key, Record, RecordBuilder
+from keel.producers.settings import ProducerSettings
+from keel.producers.tracing import traced_build
+from keel.schemas.catalog import JobCatalog, reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.headers import JOB_ID, header_value
+from keel.schemas.job import Job
+from keel.schemas.settings import ClusterSettings
+from keel.schemas.tracing import TracerProvider
 
 DeliveryReport = Callable[[KafkaError | None, Message], None]
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, Message
 
-from producers.errors import MessageTooLargeError, PublishError, PublishTimeoutError
+from keel.producers.errors import MessageTooLargeError, PublishError, PublishTimeoutError
 
 # librdkafka's own default for message.max.bytes, and the broker's for max.message.bytes.
 DEFAULT_PRODUCER_LIMIT = 1_000_000

@@ -13,10 +13,10 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from producers.publisher import Publisher
-from producers.records import Key
-from schemas.job import Job
-from schemas.jobs import GenerateReport, ProcessPayment, ReportFormat, SendEmail
+from keel.producers.publisher import Publisher
+from keel.producers.records import Key
+from keel.schemas.job import Job
+from keel.schemas.jobs import GenerateReport, ProcessPayment, ReportFormat, SendEmail
 
 _USERS = [uuid.UUID(int=n + 1) for n in range(200)]
 _FLUSH_EVERY = 500

@@ -1,6 +1,6 @@
 """What publishing raises, besides pydantic's `ValidationError` for an invalid job.
 
-KeelError (schemas.errors)
+KeelError (keel.schemas.errors)
 └── PublishError                a job did not reach the broker; `job_id` says which
     ├── MissingKeyError         an ordered job type published without a key
     ├── NoRouteError            a job type with no topic in the routing settings
@@ -8,7 +8,7 @@ KeelError (schemas.errors)
     └── PublishTimeoutError     no delivery report in time (the broker is unreachable)
 """
 
-from schemas.errors import KeelError
+from keel.schemas.errors import KeelError
 
 
 class PublishError(KeelError):

@@ -10,15 +10,15 @@ import time
 from types import TracebackType
 from typing import Self
 
-from producers.client import Connection, DeliveryReport
-from producers.delivery import Delivery, OnDelivery, Outcome
-from producers.errors import PublishError, PublishTimeoutError
-from producers.records import Key, Record
-from producers.settings import ProducerSettings
-from schemas.catalog import JobCatalog
-from schemas.job import Job
-from schemas.settings import ClusterSettings
-from schemas.tracing import TracerProvider
+from keel.producers.client import Connection, DeliveryReport
+from keel.producers.delivery import Delivery, OnDelivery, Outcome
+from keel.producers.errors import PublishError, PublishTimeoutError
+from keel.producers.records import Key, Record
+from keel.producers.settings import ProducerSettings
+from keel.schemas.catalog import JobCatalog
+from keel.schemas.job import Job
+from keel.schemas.settings import ClusterSettings
+from keel.schemas.tracing import TracerProvider
 
 # librdkafka reports every job within delivery.timeout.ms; this margin only guards against a
 # report that never comes, so `publish` cannot wait forever.

@@ -14,11 +14,19 @@ from uuid import UUID
 from opentelemetry import context, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from producers.errors import MissingKeyError
-from producers.settings import ProducerSettings
-from schemas.codec import JobCodec
-from schemas.headers import ATTEMPT, CREATED_AT, JOB_ID, JOB_TYPE, TRACEPARENT, Headers, new_job_id
-from schemas.job import Job
+from keel.producers.errors import MissingKeyError
+from keel.producers.settings import ProducerSettings
+from keel.schemas.codec import JobCodec
+from keel.schemas.headers import (
+    ATTEMPT,
+    CREATED_AT,
+    JOB_ID,
+    JOB_TYPE,
+    TRACEPARENT,
+    Headers,
+    new_job_id,
+)
+from keel.schemas.job import Job
 
 Key = str | bytes | UUID
 _FIRST_ATTEMPT = b"1"

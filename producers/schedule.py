@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from schemas.job import Job
+from keel.schemas.job import Job
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Never enumerate more missed fire times than this, whatever the downtime was.

@@ -20,9 +20,9 @@ from uuid import UUID
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from producers.schedule import EPOCH
-from producers.topics import ensure_topics
-from schemas.settings import ClusterSettings
+from keel.producers.schedule import EPOCH
+from keel.producers.topics import ensure_topics
+from keel.schemas.settings import ClusterSettings
 
 STATE_CONFIG = {"cleanup.policy": "compact"}
 _MS = timedelta(milliseconds=1)

@@ -18,8 +18,8 @@ import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from producers.schedule import CatchUp, Cron, Every, Schedule, Trigger
-from schemas.job import Job
+from keel.producers.schedule import CatchUp, Cron, Every, Schedule, Trigger
+from keel.schemas.job import Job
 
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 Make = Callable[[datetime], Job]

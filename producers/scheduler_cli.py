@@ -8,17 +8,17 @@ from typing import Annotated
 
 import typer
 
-from producers.loading import load_target
-from producers.schedule_state import read_state
-from producers.scheduler import Scheduler
-from producers.scheduling import run_scheduler
-from schemas.settings import ClusterSettings
+from keel.producers.loading import load_target
+from keel.producers.schedule_state import read_state
+from keel.producers.scheduler import Scheduler
+from keel.producers.scheduling import run_scheduler
+from keel.schemas.settings import ClusterSettings
 
 scheduler_app = typer.Typer(
     help="Periodic jobs, published once per fire time however many schedulers run.",
     no_args_is_help=True,
 )
-Target = Annotated[str, typer.Argument(help="module:attribute naming a producers.Scheduler")]
+Target = Annotated[str, typer.Argument(help="module:attribute naming a keel.producers.Scheduler")]
 
 
 @scheduler_app.command("run")

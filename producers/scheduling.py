@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from producers.records import Record, RecordBuilder
-from producers.schedule import Schedule, due
-from producers.schedule_state import (
+from keel.producers.records import Record, RecordBuilder
+from keel.producers.schedule import Schedule, due
+from keel.producers.schedule_state import (
     encode_state,
     ensure_state_topic,
     fire_id,
@@ -33,12 +33,12 @@ from producers.schedule_state import (
     read_state,
     to_ms,
 )
-from producers.scheduler import Scheduler
-from producers.settings import ProducerSettings, SchedulerSettings
-from schemas.catalog import JobCatalog, reference_catalog
-from schemas.codec import JobCodec
-from schemas.headers import SCHEDULE, SCHEDULED_FOR
-from schemas.settings import ClusterSettings
+from keel.producers.scheduler import Scheduler
+from keel.producers.settings import ProducerSettings, SchedulerSettings
+from keel.schemas.catalog import JobCatalog, reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.headers import SCHEDULE, SCHEDULED_FOR
+from keel.schemas.settings import ClusterSettings
 
 _LOG = logging.getLogger(__name__)
 _NOW_INCLUSIVE = timedelta(microseconds=1)

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from producers.errors import NoRouteError
-from schemas.settings import ClusterSettings
+from keel.producers.errors import NoRouteError
+from keel.schemas.settings import ClusterSettings
 
 Compatibility = Literal[
     "BACKWARD",

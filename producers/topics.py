@@ -12,7 +12,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from schemas.topics import dead_letter_topic
+from keel.schemas.topics import dead_letter_topic
 
 _TIMEOUT_S = 30.0
 _METADATA_WAIT_S = 10.0

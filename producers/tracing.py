@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 from opentelemetry.trace import SpanKind
 
-from producers.records import Key, Record, RecordBuilder
-from schemas.job import Job
-from schemas.tracing import (
+from keel.producers.records import Key, Record, RecordBuilder
+from keel.schemas.job import Job
+from keel.schemas.tracing import (
     JOB_TYPE,
     MESSAGING_DESTINATION_NAME,
     MESSAGING_KAFKA_MESSAGE_KEY,

@@ -7,9 +7,9 @@ avro/*.avsc  --keel schemas generate-->  jobs.py (pydantic models, subclasses of
                 codec.JobCodec                 Confluent framing + fastavro, registry ids
 """
 
-from schemas.catalog import JobCatalog, JobType, reference_catalog
-from schemas.codec import JobCodec
-from schemas.errors import (
+from keel.schemas.catalog import JobCatalog, JobType, reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.errors import (
     DecodeError,
     EncodeError,
     IncompatibleSchemaError,
@@ -24,11 +24,11 @@ from schemas.errors import (
     UnknownSchemaIdError,
     WrongMagicByteError,
 )
-from schemas.headers import JobHeaders, new_job_id
-from schemas.job import Job
-from schemas.jobs import GenerateReport, ProcessPayment, ReportFormat, SendEmail
-from schemas.settings import ClusterSettings
-from schemas.topics import dead_letter_topic
+from keel.schemas.headers import JobHeaders, new_job_id
+from keel.schemas.job import Job
+from keel.schemas.jobs import GenerateReport, ProcessPayment, ReportFormat, SendEmail
+from keel.schemas.settings import ClusterSettings
+from keel.schemas.topics import dead_letter_topic
 
 __all__ = [
     "ClusterSettings",

@@ -15,10 +15,10 @@ from typing import Any
 
 import fastavro
 
-from schemas.errors import NotInCatalogError
-from schemas.generate import AVRO_DIR
-from schemas.job import Job
-from schemas.jobs import GenerateReport, ProcessPayment, SendEmail
+from keel.schemas.errors import NotInCatalogError
+from keel.schemas.generate import AVRO_DIR
+from keel.schemas.job import Job
+from keel.schemas.jobs import GenerateReport, ProcessPayment, SendEmail
 
 ORDERED_PROPERTY = "keel.ordered"
 REFERENCE_JOBS: tuple[type[Job], ...] = (SendEmail, GenerateReport, ProcessPayment)

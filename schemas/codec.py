@@ -24,9 +24,9 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
 
-from schemas import registry
-from schemas.catalog import JobCatalog, full_name, parse_record_schema
-from schemas.errors import (
+from keel.schemas import registry
+from keel.schemas.catalog import JobCatalog, full_name, parse_record_schema
+from keel.schemas.errors import (
     EncodeError,
     IncompatibleSchemaError,
     InvalidJobError,
@@ -34,7 +34,7 @@ from schemas.errors import (
     UnknownJobTypeError,
     WrongMagicByteError,
 )
-from schemas.job import Job
+from keel.schemas.job import Job
 
 MAGIC_BYTE = 0
 _PREFIX = struct.Struct(">bI")

@@ -23,7 +23,7 @@ from avro.compatibility import (
     SchemaCompatibilityType,
 )
 
-from schemas.errors import RegistryUnavailableError
+from keel.schemas.errors import RegistryUnavailableError
 
 HISTORY_DIR = "history"
 _NEW_SUBJECT = 404

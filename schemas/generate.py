@@ -3,7 +3,7 @@
 The `.avsc` files in `schemas/avro/` are the one source of truth. dataclasses-avroschema's model
 generator turns them into pydantic models; three small rewrites then make its output fit keel:
 
-- the models derive from `schemas.job.Job` (frozen, unknown fields refused) instead of the
+- the models derive from `keel.schemas.job.Job` (frozen, unknown fields refused) instead of the
   library's `AvroBaseModel`, which `Job` itself extends, so `avro_schema()` still works;
 - a decimal's precision and scale also become pydantic constraints, so an amount with too many
   digits fails validation before anything is sent, and the annotation is a static type mypy
@@ -22,7 +22,7 @@ from typing import Any
 
 from dataclasses_avroschema import ModelGenerator, ModelType
 
-PACKAGE_DIR = Path(__file__).parent
+PACKAGE_DIR = Path(__file__).resolve().parent
 AVRO_DIR = PACKAGE_DIR / "avro"
 MODULE_PATH = PACKAGE_DIR / "jobs.py"
 _RUFF_RULES = "I,UP,F401"
@@ -63,7 +63,7 @@ def generate(directory: Path = AVRO_DIR, target: Path = MODULE_PATH) -> bool:
 def _adapt(code: str, docs: dict[tuple[str, str], str]) -> str:
     code = code.replace(
         "from dataclasses_avroschema.pydantic import AvroBaseModel",
-        "from schemas.job import Job",
+        "from keel.schemas.job import Job",
     )
     blocks = [_decimals(block, docs) for block in code.split("\nclass ")]
     code = "\nclass ".join(blocks).replace("(AvroBaseModel):", "(Job):")

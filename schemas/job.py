@@ -1,6 +1,6 @@
 """The base every job model derives from.
 
-Job models are generated from the `.avsc` files in `schemas/avro/` (see `schemas.generate`), so
+Job models are generated from the `.avsc` files in `schemas/avro/` (see `keel.schemas.generate`), so
 the Avro schema stays the one contract. The base adds what a message needs beyond its fields:
 instances are immutable once validated (a job in flight never changes under its producer) and
 unknown fields are refused rather than silently dropped.

@@ -12,7 +12,7 @@ import uuid
 import pydantic
 from dataclasses_avroschema import types
 
-from schemas.job import Job
+from keel.schemas.job import Job
 
 
 class ReportFormat(str, enum.Enum):

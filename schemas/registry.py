@@ -13,7 +13,7 @@ import httpx2
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from schemas.errors import RegistryUnavailableError, SchemaRejectedError, UnknownSchemaIdError
+from keel.schemas.errors import RegistryUnavailableError, SchemaRejectedError, UnknownSchemaIdError
 
 AVRO = "AVRO"
 _NOT_FOUND = 404

@@ -1,4 +1,4 @@
-"""The reference jobs' handlers, with simulated I/O: `keel worker consumers.handlers:app`.
+"""The reference jobs' handlers, with simulated I/O: `keel worker keel.consumers.handlers:app`.
 
 Latency and failure rate come from the environment (`KEEL_DEMO_LATENCY`, seconds;
 `KEEL_DEMO_FAILURE_RATE`, 0..1) through `DemoSettings`, read once. Failures raise
@@ -6,6 +6,6 @@ Latency and failure rate come from the environment (`KEEL_DEMO_LATENCY`, seconds
 payment id, so a redelivered payment charges once.
 """
 
-from consumers.handlers.demo import DemoSettings, app, charged_payments
+from keel.consumers.handlers.demo import DemoSettings, app, charged_payments
 
 __all__ = ["DemoSettings", "app", "charged_payments"]

@@ -10,10 +10,10 @@ from uuid import UUID
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from consumers.app import App
-from consumers.context import Context
-from consumers.pipeline.retry import RetryPolicy
-from schemas.jobs import GenerateReport, ProcessPayment, SendEmail
+from keel.consumers.app import App
+from keel.consumers.context import Context
+from keel.consumers.pipeline.retry import RetryPolicy
+from keel.schemas.jobs import GenerateReport, ProcessPayment, SendEmail
 
 
 class DemoSettings(BaseSettings):

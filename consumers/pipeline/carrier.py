@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
-from consumers.signals import JobTimeout
+from keel.consumers.signals import JobTimeout
 
 Report = Callable[[BaseException | None], None]
 _Attempt = tuple[Coroutine[Any, Any, None], contextvars.Context, Report, float | None]

@@ -10,8 +10,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from consumers.pipeline.partition import Position
-from consumers.pipeline.records import TopicPartition
+from keel.consumers.pipeline.partition import Position
+from keel.consumers.pipeline.records import TopicPartition
 
 _LOG = logging.getLogger(__name__)
 

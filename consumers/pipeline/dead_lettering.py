@@ -18,14 +18,14 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from consumers.middleware import Observer
-from consumers.pipeline.dead_letter import Failure, Origin, dead_letter_headers
-from consumers.pipeline.decode import Poison, poison
-from consumers.pipeline.partition import Delivery
-from consumers.pipeline.records import Message
-from consumers.pipeline.retry import DeadLetter
-from consumers.pipeline.sink import DeadLetterSink
-from schemas.headers import JOB_TYPE
+from keel.consumers.middleware import Observer
+from keel.consumers.pipeline.dead_letter import Failure, Origin, dead_letter_headers
+from keel.consumers.pipeline.decode import Poison, poison
+from keel.consumers.pipeline.partition import Delivery
+from keel.consumers.pipeline.records import Message
+from keel.consumers.pipeline.retry import DeadLetter
+from keel.consumers.pipeline.sink import DeadLetterSink
+from keel.schemas.headers import JOB_TYPE
 
 _LOG = logging.getLogger(__name__)
 

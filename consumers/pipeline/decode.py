@@ -67,7 +67,7 @@ class DecodeStage:
             return poison(getattr(error, "reason", UNDECODABLE), error)
         if key is None and self._ordered(type(job)):
             message = f"{type(job).__name__} is ordered by key and the record has none"
-            return Poison(MISSING_KEY, "consumers.MissingKey", message, "")
+            return Poison(MISSING_KEY, "keel.consumers.MissingKey", message, "")
         return job
 
 

@@ -19,19 +19,24 @@ from functools import partial
 
 from pydantic import BaseModel
 
-from consumers.context import Context
-from consumers.middleware import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
-from consumers.pipeline.dead_lettering import DeadLetterConfig, DeadLetterer, Names, note_failure
-from consumers.pipeline.decode import DecodeStage, Poison, Unavailable
-from consumers.pipeline.execute import Execute
-from consumers.pipeline.flow import FlowControl
-from consumers.pipeline.offsets import PartitionOffsets, decode_finished
-from consumers.pipeline.partition import Delivery, PartitionState, Position
-from consumers.pipeline.ready import ReadyQueue
-from consumers.pipeline.records import Message, TopicPartition
-from consumers.pipeline.retry import DeadLetter, Random, RetryAfter, decide
-from consumers.pipeline.sink import DeadLetterSink
-from consumers.registry import Registration
+from keel.consumers.context import Context
+from keel.consumers.middleware import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
+from keel.consumers.pipeline.dead_lettering import (
+    DeadLetterConfig,
+    DeadLetterer,
+    Names,
+    note_failure,
+)
+from keel.consumers.pipeline.decode import DecodeStage, Poison, Unavailable
+from keel.consumers.pipeline.execute import Execute
+from keel.consumers.pipeline.flow import FlowControl
+from keel.consumers.pipeline.offsets import PartitionOffsets, decode_finished
+from keel.consumers.pipeline.partition import Delivery, PartitionState, Position
+from keel.consumers.pipeline.ready import ReadyQueue
+from keel.consumers.pipeline.records import Message, TopicPartition
+from keel.consumers.pipeline.retry import DeadLetter, Random, RetryAfter, decide
+from keel.consumers.pipeline.sink import DeadLetterSink
+from keel.consumers.registry import Registration
 
 _LOG = logging.getLogger(__name__)
 
@@ -221,7 +226,7 @@ class Engine:
         if registration is None:
             name = self._names.job_type(type(decoded))
             message = f"no handler for {name}"
-            delivery.poison = Poison(NO_HANDLER, "consumers.NoHandler", message, "")
+            delivery.poison = Poison(NO_HANDLER, "keel.consumers.NoHandler", message, "")
         delivery.job = decoded
         delivery.job_type = self._names.job_type(type(decoded))
         delivery.registration = registration

@@ -14,9 +14,9 @@ from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from consumers.pipeline.dead_letter import TRACEBACK
-from consumers.pipeline.records import Header
-from consumers.pipeline.sink import Acknowledged
+from keel.consumers.pipeline.dead_letter import TRACEBACK
+from keel.consumers.pipeline.records import Header
+from keel.consumers.pipeline.sink import Acknowledged
 
 _LOG = logging.getLogger(__name__)
 POLL_EVERY = 0.005

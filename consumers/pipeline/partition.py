@@ -5,11 +5,11 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
-from consumers.pipeline.decode import Poison, Unavailable
-from consumers.pipeline.lanes import Lanes
-from consumers.pipeline.offsets import PartitionOffsets, encode_finished
-from consumers.pipeline.records import Message, TopicPartition
-from consumers.registry import Registration
+from keel.consumers.pipeline.decode import Poison, Unavailable
+from keel.consumers.pipeline.lanes import Lanes
+from keel.consumers.pipeline.offsets import PartitionOffsets, encode_finished
+from keel.consumers.pipeline.records import Message, TopicPartition
+from keel.consumers.registry import Registration
 
 
 @dataclass(frozen=True, slots=True)

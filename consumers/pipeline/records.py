@@ -1,7 +1,7 @@
 """The shape of a consumed record, as the pipeline reads it.
 
 `confluent_kafka.Message` fits this protocol as it is, so the pipeline never copies a record;
-`consumers.testing` builds its own records to the same shape.
+`keel.consumers.testing` builds its own records to the same shape.
 """
 
 from typing import Protocol

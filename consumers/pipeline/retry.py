@@ -12,7 +12,7 @@ which spreads a burst of failures out instead of retrying them in lockstep.
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from consumers.signals import Reject, Retry
+from keel.consumers.signals import Reject, Retry
 
 
 class Random(Protocol):

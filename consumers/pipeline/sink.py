@@ -8,7 +8,7 @@ only after an acknowledgement.
 from collections.abc import Callable
 from typing import Protocol
 
-from consumers.pipeline.records import Header
+from keel.consumers.pipeline.records import Header
 
 Acknowledged = Callable[[str | None], None]
 

@@ -32,9 +32,9 @@ from typing import Any, Protocol, TypeVar, cast
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from consumers.pipeline import records
-from consumers.pipeline.engine import Engine
-from consumers.pipeline.partition import Position
+from keel.consumers.pipeline import records
+from keel.consumers.pipeline.engine import Engine
+from keel.consumers.pipeline.partition import Position
 
 _LOG = logging.getLogger(__name__)
 T = TypeVar("T")

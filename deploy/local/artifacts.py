@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from deploy.local.errors import DownloadError, MissingToolError
+from keel.deploy.local.errors import DownloadError, MissingToolError
 
 KAFKA_VERSION = "4.3.1"
 APICURIO_VERSION = "3.3.3"

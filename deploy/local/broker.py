@@ -11,10 +11,10 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from deploy.local.errors import StackError, StaleDataDirError
-from deploy.local.java import JavaRuntime
-from deploy.local.server import ManagedServer
-from deploy.local.settings import LocalStackSettings
+from keel.deploy.local.errors import StackError, StaleDataDirError
+from keel.deploy.local.java import JavaRuntime
+from keel.deploy.local.server import ManagedServer
+from keel.deploy.local.settings import LocalStackSettings
 
 _CLUSTER_ID_FILE = "cluster.id"
 _LOG4J = """\

@@ -4,10 +4,10 @@ from typing import Annotated
 
 import typer
 
-from deploy.local.errors import StackError
-from deploy.local.settings import LocalStackSettings
-from deploy.local.stack import LocalStack, ServerStatus
-from schemas.settings import ClusterSettings
+from keel.deploy.local.errors import StackError
+from keel.deploy.local.settings import LocalStackSettings
+from keel.deploy.local.stack import LocalStack, ServerStatus
+from keel.schemas.settings import ClusterSettings
 
 app = typer.Typer(help="Run a local Apache Kafka broker and schema registry (no Docker needed).")
 

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local.errors import MissingToolError
-from deploy.local.settings import LocalStackSettings
+from keel.deploy.local.errors import MissingToolError
+from keel.deploy.local.settings import LocalStackSettings
 
 MIN_JAVA = 21
 _RELEASE_VERSION = re.compile(r'^JAVA_VERSION="(\d+)', re.MULTILINE)

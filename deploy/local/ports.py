@@ -5,8 +5,8 @@ import socket
 
 import psutil
 
-from deploy.local.errors import PortInUseError
-from deploy.local.settings import EPHEMERAL_PORT_START
+from keel.deploy.local.errors import PortInUseError
+from keel.deploy.local.settings import EPHEMERAL_PORT_START
 
 _PICK_FROM = 20000
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import httpx
 
-from deploy.local.java import JavaRuntime
-from deploy.local.server import ManagedServer
-from deploy.local.settings import LocalStackSettings
+from keel.deploy.local.java import JavaRuntime
+from keel.deploy.local.server import ManagedServer
+from keel.deploy.local.settings import LocalStackSettings
 
 
 class LocalRegistry:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from deploy.local.errors import ServerStartError
+from keel.deploy.local.errors import ServerStartError
 
 _POLL_S = 0.1
 _LOG_TAIL_LINES = 25

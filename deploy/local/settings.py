@@ -12,7 +12,7 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.settings import CCOMPAT_PATH, LOCAL_BROKER_PORT, LOCAL_REGISTRY_PORT
+from keel.schemas.settings import CCOMPAT_PATH, LOCAL_BROKER_PORT, LOCAL_REGISTRY_PORT
 
 EPHEMERAL_PORT_START = 32768
 

@@ -14,8 +14,8 @@ from uuid import UUID, uuid4
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 
-from producers import AsyncPublisher
-from schemas import SendEmail
+from keel.producers import AsyncPublisher
+from keel.schemas import SendEmail
 
 
 class SignUp(BaseModel):

@@ -8,8 +8,8 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from typer.testing import CliRunner
 
 from keel.cli import app
-from schemas.catalog import reference_catalog
-from schemas.jobs import SendEmail
+from keel.schemas.catalog import reference_catalog
+from keel.schemas.jobs import SendEmail
 from tests.support.cluster import Cluster
 from tests.support.topics import create_topic, unique_name
 

@@ -13,10 +13,10 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from schemas import registry as subjects
-from schemas.catalog import JobCatalog, JobType, reference_catalog
-from schemas.codec import JobCodec
-from schemas.errors import (
+from keel.schemas import registry as subjects
+from keel.schemas.catalog import JobCatalog, JobType, reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.errors import (
     DecodeError,
     IncompatibleSchemaError,
     InvalidJobError,
@@ -27,9 +27,9 @@ from schemas.errors import (
     UnknownSchemaIdError,
     WrongMagicByteError,
 )
-from schemas.generate import AVRO_DIR, render
-from schemas.job import Job
-from schemas.jobs import SendEmail
+from keel.schemas.generate import AVRO_DIR, render
+from keel.schemas.job import Job
+from keel.schemas.jobs import SendEmail
 from tests.support import jobs
 from tests.support.cluster import Cluster
 from tests.support.topics import unique_name

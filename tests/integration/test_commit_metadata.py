@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, TopicPartition
 
-from consumers.pipeline.offsets import METADATA_LIMIT, decode_finished, encode_finished
+from keel.consumers.pipeline.offsets import METADATA_LIMIT, decode_finished, encode_finished
 from tests.support.cluster import Cluster
 
 

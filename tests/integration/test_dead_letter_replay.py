@@ -6,10 +6,10 @@ from collections.abc import Callable
 import pytest
 from typer.testing import CliRunner
 
-from consumers import App, Context, RetryPolicy
 from keel.cli import app as keel_cli
-from schemas.jobs import SendEmail
-from schemas.topics import dead_letter_topic
+from keel.consumers import App, Context, RetryPolicy
+from keel.schemas.jobs import SendEmail
+from keel.schemas.topics import dead_letter_topic
 from tests.support.cluster import Cluster
 from tests.support.sample import email, seq_of
 from tests.support.worker import (

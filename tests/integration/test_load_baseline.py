@@ -9,7 +9,7 @@ import fastavro
 from confluent_kafka import Producer
 from pydantic import BaseModel
 
-from load.baseline import BaselineSpec, run_baseline
+from keel.load.baseline import BaselineSpec, run_baseline
 from tests.support.cluster import Cluster
 from tests.support.topics import unique_name
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from load.config import RunConfig
-from load.report import write_report
-from load.run import run_load
+from keel.load.config import RunConfig
+from keel.load.report import write_report
+from keel.load.run import run_load
 from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.slow

@@ -2,7 +2,7 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from load.lag import LagProbe
+from keel.load.lag import LagProbe
 from tests.support.cluster import Cluster
 from tests.support.topics import unique_name
 

@@ -11,9 +11,9 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
-from deploy.local import LocalStack, LocalStackSettings
-from deploy.local.errors import PortInUseError, ServerStartError
-from deploy.local.ports import pick_free_ports
+from keel.deploy.local import LocalStack, LocalStackSettings
+from keel.deploy.local.errors import PortInUseError, ServerStartError
+from keel.deploy.local.ports import pick_free_ports
 from tests.support.consume import record_count
 from tests.support.topics import create_topic, unique_name
 
@@ -106,7 +106,7 @@ def test_a_test_sessions_servers_die_with_the_process_that_started_them(tmp_path
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from deploy.local import private_stack\n"
+        "from keel.deploy.local import private_stack\n"
         "with private_stack(Path(sys.argv[1])) as stack:\n"
         "    print([s.pid for s in stack.status()], flush=True)\n"
         "    time.sleep(600)\n"

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from opentelemetry.sdk.trace import TracerProvider
 
-from producers import (
+from keel.producers import (
     AsyncPublisher,
     Delivery,
     MessageTooLargeError,
@@ -23,12 +23,12 @@ from producers import (
     PublishTimeoutError,
     Route,
 )
-from schemas.catalog import reference_catalog
-from schemas.codec import JobCodec
-from schemas.errors import EncodeError, RegistryUnavailableError
-from schemas.headers import JobHeaders
-from schemas.jobs import SendEmail
-from schemas.settings import ClusterSettings
+from keel.schemas.catalog import reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.errors import EncodeError, RegistryUnavailableError
+from keel.schemas.headers import JobHeaders
+from keel.schemas.jobs import SendEmail
+from keel.schemas.settings import ClusterSettings
 from tests.support import jobs
 from tests.support.cluster import Cluster
 from tests.support.consume import read_records, record_count

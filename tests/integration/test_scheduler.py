@@ -13,14 +13,14 @@ import pytest
 from confluent_kafka import Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from producers.records import RecordBuilder
-from producers.schedule_state import ensure_state_topic, fire_id, from_ms
-from producers.scheduler import Scheduler
-from producers.scheduling import FencedError, Parts, Term
-from producers.settings import ProducerSettings, Route
-from schemas.catalog import reference_catalog
-from schemas.codec import JobCodec
-from schemas.headers import JOB_ID, SCHEDULED_FOR, header_value
+from keel.producers.records import RecordBuilder
+from keel.producers.schedule_state import ensure_state_topic, fire_id, from_ms
+from keel.producers.scheduler import Scheduler
+from keel.producers.scheduling import FencedError, Parts, Term
+from keel.producers.settings import ProducerSettings, Route
+from keel.schemas.catalog import reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.headers import JOB_ID, SCHEDULED_FOR, header_value
 from tests.support.cluster import Cluster
 from tests.support.consume import read_records
 from tests.support.schedules import every_second

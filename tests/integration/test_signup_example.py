@@ -7,11 +7,11 @@ import httpx
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from examples.signup.app import create_app
-from producers import AsyncPublisher, ProducerSettings, Route
-from schemas.catalog import reference_catalog
-from schemas.codec import JobCodec
-from schemas.headers import JobHeaders
-from schemas.jobs import SendEmail
+from keel.producers import AsyncPublisher, ProducerSettings, Route
+from keel.schemas.catalog import reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.headers import JobHeaders
+from keel.schemas.jobs import SendEmail
 from tests.support.cluster import Cluster
 from tests.support.consume import read_records, record_count
 

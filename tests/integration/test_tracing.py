@@ -8,9 +8,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from consumers import App, Context
-from producers import ProducerSettings, Publisher, Route
-from schemas.jobs import SendEmail
+from keel.consumers import App, Context
+from keel.producers import ProducerSettings, Publisher, Route
+from keel.schemas.jobs import SendEmail
 from tests.support import jobs
 from tests.support.cluster import Cluster
 from tests.support.worker import running, wait_for, worker_settings

@@ -11,9 +11,9 @@ from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, Config
 from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
-from consumers import App, Context, Retry, RetryPolicy
-from schemas.jobs import SendEmail
-from schemas.topics import dead_letter_topic
+from keel.consumers import App, Context, Retry, RetryPolicy
+from keel.schemas.jobs import SendEmail
+from keel.schemas.topics import dead_letter_topic
 from tests.support.cluster import Cluster
 from tests.support.sample import email, seq_of
 from tests.support.worker import (

@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from consumers.metrics import LATENCY_SAMPLE_EVERY
-from deploy.local.ports import pick_free_ports
+from keel.consumers.metrics import LATENCY_SAMPLE_EVERY
+from keel.deploy.local.ports import pick_free_ports
 from tests.integration.test_worker_processes import finished
 from tests.support.cluster import Cluster
 from tests.support.processes import WorkerProcess

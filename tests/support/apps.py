@@ -9,8 +9,8 @@ import asyncio
 import os
 import random
 
-from consumers import App, Context
-from schemas.jobs import SendEmail
+from keel.consumers import App, Context
+from keel.schemas.jobs import SendEmail
 
 app = App("subprocess-tests")  # the group comes from KEEL_WORKER_GROUP_ID
 _output: int | None = None

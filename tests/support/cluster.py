@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local import private_stack
-from schemas.settings import CCOMPAT_PATH, ClusterSettings
+from keel.deploy.local import private_stack
+from keel.schemas.settings import CCOMPAT_PATH, ClusterSettings
 
 REGISTRY_IMAGE = "apicurio/apicurio-registry:3.3.3"
 KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"

@@ -21,7 +21,7 @@ DASHBOARD = DEPLOY / "grafana" / "keel-worker.json"
 OVERLAYS = ("dev", "prod")
 # The Kubernetes release the manifests are validated against (kubernetes-validate's schemas).
 KUBERNETES_VERSION = "1.33.0"
-# Dead-letter topic of T is T.dlt (`schemas.topics.dead_letter_topic` once the contract lands).
+# Dead-letter topic of T is T.dlt (`keel.schemas.topics.dead_letter_topic` once the contract lands).
 DEAD_LETTER_SUFFIX = ".dlt"
 
 Manifest = dict[str, Any]

@@ -2,7 +2,7 @@
 
 import uuid
 
-from schemas.jobs import SendEmail
+from keel.schemas.jobs import SendEmail
 
 
 def email(key: int, seq: int) -> tuple[SendEmail, bytes]:

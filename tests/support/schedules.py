@@ -8,9 +8,9 @@ import os
 import uuid
 from datetime import datetime, timedelta
 
-from producers.schedule import CatchUp
-from producers.scheduler import Scheduler
-from schemas.jobs import GenerateReport
+from keel.producers.schedule import CatchUp
+from keel.producers.scheduler import Scheduler
+from keel.schemas.jobs import GenerateReport
 
 every_second = Scheduler(os.environ.get("KEEL_TEST_SCHEDULER", "keel-test"))
 _REQUESTER = uuid.UUID(int=7)

@@ -10,13 +10,13 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from consumers import App, WorkerSettings
-from consumers.runner import Worker
-from schemas.catalog import reference_catalog
-from schemas.codec import JobCodec
-from schemas.headers import JobHeaders, new_job_id
-from schemas.job import Job
-from schemas.tracing import TracerProvider
+from keel.consumers import App, WorkerSettings
+from keel.consumers.runner import Worker
+from keel.schemas.catalog import reference_catalog
+from keel.schemas.codec import JobCodec
+from keel.schemas.headers import JobHeaders, new_job_id
+from keel.schemas.job import Job
+from keel.schemas.tracing import TracerProvider
 from tests.support.cluster import Cluster
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.local.artifacts import KAFKA_VERSION, is_cached, kafka_jars
-from deploy.local.errors import DownloadError, MissingToolError
+from keel.deploy.local.artifacts import KAFKA_VERSION, is_cached, kafka_jars
+from keel.deploy.local.errors import DownloadError, MissingToolError
 
 
 def _put_fake_mvn_on_path(monkeypatch: pytest.MonkeyPatch, bin_dir: Path, script: str) -> None:

@@ -5,8 +5,8 @@ import contextvars
 
 from pydantic import BaseModel
 
-from consumers import App, Context, RetryPolicy
-from consumers.testing import InMemoryWorker
+from keel.consumers import App, Context, RetryPolicy
+from keel.consumers.testing import InMemoryWorker
 
 _VAR: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
 

@@ -3,8 +3,8 @@
 import pytest
 from confluent_kafka import KafkaError
 
-from load.bench import DeliveryFailures, _interleave, sample_values
-from schemas.jobs import SendEmail
+from keel.load.bench import DeliveryFailures, _interleave, sample_values
+from keel.schemas.jobs import SendEmail
 
 
 def test_paths_are_interleaved_and_rotated() -> None:

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy.local.broker import LocalBroker, formatted_cluster_id, new_cluster_id
-from deploy.local.errors import StaleDataDirError
-from deploy.local.java import JavaRuntime
-from deploy.local.settings import LocalStackSettings
+from keel.deploy.local.broker import LocalBroker, formatted_cluster_id, new_cluster_id
+from keel.deploy.local.errors import StaleDataDirError
+from keel.deploy.local.java import JavaRuntime
+from keel.deploy.local.settings import LocalStackSettings
 
 _NO_JAVA = JavaRuntime(Path("/nonexistent/java"), 25, "test")
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from consumers.pipeline.carrier import Carriers
-from consumers.signals import JobTimeout
+from keel.consumers.pipeline.carrier import Carriers
+from keel.consumers.signals import JobTimeout
 
 Outcomes = dict[str, BaseException | None]
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from consumers import collector
+from keel.consumers import collector
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 import pytest
 
-from consumers import Context
-from schemas.headers import JOB_ID
+from keel.consumers import Context
+from keel.schemas.headers import JOB_ID
 
 
 def test_a_context_of_a_record_reads_and_decodes_its_headers_only_on_first_use() -> None:

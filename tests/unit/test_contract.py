@@ -8,10 +8,10 @@ from uuid import uuid4
 import pydantic
 import pytest
 
-from schemas.catalog import JobCatalog, JobType, reference_catalog
-from schemas.errors import NotInCatalogError
-from schemas.generate import AVRO_DIR, MODULE_PATH, load_schemas, render
-from schemas.jobs import GenerateReport, ProcessPayment, SendEmail
+from keel.schemas.catalog import JobCatalog, JobType, reference_catalog
+from keel.schemas.errors import NotInCatalogError
+from keel.schemas.generate import AVRO_DIR, MODULE_PATH, load_schemas, render
+from keel.schemas.jobs import GenerateReport, ProcessPayment, SendEmail
 
 # Keys that change nothing about the data: doc text is compared separately, and the library
 # names the anonymous array and map types it derives.

@@ -1,4 +1,4 @@
-from consumers.pipeline.dead_letter import (
+from keel.consumers.pipeline.dead_letter import (
     MESSAGE_LIMIT,
     TRACEBACK_LIMIT,
     Failure,

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from deploy.local.artifacts import APICURIO_VERSION, KAFKA_VERSION
+from keel.deploy.local.artifacts import APICURIO_VERSION, KAFKA_VERSION
 from tests.support.deploy import DEPLOY, REPO
 
 COMPOSE = DEPLOY / "compose.yaml"

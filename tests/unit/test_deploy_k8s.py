@@ -9,10 +9,10 @@ import subprocess
 import kubernetes_validate
 import pytest
 
-from consumers.settings import WorkerSettings
-from deploy.strimzi import TopicPolicy, kafka_topics
-from deploy.strimzi import render as render_topics
-from producers.settings import ProducerSettings
+from keel.consumers.settings import WorkerSettings
+from keel.deploy.strimzi import TopicPolicy, kafka_topics
+from keel.deploy.strimzi import render as render_topics
+from keel.producers.settings import ProducerSettings
 from tests.support.deploy import (
     DEAD_LETTER_SUFFIX,
     K8S,

@@ -1,9 +1,9 @@
 """The deployment files agree with the code they deploy: the worker's setting names, health
 paths and metric names, and the producer's topic routes.
 
-The worker (`consumers.settings`, `consumers.health`, `consumers.metrics`) and the producer's
-routing (`producers.settings`) land on their own branches; until a module is in this tree, the
-test that needs it skips and names it.
+The worker (`keel.consumers.settings`, `keel.consumers.health`, `keel.consumers.metrics`) and
+the producer's routing (`keel.producers.settings`) land on their own branches; until a module
+is in this tree, the test that needs it skips and names it.
 """
 
 import asyncio
@@ -104,7 +104,7 @@ async def _serve_and_ask(health: ModuleType, paths: set[str]) -> dict[str, int]:
 def test_deployed_settings_are_worker_settings(
     source: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings_module = _module("consumers.settings")
+    settings_module = _module("keel.consumers.settings")
     env = _deployed_environments()[source]
     fields = settings_module.WorkerSettings.model_fields
     unknown = [k for k in env if k.startswith(PREFIX) and k[len(PREFIX) :].lower() not in fields]
@@ -117,7 +117,7 @@ def test_deployed_settings_are_worker_settings(
 
 
 def test_readme_names_every_worker_setting() -> None:
-    fields = _module("consumers.settings").WorkerSettings.model_fields
+    fields = _module("keel.consumers.settings").WorkerSettings.model_fields
     readme = (DEPLOY / "README.md").read_text()
     nested = {"cluster", "telemetry"}  # their own variables: KAFKA_*, SCHEMA_REGISTRY_URL, OTEL_*
     missing = [f for f in fields if f not in nested and f"`{PREFIX}{f.upper()}`" not in readme]
@@ -125,14 +125,14 @@ def test_readme_names_every_worker_setting() -> None:
 
 
 def test_image_and_manifests_use_the_worker_default_health_port() -> None:
-    fields = _module("consumers.settings").WorkerSettings.model_fields
+    fields = _module("keel.consumers.settings").WorkerSettings.model_fields
     default = fields["health_port"].default
     assert f"EXPOSE {default}" in (DEPLOY / "Dockerfile").read_text()
     assert _env_file(K8S / "base" / "worker.env")[f"{PREFIX}HEALTH_PORT"] == str(default)
 
 
 def test_probe_and_scrape_paths_are_served_by_the_worker() -> None:
-    health = _module("consumers.health")
+    health = _module("keel.consumers.health")
     healthcheck = re.search(r"127\.0\.0\.1:\d+(/\w+)", (DEPLOY / "Dockerfile").read_text())
     assert healthcheck is not None
     paths = _statefulset_paths() | {healthcheck[1]}
@@ -140,13 +140,13 @@ def test_probe_and_scrape_paths_are_served_by_the_worker() -> None:
 
 
 def test_dashboard_and_readme_match_the_worker_metrics() -> None:
-    metrics_module = _module("consumers.metrics")
-    middleware = _module("consumers.middleware")
+    metrics_module = _module("keel.consumers.metrics")
+    middleware = _module("keel.consumers.middleware")
     metrics = metrics_module.Metrics()
     for outcome in (middleware.PROCESSED, middleware.FAILED, middleware.RETRIED):
         metrics.attempt_ended("keel.jobs.SendEmail", outcome, 0.01)
     metrics.dead_lettered("keel.jobs.SendEmail", "invalid-job")
-    rendered = _module("consumers.prometheus").PrometheusView(metrics.snapshot).render()
+    rendered = _module("keel.consumers.prometheus").PrometheusView(metrics.snapshot).render()
     exported = set(re.findall(r"^# TYPE (\S+) ", rendered, re.MULTILINE))
     dashboard: dict[str, Any] = json.loads(DASHBOARD.read_text())
     assert queried_metrics(dashboard) <= exported
@@ -154,8 +154,8 @@ def test_dashboard_and_readme_match_the_worker_metrics() -> None:
 
 
 def test_kafka_topics_follow_the_producer_routes() -> None:
-    settings = _module("producers.settings").ProducerSettings()
+    settings = _module("keel.producers.settings").ProducerSettings()
     topics = load_all(K8S / "base" / "kafkatopics.yaml")
     assert job_topics(topics) == settings.topics()
-    dead_letter_topic = _module("schemas.topics").dead_letter_topic
+    dead_letter_topic = _module("keel.schemas.topics").dead_letter_topic
     assert dead_letter_topic("t") == f"t{DEAD_LETTER_SUFFIX}"

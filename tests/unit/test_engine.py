@@ -1,4 +1,4 @@
-"""The engine's rules, run in memory through `consumers.testing` (the fake users get)."""
+"""The engine's rules, run in memory through `keel.consumers.testing` (the fake users get)."""
 
 import asyncio
 import random
@@ -9,8 +9,8 @@ import zlib
 import pytest
 from pydantic import BaseModel
 
-from consumers import App, Context, Reject, Retry, RetryPolicy
-from consumers.testing import InMemoryWorker
+from keel.consumers import App, Context, Reject, Retry, RetryPolicy
+from keel.consumers.testing import InMemoryWorker
 
 
 class Step(BaseModel):
@@ -254,7 +254,7 @@ async def test_sync_handler_over_its_time_limit_is_dead_lettered_as_a_timeout() 
     await worker.run_until_idle()
     await worker.close()
     [letter] = worker.dead_letters
-    assert letter.headers["keel-dlt-error-class"] == "consumers.signals.JobTimeout"
+    assert letter.headers["keel-dlt-error-class"] == "keel.consumers.signals.JobTimeout"
 
 
 async def test_in_flight_above_the_high_mark_pauses_fetching() -> None:

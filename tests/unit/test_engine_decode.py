@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from consumers import App, Context
-from consumers.middleware import NoObserver
-from consumers.naming import CatalogNames
-from consumers.pipeline.decode import Poison, Unavailable
-from consumers.pipeline.engine import Engine, EngineConfig
-from consumers.pipeline.execute import Execute
-from consumers.pipeline.records import Header
+from keel.consumers import App, Context
+from keel.consumers.middleware import NoObserver
+from keel.consumers.naming import CatalogNames
+from keel.consumers.pipeline.decode import Poison, Unavailable
+from keel.consumers.pipeline.engine import Engine, EngineConfig
+from keel.consumers.pipeline.execute import Execute
+from keel.consumers.pipeline.records import Header
 from tests.support.waiting import until
 
 TOPIC = "jobs"

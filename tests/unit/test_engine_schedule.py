@@ -1,12 +1,12 @@
-"""Which job the engine starts when a slot frees, run through `consumers.testing`."""
+"""Which job the engine starts when a slot frees, run through `keel.consumers.testing`."""
 
 import asyncio
 import random
 
 from pydantic import BaseModel
 
-from consumers import App, Context
-from consumers.testing import InMemoryWorker
+from keel.consumers import App, Context
+from keel.consumers.testing import InMemoryWorker
 
 
 class Step(BaseModel):

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from schemas.evolution import check_history, history
-from schemas.generate import AVRO_DIR
+from keel.schemas.evolution import check_history, history
+from keel.schemas.generate import AVRO_DIR
 
 SEND_EMAIL = AVRO_DIR / "send_email.avsc"
 

@@ -2,8 +2,8 @@
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from consumers import WorkerSettings
-from consumers.pipeline.source import wake_fetcher
+from keel.consumers import WorkerSettings
+from keel.consumers.pipeline.source import wake_fetcher
 
 
 class _Consumer:

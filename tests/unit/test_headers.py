@@ -2,8 +2,8 @@
 
 import pytest
 
-from schemas.headers import ATTEMPT, JOB_ID, TRACEPARENT, JobHeaders, header_value, new_job_id
-from schemas.topics import dead_letter_topic
+from keel.schemas.headers import ATTEMPT, JOB_ID, TRACEPARENT, JobHeaders, header_value, new_job_id
+from keel.schemas.topics import dead_letter_topic
 
 
 def test_headers_round_trip() -> None:

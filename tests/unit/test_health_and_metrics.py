@@ -4,10 +4,10 @@ import asyncio
 
 import httpx
 
-from consumers.health import HealthServer, Probe
-from consumers.metrics import Metrics, Readings
-from consumers.middleware import DEAD_LETTERED, PROCESSED, RETRIED
-from consumers.prometheus import PrometheusView
+from keel.consumers.health import HealthServer, Probe
+from keel.consumers.metrics import Metrics, Readings
+from keel.consumers.middleware import DEAD_LETTERED, PROCESSED, RETRIED
+from keel.consumers.prometheus import PrometheusView
 
 
 def test_metrics_count_by_job_type_and_render_prometheus_text() -> None:

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from deploy.local.errors import MissingToolError
-from deploy.local.java import find_java
-from deploy.local.settings import LocalStackSettings
+from keel.deploy.local.errors import MissingToolError
+from keel.deploy.local.java import find_java
+from keel.deploy.local.settings import LocalStackSettings
 
 
 def _fake_java_home(root: Path, version: str) -> Path:

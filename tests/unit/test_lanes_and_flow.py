@@ -1,7 +1,7 @@
 import pytest
 
-from consumers.pipeline.flow import FlowControl
-from consumers.pipeline.lanes import Lanes
+from keel.consumers.pipeline.flow import FlowControl
+from keel.consumers.pipeline.lanes import Lanes
 
 
 def test_same_key_runs_one_at_a_time_in_offset_order() -> None:

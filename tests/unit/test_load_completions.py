@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from load.completions import CompletionLog, read_completions
-from load.tail import CompletionTail
+from keel.load.completions import CompletionLog, read_completions
+from keel.load.tail import CompletionTail
 
 
 def test_lines_written_are_read_back(tmp_path: Path) -> None:

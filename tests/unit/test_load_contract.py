@@ -1,6 +1,6 @@
-from load.catalog import LOAD_AVRO_DIR, LOAD_MODULE, load_catalog
-from load.jobs import LoadJob
-from schemas.generate import load_schemas, render
+from keel.load.catalog import LOAD_AVRO_DIR, LOAD_MODULE, load_catalog
+from keel.load.jobs import LoadJob
+from keel.schemas.generate import load_schemas, render
 
 
 def test_the_load_model_is_generated_from_its_schema() -> None:

@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from load.keys import Skew, key_stream
+from keel.load.keys import Skew, key_stream
 
 
 def _take(skew: Skew, keys: int, count: int = 20_000, seed: int = 7) -> Counter[str]:

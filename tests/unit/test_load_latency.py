@@ -1,4 +1,4 @@
-from load.latency import LatencyRecorder
+from keel.load.latency import LatencyRecorder
 
 
 def test_percentiles_come_from_intended_send_time() -> None:

@@ -1,6 +1,6 @@
 """The oracle catches what it exists to catch, and passes what at-least-once allows."""
 
-from load.oracle import Completion, DeadLetter, SentJob, judge
+from keel.load.oracle import Completion, DeadLetter, SentJob, judge
 
 
 def _sent(count: int, keys: int = 2) -> list[SentJob]:

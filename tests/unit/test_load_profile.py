@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from load.completions import read_completions
-from load.jobs import LoadJob
-from load.profile import InjectedFailure, LoadHandler, LoadProfile
+from keel.load.completions import read_completions
+from keel.load.jobs import LoadJob
+from keel.load.profile import InjectedFailure, LoadHandler, LoadProfile
 
 
 def _run(handler: LoadHandler, job: LoadJob, attempt: int = 1) -> None:

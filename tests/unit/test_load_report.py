@@ -1,9 +1,9 @@
 import json
 from pathlib import Path
 
-from load.latency import LatencySummary
-from load.oracle import Verdict
-from load.report import Rate, RunSummary, TimelinePoint, write_report
+from keel.load.latency import LatencySummary
+from keel.load.oracle import Verdict
+from keel.load.report import Rate, RunSummary, TimelinePoint, write_report
 
 _STABLE_KEYS = {
     "scenario",

@@ -1,8 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from deploy.local.settings import LocalStackSettings
-from schemas.settings import ClusterSettings
+from keel.deploy.local.settings import LocalStackSettings
+from keel.schemas.settings import ClusterSettings
 
 
 def test_defaults_point_the_cluster_settings_at_the_local_stack(

@@ -11,11 +11,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import BaseModel
 
-from consumers import App, Context
-from consumers.logs import JobLogContext, log_handler
-from consumers.middleware import Observer, observers
-from consumers.testing import InMemoryWorker
-from consumers.tracing import Tracing
+from keel.consumers import App, Context
+from keel.consumers.logs import JobLogContext, log_handler
+from keel.consumers.middleware import Observer, observers
+from keel.consumers.testing import InMemoryWorker
+from keel.consumers.tracing import Tracing
 
 
 class Step(BaseModel):

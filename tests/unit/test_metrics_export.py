@@ -16,15 +16,15 @@ from opentelemetry.sdk.resources import Resource
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
-from consumers import App, Context
-from consumers.lag import ConsumerLag, partition_lag
-from consumers.metrics import Metrics, Readings
-from consumers.middleware import DEAD_LETTERED, PROCESSED
-from consumers.otel_metrics import OtelMetrics, WithHistograms
-from consumers.pipeline.offsets import PartitionOffsets
-from consumers.pipeline.partition import PartitionState
-from consumers.prometheus import PrometheusView
-from consumers.testing import InMemoryWorker
+from keel.consumers import App, Context
+from keel.consumers.lag import ConsumerLag, partition_lag
+from keel.consumers.metrics import Metrics, Readings
+from keel.consumers.middleware import DEAD_LETTERED, PROCESSED
+from keel.consumers.otel_metrics import OtelMetrics, WithHistograms
+from keel.consumers.pipeline.offsets import PartitionOffsets
+from keel.consumers.pipeline.partition import PartitionState
+from keel.consumers.prometheus import PrometheusView
+from keel.consumers.testing import InMemoryWorker
 
 SEND_EMAIL = "keel.jobs.SendEmail"
 LAG = {("jobs.email", 0): 42, ("jobs.email", 1): 0}

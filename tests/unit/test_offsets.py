@@ -1,6 +1,6 @@
 import pytest
 
-from consumers.pipeline.offsets import (
+from keel.consumers.pipeline.offsets import (
     METADATA_LIMIT,
     PartitionOffsets,
     decode_finished,

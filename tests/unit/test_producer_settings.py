@@ -2,9 +2,9 @@
 
 import pytest
 
-from producers.errors import NoRouteError
-from producers.settings import ProducerSettings, Route
-from schemas.settings import ClusterSettings
+from keel.producers.errors import NoRouteError
+from keel.producers.settings import ProducerSettings, Route
+from keel.schemas.settings import ClusterSettings
 
 
 def test_defaults_route_every_reference_job() -> None:

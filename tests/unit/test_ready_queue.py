@@ -1,10 +1,10 @@
-"""Who gets a freed handler slot: the pure choice (`consumers.pipeline.ready.ReadyQueue`)."""
+"""Who gets a freed handler slot: the pure choice (`keel.consumers.pipeline.ready.ReadyQueue`)."""
 
 import random
 
 import pytest
 
-from consumers.pipeline.ready import ReadyQueue
+from keel.consumers.pipeline.ready import ReadyQueue
 
 # Each case: operations in order, then the order `pop` must give back.
 #   ("push", item, work)  item waits; its key has `work` jobs buffered (itself included)

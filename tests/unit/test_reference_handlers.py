@@ -1,7 +1,7 @@
 """The reference handlers, through the in-memory worker users test with."""
 
-from consumers.handlers import app, charged_payments
-from consumers.testing import InMemoryWorker
+from keel.consumers.handlers import app, charged_payments
+from keel.consumers.testing import InMemoryWorker
 from tests.support.jobs import generate_report, process_payment, send_email
 
 

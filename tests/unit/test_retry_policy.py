@@ -2,8 +2,8 @@ import random
 
 import pytest
 
-from consumers import Reject, Retry
-from consumers.pipeline.retry import (
+from keel.consumers import Reject, Retry
+from keel.consumers.pipeline.retry import (
     FATAL_ERROR,
     RETRIES_EXHAUSTED,
     DeadLetter,
@@ -14,7 +14,7 @@ from consumers.pipeline.retry import (
     backoff,
     decide,
 )
-from consumers.signals import JobTimeout
+from keel.consumers.signals import JobTimeout
 
 
 class Fixed:

@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
 
-from producers.schedule import CatchUp, Cron, Every, due
-from producers.schedule_state import decode_state, encode_state, fire_id, from_ms, to_ms
-from producers.scheduler import Scheduler
-from schemas.jobs import GenerateReport
+from keel.producers.schedule import CatchUp, Cron, Every, due
+from keel.producers.schedule_state import decode_state, encode_state, fire_id, from_ms, to_ms
+from keel.producers.scheduler import Scheduler
+from keel.schemas.jobs import GenerateReport
 
 
 def at(hour: int, minute: int = 0, second: int = 0) -> datetime:

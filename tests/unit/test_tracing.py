@@ -11,10 +11,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel
 
-from consumers import App, Context, Reject, RetryPolicy
-from consumers.testing import InMemoryWorker
-from consumers.tracing import Tracing
-from producers.records import current_traceparent
+from keel.consumers import App, Context, Reject, RetryPolicy
+from keel.consumers.testing import InMemoryWorker
+from keel.consumers.tracing import Tracing
+from keel.producers.records import current_traceparent
 
 
 class Step(BaseModel):
@@ -225,7 +225,9 @@ async def test_a_poison_record_gets_a_span_with_its_error_and_a_dead_letter_even
     assert span.kind is SpanKind.CONSUMER
     assert span.status.status_code is StatusCode.ERROR
     assert [e.name for e in span.events] == ["exception", "dead_letter"]
-    assert (span.events[0].attributes or {})["exception.type"] == "consumers.testing.RawRecordError"
+    assert (span.events[0].attributes or {})[
+        "exception.type"
+    ] == "keel.consumers.testing.RawRecordError"
     attributes = span.attributes or {}
     assert attributes["error.type"] == "wrong-magic-byte"
     assert attributes["messaging.kafka.offset"] == 0
