@@ -14,8 +14,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from keel.consumers.pipeline.retry import RetryPolicy
-from keel.consumers.registry import Handler, HandlerRegistry, Registration
+from keel.consumers.registrations import Handler, HandlerRegistry, Registration
+from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.settings import WorkerSettings
 from keel.schemas.catalog import JobCatalog, reference_catalog
 

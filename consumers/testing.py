@@ -11,24 +11,20 @@ unless `instant_retries=False`; a handler's own `Retry(after=...)` is honoured.
 """
 
 import asyncio
-import random
 import time
 import zlib
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
 from keel.consumers.app import App
-from keel.consumers.middleware import NoObserver, Observer
-from keel.consumers.naming import CatalogNames
-from keel.consumers.pipeline.dead_letter import header_map
-from keel.consumers.pipeline.decode import DecodeStage
+from keel.consumers.dead_letters.headers import header_map
+from keel.consumers.dead_letters.sink import Acknowledged
+from keel.consumers.engine_factory import build_engine
 from keel.consumers.pipeline.engine import Engine, EngineConfig
-from keel.consumers.pipeline.execute import Execute
+from keel.consumers.pipeline.observer import NoObserver, Observer
 from keel.consumers.pipeline.records import Header
-from keel.consumers.pipeline.sink import Acknowledged
 
 __all__ = ["DeadLetterRecord", "InMemoryWorker", "RawRecordError"]
 
@@ -131,10 +127,9 @@ class InMemoryWorker:
         *,
         topic: str = "jobs",
         partitions: int = 1,
-        max_in_flight: int = 100,
+        max_running: int = 100,
         max_overtakes: int | None = None,
         instant_retries: bool = True,
-        is_ordered: Callable[[type[BaseModel]], bool] = lambda _model: False,
         observer: Observer | None = None,
     ) -> None:
         """`observer` sees every attempt, as the worker's metrics and tracing do."""
@@ -145,9 +140,8 @@ class InMemoryWorker:
         self.dead_letters: list[DeadLetterRecord] = []
         self.dead_letter_error: str | None = None  # set to make dead-letter writes fail
         self._codec = _Codec()
-        self._is_ordered = is_ordered
-        self._max_in_flight = max_in_flight
-        self._max_overtakes = 2 * max_in_flight if max_overtakes is None else max_overtakes
+        self._max_running = max_running
+        self._max_overtakes = 2 * max_running if max_overtakes is None else max_overtakes
         self._instant = instant_retries
         self._next_offset = [0] * partitions
         self._pending: list[_Record] = []
@@ -183,14 +177,14 @@ class InMemoryWorker:
         """Deliver everything sent so far and wait until every record has finished."""
         engine = self._ensure_engine()
         deadline = time.monotonic() + timeout
-        while self._pending or engine.in_flight:
+        while self._pending or engine.buffered:
             paused = {partition for _topic, partition in engine.paused}
             batch = [record for record in self._pending if record.partition() not in paused]
             if batch:
                 self._pending = [r for r in self._pending if r.partition() in paused]
                 engine.accept(batch)
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{engine.in_flight} records still in flight")
+                raise TimeoutError(f"{engine.buffered} records still buffered")
             await asyncio.sleep(0.001)
 
     @property
@@ -211,24 +205,19 @@ class InMemoryWorker:
         return self._engine
 
     def _build(self) -> Engine:
-        loop = asyncio.get_running_loop()
-        config = EngineConfig(
-            group=self.app.name,
-            max_running=self._max_in_flight,
-            high_water=2 * self._max_in_flight,
-            low_water=self._max_in_flight,
-            max_overtakes=self._max_overtakes,
-        )
-        engine = Engine(
-            config,
-            decode=DecodeStage(self._codec, self._is_ordered),
-            handlers=self.app.handlers,
-            names=CatalogNames(),
-            execute=Execute(loop, self._pool),
+        engine = build_engine(
+            self.app,
+            decoder=self._codec,
             sink=_Sink(self),
+            pool=self._pool,
+            config=EngineConfig(
+                max_running=self._max_running,
+                high_water=2 * self._max_running,
+                low_water=self._max_running,
+                max_overtakes=self._max_overtakes,
+            ),
             observer=self._observer,
-            on_flow=self._flow,
-            rng=_NoJitter() if self._instant else random.Random(),  # noqa: S311 - jitter, not secrets
+            rng=_NoJitter() if self._instant else None,
         )
         for partition in range(self.partitions):
             engine.assign((self.topic, partition), 0, None)

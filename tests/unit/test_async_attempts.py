@@ -85,7 +85,7 @@ async def test_a_long_lane_of_jobs_that_never_suspend_settles_without_recursion(
         if job.n % 7 == 0:
             raise ValueError("fails at once")  # settles (dead-letters) without suspending too
 
-    worker = InMemoryWorker(app, max_in_flight=10_000)
+    worker = InMemoryWorker(app, max_running=10_000)
     count = 5_000  # well past the interpreter's recursion limit, all on one key
     for n in range(count):
         worker.send(Step(key="a", n=n), key=b"a")

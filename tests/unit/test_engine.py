@@ -4,6 +4,7 @@ import asyncio
 import random
 import threading
 import time
+import uuid
 import zlib
 
 import pytest
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 
 from keel.consumers import App, Context, Reject, Retry, RetryPolicy
 from keel.consumers.testing import InMemoryWorker
+from keel.schemas.jobs import ProcessPayment
 
 
 class Step(BaseModel):
@@ -20,6 +22,17 @@ class Step(BaseModel):
 
 class Other(BaseModel):
     n: int
+
+
+def _payment() -> ProcessPayment:
+    return ProcessPayment(
+        payment_id=str(uuid.uuid4()),
+        order_id="o-1",
+        customer_id=str(uuid.uuid4()),
+        amount="19.99",
+        currency="EUR",
+        requested_at=1_700_000_000_000,
+    )
 
 
 def make_app(**kwargs: object) -> App:
@@ -156,9 +169,9 @@ async def test_poison_is_set_aside_and_good_jobs_behind_it_flow() -> None:
     async def step(job: Step, ctx: Context) -> None:
         done.append(job.n)
 
-    worker = InMemoryWorker(app, is_ordered=lambda model: model is Step)
+    worker = InMemoryWorker(app)
     worker.send_raw(b"\x01garbage", key=b"a", reason="wrong-magic-byte")
-    worker.send(Step(key="a", n=1))  # ordered type without a key
+    worker.send(_payment())  # the catalog orders payments by key: one without a key is poison
     worker.send(Other(n=2), key=b"c")  # no handler for this type
     worker.send(Step(key="a", n=3), key=b"a")
     await worker.run_until_idle()
@@ -257,7 +270,7 @@ async def test_sync_handler_over_its_time_limit_is_dead_lettered_as_a_timeout() 
     assert letter.headers["keel-dlt-error-class"] == "keel.consumers.signals.JobTimeout"
 
 
-async def test_in_flight_above_the_high_mark_pauses_fetching() -> None:
+async def test_buffered_above_the_high_mark_pauses_fetching() -> None:
     app = make_app()
     release = asyncio.Event()
 
@@ -265,7 +278,7 @@ async def test_in_flight_above_the_high_mark_pauses_fetching() -> None:
     async def step(job: Step, ctx: Context) -> None:
         await release.wait()
 
-    worker = InMemoryWorker(app, max_in_flight=4)
+    worker = InMemoryWorker(app, max_running=4)
     for n in range(8):
         worker.send(Step(key=f"k{n}", n=n), key=f"k{n}".encode())
     run = asyncio.ensure_future(worker.run_until_idle())
@@ -291,7 +304,7 @@ async def test_a_partition_over_its_share_pauses_alone_while_the_others_flow() -
             await release.wait()
         done.append(job.key)
 
-    worker = InMemoryWorker(app, partitions=2, max_in_flight=4)
+    worker = InMemoryWorker(app, partitions=2, max_running=4)
     (slow_partition, _), (fast_partition, _) = [
         worker.send(Step(key=key, n=0), key=key.encode()) for key in (slow, fast)
     ]

@@ -12,10 +12,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import BaseModel
 
 from keel.consumers import App, Context
-from keel.consumers.logs import JobLogContext, log_handler
-from keel.consumers.middleware import Observer, observers
+from keel.consumers.pipeline.observer import Observer, observers
+from keel.consumers.telemetry.logs import JobLogContext, log_handler
+from keel.consumers.telemetry.tracing import Tracing
 from keel.consumers.testing import InMemoryWorker
-from keel.consumers.tracing import Tracing
 
 
 class Step(BaseModel):

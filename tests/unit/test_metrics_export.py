@@ -17,13 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from keel.consumers import App, Context
-from keel.consumers.lag import ConsumerLag, partition_lag
-from keel.consumers.metrics import Metrics, Readings
-from keel.consumers.middleware import DEAD_LETTERED, PROCESSED
-from keel.consumers.otel_metrics import OtelMetrics, WithHistograms
+from keel.consumers.pipeline.observer import DEAD_LETTERED, PROCESSED
 from keel.consumers.pipeline.offsets import PartitionOffsets
 from keel.consumers.pipeline.partition import PartitionState
-from keel.consumers.prometheus import PrometheusView
+from keel.consumers.telemetry.lag import ConsumerLag, partition_lag
+from keel.consumers.telemetry.metrics import Metrics, Readings
+from keel.consumers.telemetry.otel import OtelMetrics, WithHistograms
+from keel.consumers.telemetry.prometheus import PrometheusView
 from keel.consumers.testing import InMemoryWorker
 
 SEND_EMAIL = "keel.jobs.SendEmail"
@@ -51,7 +51,7 @@ class _Record:
 
 def counted() -> Metrics:
     metrics = Metrics(
-        Readings(in_flight=lambda: 3, lag=lambda: LAG, time_lag=lambda: TIME_LAG), latency_every=1
+        Readings(buffered=lambda: 3, lag=lambda: LAG, time_lag=lambda: TIME_LAG), latency_every=1
     )
     now_ms = int(time.time() * 1000)
     metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.003, _Record(now_ms - 2_000))  # type: ignore[arg-type]
@@ -100,7 +100,7 @@ def test_prometheus_serves_latency_lag_and_time_lag_with_their_labels() -> None:
     assert ({"topic": "jobs.email", "partition": "0"}, 3.5) in scraped[
         "keel_consumer_time_lag_seconds"
     ]
-    assert scraped["keel_jobs_in_flight"] == [({}, 3)]
+    assert scraped["keel_jobs_buffered"] == [({}, 3)]
 
 
 def test_observable_instruments_report_the_same_counts_and_gauges() -> None:
@@ -122,7 +122,7 @@ def test_observable_instruments_report_the_same_counts_and_gauges() -> None:
     }
     assert points["keel.jobs.processed"] == [({"keel.job.type": SEND_EMAIL}, 2)]
     assert points["keel.jobs.dead_lettered"] == [({"keel.job.type": SEND_EMAIL}, 1)]
-    assert points["keel.jobs.in_flight"] == [({}, 3)]
+    assert points["keel.jobs.buffered"] == [({}, 3)]
     lag = {
         attrs["messaging.destination.partition.id"]: v for attrs, v in points["keel.consumer.lag"]
     }

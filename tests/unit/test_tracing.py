@@ -12,8 +12,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from pydantic import BaseModel
 
 from keel.consumers import App, Context, Reject, RetryPolicy
+from keel.consumers.telemetry.tracing import Tracing
 from keel.consumers.testing import InMemoryWorker
-from keel.consumers.tracing import Tracing
 from keel.producers.records import current_traceparent
 
 

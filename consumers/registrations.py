@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from keel.consumers.context import Context
-from keel.consumers.pipeline.retry import RetryPolicy
+from keel.consumers.retry_policy import RetryPolicy
 
 AsyncHandler = Callable[[Any, Context], Coroutine[Any, Any, None]]
 SyncHandler = Callable[[Any, Context], None]
