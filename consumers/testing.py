@@ -5,9 +5,13 @@
     await worker.run_until_idle()
     assert worker.dead_letters == []
 
-The real engine runs underneath (keys, order, retries, dead letters and committed offsets
-behave as in production); only the broker and the codec are replaced. Backoff delays are zero
-unless `instant_retries=False`; a handler's own `Retry(after=...)` is honoured.
+The real engine runs underneath, built by the worker's own factory (keys, order, retries, dead
+letters and committed offsets behave as in production), and so does the real decode path: a
+job is encoded with the App's catalog into framed Avro, as a publisher writes it, with the job
+headers a publisher adds, and the worker decodes it with the same `JobCodec`. Only the broker
+and the schema registry are in memory (confluent-kafka's `mock://` registry client). A job type
+missing from the App's catalog is refused by `send`, as a publisher would refuse it. Backoff
+delays are zero unless `instant_retries=False`; a handler's own `Retry(after=...)` is honoured.
 """
 
 import asyncio
@@ -15,8 +19,9 @@ import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import cast
 
-from pydantic import BaseModel
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.consumers.app import App
 from keel.consumers.dead_letters.headers import header_map
@@ -25,16 +30,14 @@ from keel.consumers.engine_factory import build_engine
 from keel.consumers.pipeline.engine import Engine, EngineConfig
 from keel.consumers.pipeline.observer import NoObserver, Observer
 from keel.consumers.pipeline.records import Header
+from keel.schemas.codec import JobCodec
+from keel.schemas.headers import JobHeaders, new_job_id
+from keel.schemas.job import Job
 
-__all__ = ["DeadLetterRecord", "InMemoryWorker", "RawRecordError"]
+__all__ = ["DeadLetterRecord", "InMemoryWorker"]
 
-
-class RawRecordError(ValueError):
-    """What the in-memory codec raises for bytes sent with `send_raw`."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"cannot decode: {reason}")
-        self.reason = reason
+# confluent-kafka answers a `mock://` URL with its in-memory registry client, one per instance.
+_REGISTRY = {"url": "mock://keel-testing"}
 
 
 @dataclass(frozen=True)
@@ -80,17 +83,6 @@ class _Record:
 
     def error(self) -> None:
         return None
-
-
-class _Codec:
-    def __init__(self) -> None:
-        self.jobs: dict[bytes, BaseModel] = {}
-        self.raw: dict[bytes, str] = {}
-
-    def decode(self, value: bytes | None) -> BaseModel:
-        if value is not None and value in self.jobs:
-            return self.jobs[value]
-        raise RawRecordError(self.raw.get(value or b"", "undecodable"))
 
 
 class _Sink:
@@ -139,7 +131,7 @@ class InMemoryWorker:
         self.partitions = partitions
         self.dead_letters: list[DeadLetterRecord] = []
         self.dead_letter_error: str | None = None  # set to make dead-letter writes fail
-        self._codec = _Codec()
+        self._codec = JobCodec(SchemaRegistryClient.new_client(_REGISTRY), app.catalog)
         self._max_running = max_running
         self._max_overtakes = 2 * max_running if max_overtakes is None else max_overtakes
         self._instant = instant_retries
@@ -149,28 +141,30 @@ class InMemoryWorker:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keel-test")
 
     def send(
-        self, job: BaseModel, *, key: bytes | None = None, headers: dict[str, str] | None = None
+        self, job: Job, *, key: bytes | None = None, headers: dict[str, str] | None = None
     ) -> tuple[int, int]:
-        """Queue a job as a producer would; returns its (partition, offset)."""
-        value = f"job:{len(self._codec.jobs)}".encode()
-        self._codec.jobs[value] = job
-        return self._append(key, value, headers)
+        """Queue a job as a publisher would (framed Avro, job headers); returns (partition, offset).
 
-    def send_raw(
-        self, value: bytes | None, *, key: bytes | None = None, reason: str = "undecodable"
-    ) -> tuple[int, int]:
-        """Queue bytes the codec cannot read (decode fails with `reason`)."""
-        self._codec.raw[value or b""] = reason
-        return self._append(key, value, None)
+        `headers` are added after the job headers, as a publisher's extra headers are.
+        """
+        value = self._codec.encode(job, self.topic)
+        job_type = self.app.catalog.of(type(job)).name
+        made = JobHeaders(new_job_id(), job_type, int(time.time() * 1000))
+        sent = cast(list[Header], made.encode())  # every value is bytes
+        extra = [(name, text.encode()) for name, text in (headers or {}).items()]
+        return self._append(key, value, [*sent, *extra])
+
+    def send_raw(self, value: bytes | None, *, key: bytes | None = None) -> tuple[int, int]:
+        """Queue bytes as they are: the worker's decoder decides what they are (often poison)."""
+        return self._append(key, value, [])
 
     def _append(
-        self, key: bytes | None, value: bytes | None, headers: dict[str, str] | None
+        self, key: bytes | None, value: bytes | None, headers: list[Header]
     ) -> tuple[int, int]:
         partition = zlib.crc32(key) % self.partitions if key is not None else 0
         offset = self._next_offset[partition]
         self._next_offset[partition] += 1
-        encoded = [(name, text.encode()) for name, text in (headers or {}).items()]
-        self._pending.append(_Record(self.topic, partition, offset, key, value, encoded))
+        self._pending.append(_Record(self.topic, partition, offset, key, value, headers))
         return partition, offset
 
     async def run_until_idle(self, timeout: float = 5.0) -> None:

@@ -4,39 +4,36 @@ import asyncio
 import random
 import threading
 import time
-import uuid
 import zlib
 
 import pytest
-from pydantic import BaseModel
 
 from keel.consumers import App, Context, Reject, Retry, RetryPolicy
 from keel.consumers.testing import InMemoryWorker
-from keel.schemas.jobs import ProcessPayment
+from keel.schemas.job import Job
+from tests.support.jobs import catalog_of
 
 
-class Step(BaseModel):
+class Step(Job):
     key: str
     n: int
 
 
-class Other(BaseModel):
+class Other(Job):
     n: int
 
 
-def _payment() -> ProcessPayment:
-    return ProcessPayment(
-        payment_id=str(uuid.uuid4()),
-        order_id="o-1",
-        customer_id=str(uuid.uuid4()),
-        amount="19.99",
-        currency="EUR",
-        requested_at=1_700_000_000_000,
-    )
+class Keyed(Job):
+    """Ordered by key in the catalog: a record without a key is poison."""
+
+    n: int
+
+
+CATALOG = catalog_of(Step, Other, Keyed, ordered=[Keyed])
 
 
 def make_app(**kwargs: object) -> App:
-    return App("test", **kwargs)  # type: ignore[arg-type]
+    return App("test", catalog=CATALOG, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_same_key_in_offset_order_different_keys_concurrently() -> None:
@@ -170,8 +167,8 @@ async def test_poison_is_set_aside_and_good_jobs_behind_it_flow() -> None:
         done.append(job.n)
 
     worker = InMemoryWorker(app)
-    worker.send_raw(b"\x01garbage", key=b"a", reason="wrong-magic-byte")
-    worker.send(_payment())  # the catalog orders payments by key: one without a key is poison
+    worker.send_raw(b"\x01garbage", key=b"a")
+    worker.send(Keyed(n=1))  # ordered by key in the catalog, sent without one
     worker.send(Other(n=2), key=b"c")  # no handler for this type
     worker.send(Step(key="a", n=3), key=b"a")
     await worker.run_until_idle()

@@ -14,7 +14,6 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import BaseModel
 
 from keel.consumers import App, Context
 from keel.consumers.pipeline.observer import DEAD_LETTERED, PROCESSED
@@ -25,14 +24,19 @@ from keel.consumers.telemetry.metrics import Metrics, Readings
 from keel.consumers.telemetry.otel import OtelMetrics, WithHistograms
 from keel.consumers.telemetry.prometheus import PrometheusView
 from keel.consumers.testing import InMemoryWorker
+from keel.schemas.job import Job
+from tests.support.jobs import catalog_of
 
 SEND_EMAIL = "keel.jobs.SendEmail"
 LAG = {("jobs.email", 0): 42, ("jobs.email", 1): 0}
 TIME_LAG = {("jobs.email", 0): 3.5, ("jobs.email", 1): 0.0}
 
 
-class Step(BaseModel):
+class Step(Job):
     n: int
+
+
+CATALOG = catalog_of(Step)
 
 
 class _Record:
@@ -211,7 +215,7 @@ def test_time_lag_is_the_age_of_the_oldest_unfinished_record() -> None:
 
 
 async def test_the_engine_reports_time_lag_of_a_running_job_and_zero_after() -> None:
-    app = App("billing")
+    app = App("billing", catalog=CATALOG)
     lags: list[dict[tuple[str, int], float]] = []
     worker = InMemoryWorker(app, topic="jobs.steps")
 
