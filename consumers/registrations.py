@@ -26,7 +26,7 @@ class Registration:
     timeout: float | None
 
 
-class HandlerRegistry:
+class Registrations:
     """One handler per job type; a second registration for a type is a mistake, refused."""
 
     def __init__(self) -> None:

@@ -141,9 +141,9 @@ def test_probe_and_scrape_paths_are_served_by_the_worker() -> None:
 
 def test_dashboard_and_readme_match_the_worker_metrics() -> None:
     metrics_module = _module("keel.consumers.telemetry.metrics")
-    middleware = _module("keel.consumers.pipeline.observer")
+    observer = _module("keel.consumers.pipeline.observer")
     metrics = metrics_module.Metrics()
-    for outcome in (middleware.PROCESSED, middleware.FAILED, middleware.RETRIED):
+    for outcome in (observer.PROCESSED, observer.FAILED, observer.RETRIED):
         metrics.attempt_ended("keel.jobs.SendEmail", outcome, 0.01)
     metrics.dead_lettered("keel.jobs.SendEmail", "invalid-job")
     rendered = (
