@@ -14,8 +14,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from keel.consumers.pipeline.retry import RetryPolicy
-from keel.consumers.registry import Handler, HandlerRegistry, Registration
+from keel.consumers.registrations import Handler, Registration, Registrations
+from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.settings import WorkerSettings
 from keel.schemas.catalog import JobCatalog, reference_catalog
 
@@ -46,7 +46,7 @@ class App:
         self._settings = settings
         self._default_retry = retry or RetryPolicy()
         self._default_timeout = timeout
-        self._registry = HandlerRegistry()
+        self._registrations = Registrations()
 
     def handler(
         self,
@@ -58,7 +58,7 @@ class App:
         """Register the decorated function (async or sync) as the handler of `job_type`."""
 
         def register(function: H) -> H:
-            self._registry.add(
+            self._registrations.add(
                 job_type,
                 function,
                 retry or self._default_retry,
@@ -70,7 +70,7 @@ class App:
 
     @property
     def handlers(self) -> Mapping[type[BaseModel], Registration]:
-        return self._registry.by_type
+        return self._registrations.by_type
 
     @property
     def settings(self) -> WorkerSettings:

@@ -9,8 +9,8 @@ import typer
 
 from keel.consumers import collector
 from keel.consumers.app import App
-from keel.consumers.logs import configure_logging
 from keel.consumers.runner import Worker, serve
+from keel.consumers.telemetry.logs import configure_logging
 from keel.producers.loading import load_target
 
 
@@ -31,7 +31,7 @@ def run_worker(
 ) -> None:
     """Run the handlers of APP until SIGTERM or SIGINT, then drain, commit and leave.
 
-    Logs are text or JSON lines as KEEL_WORKER_LOG_FORMAT says (see keel.consumers.logs).
+    Logs are text or JSON lines as KEEL_WORKER_LOG_FORMAT says (see keel.consumers.telemetry.logs).
     """
     app = load_app(target)
     configure_logging(app.settings.log_format, "WARNING" if progress else log_level)
@@ -51,7 +51,7 @@ async def _progress_line(worker: Worker) -> None:
         processed = metrics.total("processed")
         line = (
             f"\r{worker.group}: processed {processed}  retried {metrics.total('retried')}  "
-            f"dead-lettered {metrics.total('dead_lettered')}  in flight {worker.engine.in_flight}"
+            f"dead-lettered {metrics.total('dead_lettered')}  buffered {worker.engine.buffered}"
             f"  ({processed / max(time.monotonic() - started, 1e-9):.0f}/s)   "
         )
         sys.stderr.write(line)

@@ -3,7 +3,7 @@
 CPython runs its cycle collector every time 700 more container objects have been allocated than
 freed. A plain consume-and-handle loop frees each job's objects before it takes the next record,
 so that count hardly moves. A keel worker holds its buffer: thousands of accepted records, each
-with its decoded job, delivery state and context, alive until the job ends. At the default
+with its decoded job, record state and context, alive until the job ends. At the default
 threshold the collector runs every few hundred jobs, walks those live objects, finds no cycle,
 and promotes them into older generations that it later walks again. In-process measurements of
 the engine (docs/benchmarks.md) put that at 3-5 µs of a no-op job's ~20 µs.

@@ -9,7 +9,6 @@ starts them, waits for the stop event, then shuts down in the order that loses n
 
 import asyncio
 import logging
-import random
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -22,27 +21,23 @@ from confluent_kafka.cimpl import NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.consumers.app import App
-from keel.consumers.health import HealthServer, Probe
-from keel.consumers.lag import ConsumerLag
-from keel.consumers.logs import JobLogContext
-from keel.consumers.metrics import Metrics, Readings
-from keel.consumers.middleware import observers
-from keel.consumers.naming import CatalogNames
-from keel.consumers.otel_metrics import on_loop
+from keel.consumers.dead_letters.kafka_sink import KafkaSink
+from keel.consumers.engine_factory import build_engine, engine_config
 from keel.consumers.pipeline.commit import Committer
-from keel.consumers.pipeline.decode import DecodeStage
-from keel.consumers.pipeline.engine import Engine, EngineConfig
-from keel.consumers.pipeline.execute import Execute
-from keel.consumers.pipeline.kafka_sink import KafkaSink
+from keel.consumers.pipeline.observer import observers
 from keel.consumers.pipeline.source import Source
-from keel.consumers.prometheus import CONTENT_TYPE, PrometheusView
 from keel.consumers.settings import WorkerSettings
-from keel.consumers.telemetry import Telemetry
-from keel.consumers.tracing import Tracing
+from keel.consumers.telemetry.health import HealthServer, Probe
+from keel.consumers.telemetry.lag import ConsumerLag
+from keel.consumers.telemetry.logs import JobLogContext
+from keel.consumers.telemetry.metrics import Metrics, Readings
+from keel.consumers.telemetry.otel import on_loop
+from keel.consumers.telemetry.prometheus import CONTENT_TYPE, PrometheusView
+from keel.consumers.telemetry.providers import Telemetry
+from keel.consumers.telemetry.tracing import Tracing
 from keel.producers.settings import ProducerSettings
 from keel.schemas.catalog import JobCatalog
 from keel.schemas.codec import JobCodec
-from keel.schemas.errors import RegistryUnavailableError
 from keel.schemas.job import Job
 from keel.schemas.topics import dead_letter_topic
 from keel.schemas.tracing import TracerProvider
@@ -65,7 +60,7 @@ class Worker:
         tracer_provider: TracerProvider | None = None,
         metric_exporter: "MetricExporter | None" = None,
     ) -> None:
-        """Telemetry as `keel.consumers.telemetry` decides; the arguments override the environment.
+        """Telemetry as `telemetry.providers` decides; the arguments override the environment.
 
         `tracer_provider` defaults to the global one (or an OTLP one, if configured); without
         either, nothing is traced. `metric_exporter` receives the metrics periodically as
@@ -75,7 +70,6 @@ class Worker:
         self.settings = settings
         self.group = app.group_id
         self.topics = resolve_topics(app, settings)
-        names = CatalogNames(codec.catalog)
         loop = asyncio.get_running_loop()
         self.pool = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="keel-sync")
         self.sink = KafkaSink(settings.dead_letter_producer_config())
@@ -90,20 +84,13 @@ class Worker:
         )
         self.draining = False
         self._committer_stop = asyncio.Event()
-        self.engine = Engine(
-            EngineConfig(
-                group=self.group,
-                max_running=settings.max_in_flight,
-                high_water=settings.high_water,
-                low_water=settings.low_water,
-                max_overtakes=settings.overtakes,
-                dead_letter_retry_max=settings.dead_letter_retry_max,
-            ),
-            decode=DecodeStage(codec, names.is_ordered, (RegistryUnavailableError,)),
-            handlers=app.handlers,
-            names=names,
-            execute=Execute(loop, self.pool),
+        self.engine = build_engine(
+            app,
+            decoder=codec,
             sink=self.sink,
+            pool=self.pool,
+            config=engine_config(settings),
+            catalog=codec.catalog,
             observer=observers(
                 [
                     self.metrics,
@@ -112,11 +99,11 @@ class Worker:
                 ]
             ),
             on_flow=self._flow,
-            rng=random.Random(),  # noqa: S311 - backoff jitter, not secrets
         )
         self.metrics.bound(
             Readings(
-                in_flight=lambda: self.engine.in_flight,
+                buffered=lambda: self.engine.buffered,
+                running=lambda: self.engine.running,
                 blocked=lambda: len(self.engine.blocked()),
                 lag=lambda: self.lag.of(self.engine.time_lags()),
                 time_lag=self.engine.time_lags,
@@ -149,7 +136,8 @@ class Worker:
             "assigned": self.source.assignment_received,
             "partitions": self.engine.assigned,
             "draining": self.draining,
-            "in_flight": self.engine.in_flight,
+            "buffered": self.engine.buffered,
+            "running": self.engine.running,
             "dead_letter_blocked": blocked,
         }
         ok = self.source.assignment_received and not self.draining and not blocked
@@ -172,7 +160,9 @@ class Worker:
 
     async def _shutdown(self, committing: "asyncio.Task[None]") -> None:
         self.draining = True
-        _LOG.info("stopping: %d jobs in flight", self.engine.in_flight)
+        _LOG.info(
+            "stopping: %d jobs running, %d buffered", self.engine.running, self.engine.buffered
+        )
         await self.engine.stop(self.settings.shutdown_grace)
         self._committer_stop.set()
         await committing

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from keel.consumers.telemetry_settings import TelemetrySettings
+from keel.consumers.telemetry.settings import TelemetrySettings
 from keel.schemas.settings import ClusterSettings
 
 FETCH_WAIT_MAX_MS = 50

@@ -5,40 +5,39 @@
     await worker.run_until_idle()
     assert worker.dead_letters == []
 
-The real engine runs underneath (keys, order, retries, dead letters and committed offsets
-behave as in production); only the broker and the codec are replaced. Backoff delays are zero
-unless `instant_retries=False`; a handler's own `Retry(after=...)` is honoured.
+The real engine runs underneath, built by the worker's own factory (keys, order, retries, dead
+letters and committed offsets behave as in production), and so does the real decode path: a
+job is encoded with the App's catalog into framed Avro, as a publisher writes it, with the job
+headers a publisher adds, and the worker decodes it with the same `JobCodec`. Only the broker
+and the schema registry are in memory (confluent-kafka's `mock://` registry client). A job type
+missing from the App's catalog is refused by `send`, as a publisher would refuse it. Backoff
+delays are zero unless `instant_retries=False`; a handler's own `Retry(after=...)` is honoured.
 """
 
 import asyncio
-import random
 import time
 import zlib
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import cast
 
-from pydantic import BaseModel
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.consumers.app import App
-from keel.consumers.middleware import NoObserver, Observer
-from keel.consumers.naming import CatalogNames
-from keel.consumers.pipeline.dead_letter import header_map
-from keel.consumers.pipeline.decode import DecodeStage
+from keel.consumers.dead_letters.headers import header_map
+from keel.consumers.dead_letters.sink import Acknowledged
+from keel.consumers.engine_factory import build_engine
 from keel.consumers.pipeline.engine import Engine, EngineConfig
-from keel.consumers.pipeline.execute import Execute
+from keel.consumers.pipeline.observer import NoObserver, Observer
 from keel.consumers.pipeline.records import Header
-from keel.consumers.pipeline.sink import Acknowledged
+from keel.schemas.codec import JobCodec
+from keel.schemas.headers import JobHeaders, new_job_id
+from keel.schemas.job import Job
 
-__all__ = ["DeadLetterRecord", "InMemoryWorker", "RawRecordError"]
+__all__ = ["DeadLetterRecord", "InMemoryWorker"]
 
-
-class RawRecordError(ValueError):
-    """What the in-memory codec raises for bytes sent with `send_raw`."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"cannot decode: {reason}")
-        self.reason = reason
+# confluent-kafka answers a `mock://` URL with its in-memory registry client, one per instance.
+_REGISTRY = {"url": "mock://keel-testing"}
 
 
 @dataclass(frozen=True)
@@ -86,17 +85,6 @@ class _Record:
         return None
 
 
-class _Codec:
-    def __init__(self) -> None:
-        self.jobs: dict[bytes, BaseModel] = {}
-        self.raw: dict[bytes, str] = {}
-
-    def decode(self, value: bytes | None) -> BaseModel:
-        if value is not None and value in self.jobs:
-            return self.jobs[value]
-        raise RawRecordError(self.raw.get(value or b"", "undecodable"))
-
-
 class _Sink:
     def __init__(self, worker: "InMemoryWorker") -> None:
         self._worker = worker
@@ -131,10 +119,9 @@ class InMemoryWorker:
         *,
         topic: str = "jobs",
         partitions: int = 1,
-        max_in_flight: int = 100,
+        max_running: int = 100,
         max_overtakes: int | None = None,
         instant_retries: bool = True,
-        is_ordered: Callable[[type[BaseModel]], bool] = lambda _model: False,
         observer: Observer | None = None,
     ) -> None:
         """`observer` sees every attempt, as the worker's metrics and tracing do."""
@@ -144,10 +131,9 @@ class InMemoryWorker:
         self.partitions = partitions
         self.dead_letters: list[DeadLetterRecord] = []
         self.dead_letter_error: str | None = None  # set to make dead-letter writes fail
-        self._codec = _Codec()
-        self._is_ordered = is_ordered
-        self._max_in_flight = max_in_flight
-        self._max_overtakes = 2 * max_in_flight if max_overtakes is None else max_overtakes
+        self._codec = JobCodec(SchemaRegistryClient.new_client(_REGISTRY), app.catalog)
+        self._max_running = max_running
+        self._max_overtakes = 2 * max_running if max_overtakes is None else max_overtakes
         self._instant = instant_retries
         self._next_offset = [0] * partitions
         self._pending: list[_Record] = []
@@ -155,42 +141,44 @@ class InMemoryWorker:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keel-test")
 
     def send(
-        self, job: BaseModel, *, key: bytes | None = None, headers: dict[str, str] | None = None
+        self, job: Job, *, key: bytes | None = None, headers: dict[str, str] | None = None
     ) -> tuple[int, int]:
-        """Queue a job as a producer would; returns its (partition, offset)."""
-        value = f"job:{len(self._codec.jobs)}".encode()
-        self._codec.jobs[value] = job
-        return self._append(key, value, headers)
+        """Queue a job as a publisher would (framed Avro, job headers); returns (partition, offset).
 
-    def send_raw(
-        self, value: bytes | None, *, key: bytes | None = None, reason: str = "undecodable"
-    ) -> tuple[int, int]:
-        """Queue bytes the codec cannot read (decode fails with `reason`)."""
-        self._codec.raw[value or b""] = reason
-        return self._append(key, value, None)
+        `headers` are added after the job headers, as a publisher's extra headers are.
+        """
+        value = self._codec.encode(job, self.topic)
+        job_type = self.app.catalog.of(type(job)).name
+        made = JobHeaders(new_job_id(), job_type, int(time.time() * 1000))
+        sent = cast(list[Header], made.encode())  # every value is bytes
+        extra = [(name, text.encode()) for name, text in (headers or {}).items()]
+        return self._append(key, value, [*sent, *extra])
+
+    def send_raw(self, value: bytes | None, *, key: bytes | None = None) -> tuple[int, int]:
+        """Queue bytes as they are: the worker's decoder decides what they are (often poison)."""
+        return self._append(key, value, [])
 
     def _append(
-        self, key: bytes | None, value: bytes | None, headers: dict[str, str] | None
+        self, key: bytes | None, value: bytes | None, headers: list[Header]
     ) -> tuple[int, int]:
         partition = zlib.crc32(key) % self.partitions if key is not None else 0
         offset = self._next_offset[partition]
         self._next_offset[partition] += 1
-        encoded = [(name, text.encode()) for name, text in (headers or {}).items()]
-        self._pending.append(_Record(self.topic, partition, offset, key, value, encoded))
+        self._pending.append(_Record(self.topic, partition, offset, key, value, headers))
         return partition, offset
 
     async def run_until_idle(self, timeout: float = 5.0) -> None:
         """Deliver everything sent so far and wait until every record has finished."""
         engine = self._ensure_engine()
         deadline = time.monotonic() + timeout
-        while self._pending or engine.in_flight:
+        while self._pending or engine.buffered:
             paused = {partition for _topic, partition in engine.paused}
             batch = [record for record in self._pending if record.partition() not in paused]
             if batch:
                 self._pending = [r for r in self._pending if r.partition() in paused]
                 engine.accept(batch)
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{engine.in_flight} records still in flight")
+                raise TimeoutError(f"{engine.buffered} records still buffered")
             await asyncio.sleep(0.001)
 
     @property
@@ -211,24 +199,19 @@ class InMemoryWorker:
         return self._engine
 
     def _build(self) -> Engine:
-        loop = asyncio.get_running_loop()
-        config = EngineConfig(
-            group=self.app.name,
-            max_running=self._max_in_flight,
-            high_water=2 * self._max_in_flight,
-            low_water=self._max_in_flight,
-            max_overtakes=self._max_overtakes,
-        )
-        engine = Engine(
-            config,
-            decode=DecodeStage(self._codec, self._is_ordered),
-            handlers=self.app.handlers,
-            names=CatalogNames(),
-            execute=Execute(loop, self._pool),
+        engine = build_engine(
+            self.app,
+            decoder=self._codec,
             sink=_Sink(self),
+            pool=self._pool,
+            config=EngineConfig(
+                max_running=self._max_running,
+                high_water=2 * self._max_running,
+                low_water=self._max_running,
+                max_overtakes=self._max_overtakes,
+            ),
             observer=self._observer,
-            on_flow=self._flow,
-            rng=_NoJitter() if self._instant else random.Random(),  # noqa: S311 - jitter, not secrets
+            rng=_NoJitter() if self._instant else None,
         )
         for partition in range(self.partitions):
             engine.assign((self.topic, partition), 0, None)

@@ -13,7 +13,7 @@ The subpackages, one per role; dependencies point one way (schemas <- producers 
 
 from keel.consumers.app import App
 from keel.consumers.context import Context
-from keel.consumers.pipeline.retry import RetryPolicy
+from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.signals import Reject, Retry
 from keel.producers.aio import AsyncPublisher
 from keel.producers.publisher import Publisher

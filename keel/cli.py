@@ -3,7 +3,7 @@
 import typer
 
 from keel.consumers.cli import run_worker
-from keel.consumers.dlt_cli import app as dlt_app
+from keel.consumers.dead_letters.cli import app as dlt_app
 from keel.deploy.cli import app as deploy_app
 from keel.deploy.local.cli import app as broker_app
 from keel.load.cli import bench_app, load_app

@@ -1,13 +1,13 @@
 """The dead-letter records of a run, as the oracle identifies them: by where they came from."""
 
-from keel.consumers.dlt import read_letters
-from keel.consumers.pipeline.dead_letter import ORIGIN_OFFSET, ORIGIN_PARTITION
+from keel.consumers.dead_letters.replay import read_letters
 from keel.load.oracle import DeadLetter
+from keel.schemas.headers import DLT_ORIGIN_OFFSET, DLT_ORIGIN_PARTITION
 
 
 def read_dead_letters(bootstrap_servers: str, topic: str) -> list[DeadLetter]:
     """Every record on the dead-letter topic now, by its origin partition and offset."""
     return [
-        DeadLetter(int(letter.header(ORIGIN_PARTITION)), int(letter.header(ORIGIN_OFFSET)))
+        DeadLetter(int(letter.header(DLT_ORIGIN_PARTITION)), int(letter.header(DLT_ORIGIN_OFFSET)))
         for letter in read_letters(bootstrap_servers, topic)
     ]

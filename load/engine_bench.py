@@ -19,7 +19,6 @@ private local stack. Numbers are printed, never asserted.
 import argparse
 import asyncio
 import io
-import random
 import statistics
 import time
 import uuid
@@ -32,14 +31,12 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import schemaless_reader
 
 from keel.consumers import App, Context, collector
-from keel.consumers.metrics import Metrics
-from keel.consumers.naming import CatalogNames
+from keel.consumers.engine_factory import build_engine
 from keel.consumers.pipeline import records
-from keel.consumers.pipeline.decode import DecodeStage
-from keel.consumers.pipeline.engine import Engine, EngineConfig
-from keel.consumers.pipeline.execute import Execute
+from keel.consumers.pipeline.engine import EngineConfig
 from keel.consumers.pipeline.records import Header
 from keel.consumers.settings import WorkerSettings
+from keel.consumers.telemetry.metrics import Metrics
 from keel.load.worker_bench import cluster, publish, reader_from_start
 from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
@@ -110,17 +107,14 @@ async def _engine_cpu(settings: ClusterSettings, messages: Sequence[Message]) ->
     ):
         codec = JobCodec(client, reference_catalog(), auto_register=False)
         codec.decode(messages[0].value())  # the writer schema is fetched once, before timing
-        names = CatalogNames(codec.catalog)
-        engine = Engine(
-            EngineConfig("engine-bench", 500, high_water=len(messages) + 1, low_water=1),
-            decode=DecodeStage(codec, names.is_ordered),
-            handlers=app.handlers,
-            names=names,
-            execute=Execute(asyncio.get_running_loop(), pool),
+        engine = build_engine(
+            app,
+            decoder=codec,
             sink=_NoSink(),
+            pool=pool,
+            config=EngineConfig(500, high_water=len(messages) + 1, low_water=1),
+            catalog=codec.catalog,
             observer=Metrics(),
-            on_flow=lambda: None,
-            rng=random.Random(),
         )
         for topic, partition in {(m.topic() or "", m.partition() or 0) for m in messages}:
             engine.assign((topic, partition), None, None)
@@ -130,11 +124,11 @@ async def _engine_cpu(settings: ClusterSettings, messages: Sequence[Message]) ->
         for batch in batches:
             engine.accept(batch)
             await asyncio.sleep(0)  # the loop's next pass runs the batch's attempts
-        while engine.in_flight:
+        while engine.buffered:
             await asyncio.sleep(0)
         spent = time.thread_time() - started
-    if engine.in_flight:
-        raise RuntimeError(f"{engine.in_flight} jobs did not finish")
+    if engine.buffered:
+        raise RuntimeError(f"{engine.buffered} jobs did not finish")
     return spent
 
 

@@ -132,8 +132,8 @@ def instruments(calls: int = 100_000) -> None:
     from opentelemetry.sdk.metrics import MeterProvider  # noqa: PLC0415
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: PLC0415
 
-    from keel.consumers.metrics import Metrics  # noqa: PLC0415
-    from keel.consumers.middleware import PROCESSED  # noqa: PLC0415
+    from keel.consumers.pipeline.observer import PROCESSED  # noqa: PLC0415
+    from keel.consumers.telemetry.metrics import Metrics  # noqa: PLC0415
 
     provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
     meter = provider.get_meter("bench")

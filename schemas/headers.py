@@ -3,6 +3,11 @@
 Values are ASCII bytes so any Kafka tool can read them: the job id is a UUIDv7 (unique, and
 sortable by creation time), created-at is epoch milliseconds, attempt counts from 1, and
 `traceparent` is the W3C trace context of the span that published the job, when there was one.
+
+A record set aside in a dead-letter topic keeps its own headers and gains the `keel-dlt-*` ones
+below: where it came from, which group failed it, and why. A replayed job carries
+`keel-replay-of` and `keel-replayed-at`. Tools that read dead letters (`keel dlt`, the load
+harness) take the names from here.
 """
 
 from collections.abc import Iterable, Mapping
@@ -18,6 +23,41 @@ TRACEPARENT = "traceparent"
 # On jobs a scheduler published: which schedule, and the fire time (epoch millis) it is for.
 SCHEDULE = "keel-schedule"
 SCHEDULED_FOR = "keel-scheduled-for"
+
+# On a dead-lettered record: where it was read from, which consumer group set it aside, and why.
+DLT_ORIGIN_TOPIC = "keel-dlt-origin-topic"
+DLT_ORIGIN_PARTITION = "keel-dlt-origin-partition"
+DLT_ORIGIN_OFFSET = "keel-dlt-origin-offset"
+DLT_ORIGIN_TIMESTAMP = "keel-dlt-origin-timestamp"
+DLT_GROUP = "keel-dlt-group"
+DLT_JOB_TYPE = "keel-dlt-job-type"
+DLT_ATTEMPTS = "keel-dlt-attempts"
+DLT_REASON = "keel-dlt-reason"
+DLT_ERROR_CLASS = "keel-dlt-error-class"
+DLT_ERROR_MESSAGE = "keel-dlt-error-message"
+DLT_TRACEBACK = "keel-dlt-traceback"
+DLT_FIRST_FAILURE = "keel-dlt-first-failure"
+DLT_LAST_FAILURE = "keel-dlt-last-failure"
+DEAD_LETTER_HEADERS = frozenset(
+    {
+        DLT_ORIGIN_TOPIC,
+        DLT_ORIGIN_PARTITION,
+        DLT_ORIGIN_OFFSET,
+        DLT_ORIGIN_TIMESTAMP,
+        DLT_GROUP,
+        DLT_JOB_TYPE,
+        DLT_ATTEMPTS,
+        DLT_REASON,
+        DLT_ERROR_CLASS,
+        DLT_ERROR_MESSAGE,
+        DLT_TRACEBACK,
+        DLT_FIRST_FAILURE,
+        DLT_LAST_FAILURE,
+    }
+)
+# On a job replayed from a dead-letter topic: which dead-letter record, and when.
+REPLAY_OF = "keel-replay-of"
+REPLAYED_AT = "keel-replayed-at"
 
 HeaderValue = str | bytes | None
 # The shapes confluent-kafka accepts on produce and returns from `Message.headers()`.

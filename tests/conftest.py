@@ -14,10 +14,20 @@ _MARKER_BY_FOLDER = {"unit": "unit", "integration": "kafka"}
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        folder = Path(str(item.path)).parent.name
-        marker = _MARKER_BY_FOLDER.get(folder)
+        marker = marker_of(Path(str(item.path)))
         if marker is not None:
             item.add_marker(getattr(pytest.mark, marker))
+
+
+def marker_of(path: Path) -> str | None:
+    """The marker of the nearest folder named in `_MARKER_BY_FOLDER`: tests/unit/consumers/x.py
+    is a unit test, as tests/unit/x.py is."""
+    for folder in path.parents:
+        if folder.name in _MARKER_BY_FOLDER:
+            return _MARKER_BY_FOLDER[folder.name]
+        if folder.name == "tests":
+            break
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keel.consumers.app import App
 from keel.consumers.context import Context
-from keel.consumers.pipeline.retry import RetryPolicy
+from keel.consumers.retry_policy import RetryPolicy
 from keel.schemas.jobs import GenerateReport, ProcessPayment, SendEmail
 
 

@@ -1,7 +1,7 @@
 """The per-record rules: decode, queue by key, run, decide, settle, and drain on revoke.
 
 Everything here runs on the event loop thread, so no state needs a lock. The engine never
-touches Kafka: records come in through `accept`, dead letters leave through a `DeadLetterSink`,
+touches Kafka: records come in through `accept`, dead letters leave through `DeadLetters`,
 the committer reads `positions()`, and the source reads `paused` (the one value read from
 another thread: an immutable set, replaced whole) whenever `on_flow` says it changed.
 
@@ -16,42 +16,56 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 from pydantic import BaseModel
 
 from keel.consumers.context import Context
-from keel.consumers.middleware import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
-from keel.consumers.pipeline.dead_lettering import (
-    DeadLetterConfig,
-    DeadLetterer,
-    Names,
-    note_failure,
-)
 from keel.consumers.pipeline.decode import DecodeStage, Poison, Unavailable
 from keel.consumers.pipeline.execute import Execute
 from keel.consumers.pipeline.flow import FlowControl
+from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
 from keel.consumers.pipeline.offsets import PartitionOffsets, decode_finished
-from keel.consumers.pipeline.partition import Delivery, PartitionState, Position
+from keel.consumers.pipeline.partition import PartitionState, Position, RecordState, note_failure
 from keel.consumers.pipeline.ready import ReadyQueue
 from keel.consumers.pipeline.records import Message, TopicPartition
-from keel.consumers.pipeline.retry import DeadLetter, Random, RetryAfter, decide
-from keel.consumers.pipeline.sink import DeadLetterSink
-from keel.consumers.registry import Registration
+from keel.consumers.registrations import Registration
+from keel.consumers.retry_policy import DeadLetter, Random, RetryAfter, decide
 
 _LOG = logging.getLogger(__name__)
 
 NO_HANDLER = "no-handler"
+
+Settled = Callable[[RecordState], None]
+
+
+class Names(Protocol):
+    """How the pipeline names things it does not own: job types and dead-letter topics."""
+
+    def job_type(self, model: type[BaseModel]) -> str: ...
+    def dead_letter_topic(self, topic: str) -> str: ...
+
+
+class DeadLetters(Protocol):
+    """Sets records aside; calls back `finished` once a write is acknowledged."""
+
+    def poison(self, record: RecordState, reason: Poison) -> None: ...
+    def failed(self, record: RecordState, decision: DeadLetter, error: BaseException) -> None: ...
+
+
+class DeadLettersFactory(Protocol):
+    """Builds the engine's `DeadLetters`, given what to call when a write ends."""
+
+    def __call__(self, *, finished: Settled, given_up: Settled) -> DeadLetters: ...
 
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     """The engine's knobs, taken from `WorkerSettings`."""
 
-    group: str
     max_running: int
     high_water: int
     low_water: int
-    dead_letter_retry_max: float = 30.0
     # How many other starts may overtake a job waiting for a slot (see `ready`).
     max_overtakes: int = 1000
 
@@ -67,7 +81,7 @@ class Engine:
         handlers: Mapping[type[BaseModel], Registration],
         names: Names,
         execute: Execute,
-        sink: DeadLetterSink,
+        dead_letters: DeadLettersFactory,
         observer: Observer,
         on_flow: Callable[[], None],
         rng: Random,
@@ -83,19 +97,12 @@ class Engine:
         self._rng = rng
         self._flow: FlowControl[TopicPartition] = FlowControl(config.high_water, config.low_water)
         self._parts: dict[TopicPartition, PartitionState] = {}
-        self._ready: ReadyQueue[Delivery] = ReadyQueue(config.max_overtakes)
+        self._ready: ReadyQueue[RecordState] = ReadyQueue(config.max_overtakes)
         self._waiting = self._ready.waiting  # truthy while a job waits for a slot
         self._running = 0
         self._stopping = False
         self._loop = asyncio.get_running_loop()
-        self._dead_letters = DeadLetterer(
-            DeadLetterConfig(config.group, config.dead_letter_retry_max),
-            sink=sink,
-            names=names,
-            observer=observer,
-            finished=self._finish,
-            given_up=self._given_up,
-        )
+        self._dead_letters = dead_letters(finished=self._finish, given_up=self._given_up)
 
     # -- assignment ---------------------------------------------------------------------------
 
@@ -162,8 +169,14 @@ class Engine:
         return len(self._parts)
 
     @property
-    def in_flight(self) -> int:
-        return self._flow.in_flight
+    def buffered(self) -> int:
+        """Records accepted and not finished: queued, waiting, running or being dead-lettered."""
+        return self._flow.buffered
+
+    @property
+    def running(self) -> int:
+        """Handlers executing now (at most `max_running`)."""
+        return self._running
 
     @property
     def paused(self) -> frozenset[TopicPartition]:
@@ -179,25 +192,25 @@ class Engine:
         between the starts of other jobs measured 5-7 us a job slower (the decoder's code and
         data no longer stay in the CPU's caches), more than the rest of the engine costs.
         """
-        deliveries = [d for message in messages if (d := self._admit(message)) is not None]
+        records = [d for message in messages if (d := self._admit(message)) is not None]
         admitted: dict[TopicPartition, int] = {}
-        for delivery in deliveries:
-            self._resolve(delivery)
-            tp = delivery.part.tp
+        for record in records:
+            self._resolve(record)
+            tp = record.part.tp
             admitted[tp] = admitted.get(tp, 0) + 1
         for tp, count in admitted.items():
             self._signal(self._flow.admit(tp, count))
         waiting = self._waiting
-        for delivery in deliveries:
-            lanes = delivery.part.lanes
-            if lanes.offer(delivery.key, delivery):
-                self._start(delivery)
+        for record in records:
+            lanes = record.part.lanes
+            if lanes.offer(record.key, record):
+                self._start(record)
             elif waiting:
-                head = lanes.head(delivery.key)
+                head = lanes.head(record.key)
                 if head is not None:
                     self._ready.grow(head)  # its key's work grew while it waits for a slot
 
-    def _admit(self, message: Message) -> Delivery | None:
+    def _admit(self, message: Message) -> RecordState | None:
         if message.error() is not None:
             _LOG.warning("consumer reported %s", message.error())
             return None
@@ -206,130 +219,126 @@ class Engine:
         if part is None or part.draining or not part.offsets.receive(offset):
             return None
         part.arrivals.append(message)  # for the time lag
-        return Delivery(message, part)
+        return RecordState(message, part)
 
-    def _resolve(self, delivery: Delivery) -> None:
+    def _resolve(self, record: RecordState) -> None:
         """Decode a record into its job or the poison it is.
 
         When the registry cannot say what a record is yet, the record keeps `unavailable` and
         nothing else happens now: it is decoded again once its turn comes (see `_start`), so a
         record waiting behind its key never jumps ahead of it.
         """
-        decoded = self._decode(delivery.message.value(), delivery.key)
+        decoded = self._decode(record.message.value(), record.key)
         if isinstance(decoded, Unavailable):
-            delivery.unavailable = decoded
+            record.unavailable = decoded
             return
         if isinstance(decoded, Poison):
-            delivery.poison = decoded
+            record.poison = decoded
             return
         registration = self._handlers.get(type(decoded))
         if registration is None:
             name = self._names.job_type(type(decoded))
             message = f"no handler for {name}"
-            delivery.poison = Poison(NO_HANDLER, "keel.consumers.NoHandler", message, "")
-        delivery.job = decoded
-        delivery.job_type = self._names.job_type(type(decoded))
-        delivery.registration = registration
+            record.poison = Poison(NO_HANDLER, "keel.consumers.NoHandler", message, "")
+        record.job = decoded
+        record.job_type = self._names.job_type(type(decoded))
+        record.registration = registration
 
-    def _decode_later(self, delivery: Delivery, unavailable: Unavailable) -> None:
-        delivery.unavailable = None
-        _LOG.warning("cannot decode %s yet: %s", _label(delivery.part.tp), unavailable.message)
-        delivery.decode_backoff = min(2 * delivery.decode_backoff, 30.0)
-        delivery.timer = self._loop.call_later(delivery.decode_backoff, self._retry, delivery)
-        delivery.part.waiting.add(delivery)
+    def _decode_later(self, record: RecordState, unavailable: Unavailable) -> None:
+        record.unavailable = None
+        _LOG.warning("cannot decode %s yet: %s", _label(record.part.tp), unavailable.message)
+        record.decode_backoff = min(2 * record.decode_backoff, 30.0)
+        record.timer = self._loop.call_later(record.decode_backoff, self._retry, record)
+        record.part.waiting.add(record)
 
     # -- running ------------------------------------------------------------------------------
 
-    def _start(self, delivery: Delivery) -> None:
-        if delivery.job is None and delivery.poison is None:
-            if delivery.unavailable is None:
-                self._resolve(delivery)  # its decode timer fired: ask the registry again
-            if delivery.unavailable is not None:
-                self._decode_later(delivery, delivery.unavailable)
+    def _start(self, record: RecordState) -> None:
+        if record.job is None and record.poison is None:
+            if record.unavailable is None:
+                self._resolve(record)  # its decode timer fired: ask the registry again
+            if record.unavailable is not None:
+                self._decode_later(record, record.unavailable)
                 return
-        if delivery.poison is not None:
-            self._dead_letters.poison(delivery, delivery.poison)
+        if record.poison is not None:
+            self._dead_letters.poison(record, record.poison)
             return
         if self._running >= self._max_running or self._waiting:
             # Wait for a slot; when one frees, the key with the most work left goes first.
-            self._ready.push(delivery, delivery.part.lanes.length(delivery.key))
+            self._ready.push(record, record.part.lanes.length(record.key))
             return
-        self._run(delivery)
+        self._run(record)
 
-    def _run(self, delivery: Delivery) -> None:
+    def _run(self, record: RecordState) -> None:
         self._running += 1
-        delivery.part.busy += 1
-        message = delivery.message
-        context = Context.of_record(
-            delivery.job_type, delivery.attempt, delivery.key, message.headers
-        )
+        record.part.busy += 1
+        message = record.message
+        context = Context.of_record(record.job_type, record.attempt, record.key, message.headers)
         observer = self._observer
         observer.attempt_started(message, context)
         scope = attempt_scope(observer, message, context) if observer.scoped else None
-        delivery.started = time.perf_counter()
+        record.started = time.perf_counter()
         self._execute.run(
-            delivery.registration,  # type: ignore[arg-type]
-            delivery.job,
+            record.registration,  # type: ignore[arg-type]
+            record.job,
             context,
-            partial(self._settle, delivery),
+            partial(self._settle, record),
             scope,
         )
 
-    def _settle(self, delivery: Delivery, error: BaseException | None) -> None:
+    def _settle(self, record: RecordState, error: BaseException | None) -> None:
         """Every attempt ends here, exactly once: the policy decides what follows.
 
         Never called from inside `_run` (`Execute.run` reports later, on the loop), so
         settling, which starts the key's next job, never nests: a long lane of jobs that end
         at once runs as a queue, not as a recursion.
         """
-        elapsed = time.perf_counter() - delivery.started
+        elapsed = time.perf_counter() - record.started
         self._running -= 1
-        part = delivery.part
+        part = record.part
         part.busy -= 1
         if error is None:  # what decide() calls Done, without asking it: the common case
-            self._observer.attempt_ended(
-                delivery.job_type, PROCESSED, elapsed, delivery.message, None
-            )
-            self._finish(delivery)
+            self._observer.attempt_ended(record.job_type, PROCESSED, elapsed, record.message, None)
+            self._finish(record)
         else:
-            self._failed(delivery, error, elapsed)
+            self._failed(record, error, elapsed)
         if self._waiting:
             self._start_ready()
         part.check_idle()
 
-    def _failed(self, delivery: Delivery, error: BaseException, elapsed: float) -> None:
-        registration: Registration = delivery.registration  # type: ignore[assignment]
-        decision = decide(registration.policy, delivery.attempt, error, self._rng)
-        job_type = delivery.job_type
+    def _failed(self, record: RecordState, error: BaseException, elapsed: float) -> None:
+        registration: Registration = record.registration  # type: ignore[assignment]
+        decision = decide(registration.policy, record.attempt, error, self._rng)
+        job_type = record.job_type
         if isinstance(decision, RetryAfter):
-            self._observer.attempt_ended(job_type, RETRIED, elapsed, delivery.message, error)
-            note_failure(delivery)
-            self._schedule_retry(delivery, decision.delay)
+            self._observer.attempt_ended(job_type, RETRIED, elapsed, record.message, error)
+            note_failure(record)
+            self._schedule_retry(record, decision.delay)
         elif isinstance(decision, DeadLetter):
-            self._observer.attempt_ended(job_type, FAILED, elapsed, delivery.message, error)
-            note_failure(delivery)
-            self._dead_letters.failed(delivery, decision, error)
+            self._observer.attempt_ended(job_type, FAILED, elapsed, record.message, error)
+            note_failure(record)
+            self._dead_letters.failed(record, decision, error)
         else:  # Done: the policy forgave the error
-            self._observer.attempt_ended(job_type, PROCESSED, elapsed, delivery.message, error)
-            self._finish(delivery)
+            self._observer.attempt_ended(job_type, PROCESSED, elapsed, record.message, error)
+            self._finish(record)
 
     def _start_ready(self) -> None:
         ready, waiting = self._ready, self._waiting
         while waiting and self._running < self._max_running:
             self._run(ready.pop())
 
-    def _finish(self, delivery: Delivery) -> None:
-        part = delivery.part
+    def _finish(self, record: RecordState) -> None:
+        part = record.part
         if not part.closed:
-            part.offsets.finish(delivery.message.offset())  # type: ignore[arg-type]
-        following = part.lanes.release(delivery.key)
+            part.offsets.finish(record.message.offset())  # type: ignore[arg-type]
+        following = part.lanes.release(record.key)
         self._released(part)
         if following is not None:
             # No slot of its own: with jobs waiting, it competes with them (`_start_ready`).
             self._start(following)
 
-    def _given_up(self, delivery: Delivery) -> None:
-        self._released(delivery.part)  # its partition is gone: the next owner runs it
+    def _given_up(self, record: RecordState) -> None:
+        self._released(record.part)  # its partition is gone: the next owner runs it
 
     def _released(self, part: PartitionState, count: int = 1) -> None:
         """`count` records of `part` left the buffer (finished, or given up)."""
@@ -344,19 +353,19 @@ class Engine:
 
     # -- retries ------------------------------------------------------------------------------
 
-    def _schedule_retry(self, delivery: Delivery, delay: float) -> None:
-        part = delivery.part
+    def _schedule_retry(self, record: RecordState, delay: float) -> None:
+        part = record.part
         if part.draining:
             self._released(part)
             return
-        delivery.attempt += 1
-        delivery.timer = self._loop.call_later(delay, self._retry, delivery)
-        part.waiting.add(delivery)
+        record.attempt += 1
+        record.timer = self._loop.call_later(delay, self._retry, record)
+        part.waiting.add(record)
 
-    def _retry(self, delivery: Delivery) -> None:
-        delivery.part.waiting.discard(delivery)
-        delivery.timer = None
-        self._start(delivery)
+    def _retry(self, record: RecordState) -> None:
+        record.part.waiting.discard(record)
+        record.timer = None
+        self._start(record)
 
     # -- draining -----------------------------------------------------------------------------
 
@@ -365,10 +374,10 @@ class Engine:
             return
         part.draining = True
         dropped = list(part.lanes.drain())
-        for delivery in part.waiting:
-            if delivery.timer is not None:
-                delivery.timer.cancel()
-            dropped.append(delivery)
+        for record in part.waiting:
+            if record.timer is not None:
+                record.timer.cancel()
+            dropped.append(record)
         part.waiting.clear()
         ready = self._ready.remove_where(lambda d: d.part is part)
         if dropped or ready:

@@ -11,7 +11,7 @@ loop thread (None: success), never from inside `run`.
 
 `scope`, when given, is the `contextvars.Context` the attempt runs in (else a copy of the
 current one, as a new task would get; a sync handler's thread enters the scope too): the
-observers set the current span and the job's log fields there (see `keel.consumers.middleware`).
+observers set the current span and the job's log fields there (see `pipeline.observer`).
 """
 
 import asyncio
@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from keel.consumers.context import Context
 from keel.consumers.pipeline.carrier import Carriers
-from keel.consumers.registry import AsyncHandler, Registration, SyncHandler
+from keel.consumers.registrations import AsyncHandler, Registration, SyncHandler
 from keel.consumers.signals import JobTimeout
 
 _LOG = logging.getLogger(__name__)

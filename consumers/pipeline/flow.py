@@ -26,14 +26,14 @@ K = TypeVar("K", bound=Hashable)
 class FlowControl(Generic[K]):
     """Counts accepted, unfinished records per partition against the partition's share."""
 
-    __slots__ = ("_counts", "_resume_at", "_share", "high", "in_flight", "low", "paused")
+    __slots__ = ("_counts", "_resume_at", "_share", "buffered", "high", "low", "paused")
 
     def __init__(self, high: int, low: int) -> None:
         if not 0 <= low < high:
             raise ValueError("need 0 <= low < high")
         self.high = high
         self.low = low
-        self.in_flight = 0
+        self.buffered = 0  # accepted, unfinished records of every partition
         self.paused: frozenset[K] = frozenset()
         self._counts: dict[K, int] = {}
         self._share = high
@@ -45,18 +45,18 @@ class FlowControl(Generic[K]):
         return self._share
 
     def assign(self, key: K) -> bool:
-        """`key` is a new partition (nothing of it in flight); the shares are split anew."""
+        """`key` is a new partition (nothing of it buffered); the shares are split anew."""
         self._counts.setdefault(key, 0)
         return self._reshare()
 
     def remove(self, key: K) -> bool:
-        """`key` is no longer ours; what of it is still in flight counts only in the total."""
+        """`key` is no longer ours; what of it is still buffered counts only in the total."""
         self._counts.pop(key, None)
         return self._reshare()
 
     def admit(self, key: K, count: int = 1) -> bool:
         """`count` records of `key` were accepted."""
-        self.in_flight += count
+        self.buffered += count
         held = self._counts.get(key)
         if held is None:
             return False
@@ -73,7 +73,7 @@ class FlowControl(Generic[K]):
         total, even if the partition has been assigned again meanwhile (its new count starts
         from what the new assignment admits).
         """
-        self.in_flight -= count
+        self.buffered -= count
         if key is None:
             return False
         held = self._counts.get(key)

@@ -1,6 +1,7 @@
 """The worker's state for one assigned partition, and for one record in it."""
 
 import asyncio
+import time
 from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from keel.consumers.pipeline.decode import Poison, Unavailable
 from keel.consumers.pipeline.lanes import Lanes
 from keel.consumers.pipeline.offsets import PartitionOffsets, encode_finished
 from keel.consumers.pipeline.records import Message, TopicPartition
-from keel.consumers.registry import Registration
+from keel.consumers.registrations import Registration
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +21,7 @@ class Position:
     metadata: str
 
 
-class Delivery:
+class RecordState:
     """One record on its way through the pipeline, across all its attempts."""
 
     __slots__ = (
@@ -81,9 +82,9 @@ class PartitionState:
     def __init__(self, tp: TopicPartition, offsets: PartitionOffsets) -> None:
         self.tp = tp
         self.offsets = offsets
-        self.lanes: Lanes[Delivery] = Lanes()
+        self.lanes: Lanes[RecordState] = Lanes()
         self.busy = 0
-        self.waiting: set[Delivery] = set()  # waiting for a retry timer
+        self.waiting: set[RecordState] = set()  # waiting for a retry timer
         self.draining = False
         self.closed = False
         self.blocked: str | None = None  # why dead-letter writes fail, while they do
@@ -123,3 +124,10 @@ class PartitionState:
 def _offset(message: Message) -> int:
     offset: int = message.offset()  # type: ignore[assignment]  # set on every consumed record
     return offset
+
+
+def note_failure(record: RecordState) -> None:
+    """Remember when a job first and last failed, for the dead-letter headers."""
+    now = int(time.time() * 1000)
+    record.first_failure_ms = record.first_failure_ms or now
+    record.last_failure_ms = now

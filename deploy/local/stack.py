@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from keel.deploy.local.apicurio import LocalRegistry
 from keel.deploy.local.artifacts import apicurio_home, kafka_jars
 from keel.deploy.local.broker import LocalBroker
 from keel.deploy.local.java import find_java
 from keel.deploy.local.ports import pick_free_ports, require_free
-from keel.deploy.local.registry import LocalRegistry
 from keel.deploy.local.server import ManagedServer
 from keel.deploy.local.settings import LocalStackSettings
 

@@ -157,6 +157,6 @@ def test_a_worker_exports_spans_and_metrics_over_otlp_when_configured(
     # Every instrument reaches the collector, beside the histograms, under the group's name
     assert processed_total(receiver) == JOBS
     names = metric_names(receiver)
-    assert {"keel.jobs.processed", "keel.jobs.in_flight", "keel.consumer.time_lag"} <= names
+    assert {"keel.jobs.processed", "keel.jobs.buffered", "keel.consumer.time_lag"} <= names
     assert {"messaging.process.duration", "keel.job.latency"} <= names
     assert service_names(receiver) == {group}

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from keel.consumers.metrics import LATENCY_SAMPLE_EVERY
+from keel.consumers.telemetry.metrics import LATENCY_SAMPLE_EVERY
 from keel.deploy.local.ports import pick_free_ports
 from tests.integration.test_worker_processes import finished
 from tests.support.cluster import Cluster
@@ -104,5 +104,5 @@ def test_metrics_count_real_jobs_and_serve_latency_lag_and_time_lag(
         (topic, "0"): 0,
         (topic, "1"): 0,
     }
-    assert _total(samples, "keel_jobs_in_flight") == 0
+    assert _total(samples, "keel_jobs_buffered") == 0
     assert _total(samples, "keel_dead_letter_blocked_partitions") == 0

@@ -1,9 +1,12 @@
 """Sample reference jobs for tests, each field a valid, distinct value."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
+from keel.schemas.catalog import ORDERED_PROPERTY, JobCatalog, JobType
+from keel.schemas.job import Job
 from keel.schemas.jobs import GenerateReport, ProcessPayment, ReportFormat, SendEmail
 
 _T0 = datetime(2025, 3, 1, 12, 30, 15, 123000, tzinfo=UTC)
@@ -40,4 +43,18 @@ def process_payment(amount: str = "1234.50") -> ProcessPayment:
         amount=Decimal(amount),
         currency="EUR",
         requested_at=_T0,
+    )
+
+
+def catalog_of(*models: type[Job], ordered: Iterable[type[Job]] = ()) -> JobCatalog:
+    """A catalog of job models a test declares in Python (their schemas derived from the models).
+
+    keel's own jobs come from `.avsc` files; a test's small job types need no file.
+    """
+    keyed = set(ordered)
+    return JobCatalog(
+        JobType.from_schema(model, {**model.avro_schema_to_python(), ORDERED_PROPERTY: True})
+        if model in keyed
+        else JobType.from_schema(model, model.avro_schema_to_python())
+        for model in models
     )

@@ -1,7 +1,7 @@
 """The deployment files agree with the code they deploy: the worker's setting names, health
 paths and metric names, and the producer's topic routes.
 
-The worker (`keel.consumers.settings`, `keel.consumers.health`, `keel.consumers.metrics`) and
+The worker (`keel.consumers.settings`, `keel.consumers.telemetry.health` and `.metrics`) and
 the producer's routing (`keel.producers.settings`) land on their own branches; until a module
 is in this tree, the test that needs it skips and names it.
 """
@@ -132,7 +132,7 @@ def test_image_and_manifests_use_the_worker_default_health_port() -> None:
 
 
 def test_probe_and_scrape_paths_are_served_by_the_worker() -> None:
-    health = _module("keel.consumers.health")
+    health = _module("keel.consumers.telemetry.health")
     healthcheck = re.search(r"127\.0\.0\.1:\d+(/\w+)", (DEPLOY / "Dockerfile").read_text())
     assert healthcheck is not None
     paths = _statefulset_paths() | {healthcheck[1]}
@@ -140,13 +140,15 @@ def test_probe_and_scrape_paths_are_served_by_the_worker() -> None:
 
 
 def test_dashboard_and_readme_match_the_worker_metrics() -> None:
-    metrics_module = _module("keel.consumers.metrics")
-    middleware = _module("keel.consumers.middleware")
+    metrics_module = _module("keel.consumers.telemetry.metrics")
+    observer = _module("keel.consumers.pipeline.observer")
     metrics = metrics_module.Metrics()
-    for outcome in (middleware.PROCESSED, middleware.FAILED, middleware.RETRIED):
+    for outcome in (observer.PROCESSED, observer.FAILED, observer.RETRIED):
         metrics.attempt_ended("keel.jobs.SendEmail", outcome, 0.01)
     metrics.dead_lettered("keel.jobs.SendEmail", "invalid-job")
-    rendered = _module("keel.consumers.prometheus").PrometheusView(metrics.snapshot).render()
+    rendered = (
+        _module("keel.consumers.telemetry.prometheus").PrometheusView(metrics.snapshot).render()
+    )
     exported = set(re.findall(r"^# TYPE (\S+) ", rendered, re.MULTILINE))
     dashboard: dict[str, Any] = json.loads(DASHBOARD.read_text())
     assert queried_metrics(dashboard) <= exported

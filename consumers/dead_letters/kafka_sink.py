@@ -14,9 +14,9 @@ from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from keel.consumers.pipeline.dead_letter import TRACEBACK
+from keel.consumers.dead_letters.sink import Acknowledged
 from keel.consumers.pipeline.records import Header
-from keel.consumers.pipeline.sink import Acknowledged
+from keel.schemas.headers import DLT_TRACEBACK
 
 _LOG = logging.getLogger(__name__)
 POLL_EVERY = 0.005
@@ -100,8 +100,8 @@ class KafkaSink:
 
 
 def _has_traceback(headers: list[Header]) -> bool:
-    return any(name == TRACEBACK and value != _DROPPED for name, value in headers)
+    return any(name == DLT_TRACEBACK and value != _DROPPED for name, value in headers)
 
 
 def _without_traceback(headers: list[Header]) -> list[Header]:
-    return [(name, _DROPPED if name == TRACEBACK else value) for name, value in headers]
+    return [(name, _DROPPED if name == DLT_TRACEBACK else value) for name, value in headers]

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from keel.consumers.context import Context
-from keel.consumers.pipeline.retry import RetryPolicy
+from keel.consumers.retry_policy import RetryPolicy
 
 AsyncHandler = Callable[[Any, Context], Coroutine[Any, Any, None]]
 SyncHandler = Callable[[Any, Context], None]
@@ -26,7 +26,7 @@ class Registration:
     timeout: float | None
 
 
-class HandlerRegistry:
+class Registrations:
     """One handler per job type; a second registration for a type is a mistake, refused."""
 
     def __init__(self) -> None:

@@ -14,25 +14,29 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import BaseModel
 
 from keel.consumers import App, Context
-from keel.consumers.lag import ConsumerLag, partition_lag
-from keel.consumers.metrics import Metrics, Readings
-from keel.consumers.middleware import DEAD_LETTERED, PROCESSED
-from keel.consumers.otel_metrics import OtelMetrics, WithHistograms
+from keel.consumers.pipeline.observer import DEAD_LETTERED, PROCESSED
 from keel.consumers.pipeline.offsets import PartitionOffsets
 from keel.consumers.pipeline.partition import PartitionState
-from keel.consumers.prometheus import PrometheusView
+from keel.consumers.telemetry.lag import ConsumerLag, partition_lag
+from keel.consumers.telemetry.metrics import Metrics, Readings
+from keel.consumers.telemetry.otel import OtelMetrics, WithHistograms
+from keel.consumers.telemetry.prometheus import PrometheusView
 from keel.consumers.testing import InMemoryWorker
+from keel.schemas.job import Job
+from tests.support.jobs import catalog_of
 
 SEND_EMAIL = "keel.jobs.SendEmail"
 LAG = {("jobs.email", 0): 42, ("jobs.email", 1): 0}
 TIME_LAG = {("jobs.email", 0): 3.5, ("jobs.email", 1): 0.0}
 
 
-class Step(BaseModel):
+class Step(Job):
     n: int
+
+
+CATALOG = catalog_of(Step)
 
 
 class _Record:
@@ -51,7 +55,7 @@ class _Record:
 
 def counted() -> Metrics:
     metrics = Metrics(
-        Readings(in_flight=lambda: 3, lag=lambda: LAG, time_lag=lambda: TIME_LAG), latency_every=1
+        Readings(buffered=lambda: 3, lag=lambda: LAG, time_lag=lambda: TIME_LAG), latency_every=1
     )
     now_ms = int(time.time() * 1000)
     metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.003, _Record(now_ms - 2_000))  # type: ignore[arg-type]
@@ -100,7 +104,7 @@ def test_prometheus_serves_latency_lag_and_time_lag_with_their_labels() -> None:
     assert ({"topic": "jobs.email", "partition": "0"}, 3.5) in scraped[
         "keel_consumer_time_lag_seconds"
     ]
-    assert scraped["keel_jobs_in_flight"] == [({}, 3)]
+    assert scraped["keel_jobs_buffered"] == [({}, 3)]
 
 
 def test_observable_instruments_report_the_same_counts_and_gauges() -> None:
@@ -122,7 +126,7 @@ def test_observable_instruments_report_the_same_counts_and_gauges() -> None:
     }
     assert points["keel.jobs.processed"] == [({"keel.job.type": SEND_EMAIL}, 2)]
     assert points["keel.jobs.dead_lettered"] == [({"keel.job.type": SEND_EMAIL}, 1)]
-    assert points["keel.jobs.in_flight"] == [({}, 3)]
+    assert points["keel.jobs.buffered"] == [({}, 3)]
     lag = {
         attrs["messaging.destination.partition.id"]: v for attrs, v in points["keel.consumer.lag"]
     }
@@ -211,7 +215,7 @@ def test_time_lag_is_the_age_of_the_oldest_unfinished_record() -> None:
 
 
 async def test_the_engine_reports_time_lag_of_a_running_job_and_zero_after() -> None:
-    app = App("billing")
+    app = App("billing", catalog=CATALOG)
     lags: list[dict[tuple[str, int], float]] = []
     worker = InMemoryWorker(app, topic="jobs.steps")
 

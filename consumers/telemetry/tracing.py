@@ -28,8 +28,8 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from keel.consumers.context import Context
-from keel.consumers.middleware import FAILED, RETRIED, NoObserver
 from keel.consumers.pipeline.decode import Poison
+from keel.consumers.pipeline.observer import FAILED, RETRIED, NoObserver
 from keel.consumers.pipeline.records import Message
 from keel.schemas.headers import TRACEPARENT
 from keel.schemas.tracing import (

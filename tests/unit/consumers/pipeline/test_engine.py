@@ -7,23 +7,33 @@ import time
 import zlib
 
 import pytest
-from pydantic import BaseModel
 
 from keel.consumers import App, Context, Reject, Retry, RetryPolicy
 from keel.consumers.testing import InMemoryWorker
+from keel.schemas.job import Job
+from tests.support.jobs import catalog_of
 
 
-class Step(BaseModel):
+class Step(Job):
     key: str
     n: int
 
 
-class Other(BaseModel):
+class Other(Job):
     n: int
 
 
+class Keyed(Job):
+    """Ordered by key in the catalog: a record without a key is poison."""
+
+    n: int
+
+
+CATALOG = catalog_of(Step, Other, Keyed, ordered=[Keyed])
+
+
 def make_app(**kwargs: object) -> App:
-    return App("test", **kwargs)  # type: ignore[arg-type]
+    return App("test", catalog=CATALOG, **kwargs)  # type: ignore[arg-type]
 
 
 async def test_same_key_in_offset_order_different_keys_concurrently() -> None:
@@ -156,9 +166,9 @@ async def test_poison_is_set_aside_and_good_jobs_behind_it_flow() -> None:
     async def step(job: Step, ctx: Context) -> None:
         done.append(job.n)
 
-    worker = InMemoryWorker(app, is_ordered=lambda model: model is Step)
-    worker.send_raw(b"\x01garbage", key=b"a", reason="wrong-magic-byte")
-    worker.send(Step(key="a", n=1))  # ordered type without a key
+    worker = InMemoryWorker(app)
+    worker.send_raw(b"\x01garbage", key=b"a")
+    worker.send(Keyed(n=1))  # ordered by key in the catalog, sent without one
     worker.send(Other(n=2), key=b"c")  # no handler for this type
     worker.send(Step(key="a", n=3), key=b"a")
     await worker.run_until_idle()
@@ -257,7 +267,7 @@ async def test_sync_handler_over_its_time_limit_is_dead_lettered_as_a_timeout() 
     assert letter.headers["keel-dlt-error-class"] == "keel.consumers.signals.JobTimeout"
 
 
-async def test_in_flight_above_the_high_mark_pauses_fetching() -> None:
+async def test_buffered_above_the_high_mark_pauses_fetching() -> None:
     app = make_app()
     release = asyncio.Event()
 
@@ -265,7 +275,7 @@ async def test_in_flight_above_the_high_mark_pauses_fetching() -> None:
     async def step(job: Step, ctx: Context) -> None:
         await release.wait()
 
-    worker = InMemoryWorker(app, max_in_flight=4)
+    worker = InMemoryWorker(app, max_running=4)
     for n in range(8):
         worker.send(Step(key=f"k{n}", n=n), key=f"k{n}".encode())
     run = asyncio.ensure_future(worker.run_until_idle())
@@ -291,7 +301,7 @@ async def test_a_partition_over_its_share_pauses_alone_while_the_others_flow() -
             await release.wait()
         done.append(job.key)
 
-    worker = InMemoryWorker(app, partitions=2, max_in_flight=4)
+    worker = InMemoryWorker(app, partitions=2, max_running=4)
     (slow_partition, _), (fast_partition, _) = [
         worker.send(Step(key=key, n=0), key=key.encode()) for key in (slow, fast)
     ]

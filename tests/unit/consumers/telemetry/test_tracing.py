@@ -9,16 +9,20 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
-from pydantic import BaseModel
 
 from keel.consumers import App, Context, Reject, RetryPolicy
+from keel.consumers.telemetry.tracing import Tracing
 from keel.consumers.testing import InMemoryWorker
-from keel.consumers.tracing import Tracing
 from keel.producers.records import current_traceparent
+from keel.schemas.job import Job
+from tests.support.jobs import catalog_of
 
 
-class Step(BaseModel):
+class Step(Job):
     n: int
+
+
+CATALOG = catalog_of(Step)
 
 
 @pytest.fixture
@@ -54,7 +58,7 @@ def test_tracing_is_off_without_a_tracer_provider() -> None:
 async def test_an_attempt_is_a_consumer_span_with_the_messaging_attributes(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    app = App("billing")
+    app = App("billing", catalog=CATALOG)
 
     @app.handler(Step)
     async def step(job: Step, ctx: Context) -> None:
@@ -86,7 +90,7 @@ async def test_an_attempt_is_a_consumer_span_with_the_messaging_attributes(
 async def test_the_attempt_span_is_a_child_of_and_linked_to_the_publishing_span(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    app = App("billing")
+    app = App("billing", catalog=CATALOG)
 
     @app.handler(Step)
     async def step(job: Step, ctx: Context) -> None:
@@ -114,7 +118,7 @@ async def test_the_attempt_span_is_a_child_of_and_linked_to_the_publishing_span(
 async def test_a_retry_is_an_event_on_the_failed_attempt_with_its_error(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    app = App("billing", retry=RetryPolicy(max_attempts=3))
+    app = App("billing", catalog=CATALOG, retry=RetryPolicy(max_attempts=3))
     attempts = 0
 
     @app.handler(Step)
@@ -140,7 +144,7 @@ async def test_a_retry_is_an_event_on_the_failed_attempt_with_its_error(
 async def test_a_rejected_job_ends_its_span_with_a_dead_letter_event_and_error_status(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    app = App("billing")
+    app = App("billing", catalog=CATALOG)
 
     @app.handler(Step)
     async def step(job: Step, ctx: Context) -> None:
@@ -159,7 +163,7 @@ async def test_a_rejected_job_ends_its_span_with_a_dead_letter_event_and_error_s
 async def test_spans_an_async_handler_starts_are_children_of_its_attempt_span(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    app = App("billing")
+    app = App("billing", catalog=CATALOG)
     tracer = provider.get_tracer("handler")
 
     @app.handler(Step)
@@ -192,7 +196,7 @@ async def test_spans_an_async_handler_starts_are_children_of_its_attempt_span(
 async def test_a_sync_handler_runs_in_its_attempt_span_on_its_thread(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    app = App("billing")
+    app = App("billing", catalog=CATALOG)
     seen: list[int] = []
 
     @app.handler(Step)
@@ -210,14 +214,14 @@ async def test_a_sync_handler_runs_in_its_attempt_span_on_its_thread(
 async def test_a_poison_record_gets_a_span_with_its_error_and_a_dead_letter_event(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    app = App("billing")
+    app = App("billing", catalog=CATALOG)
 
     @app.handler(Step)
     async def step(job: Step, ctx: Context) -> None:
         pass
 
     worker = traced_worker(app, provider)
-    worker.send_raw(b"\x07garbage", key=b"k", reason="wrong-magic-byte")
+    worker.send_raw(b"\x07garbage", key=b"k")
     await run(worker)
 
     (span,) = exporter.get_finished_spans()
@@ -227,7 +231,7 @@ async def test_a_poison_record_gets_a_span_with_its_error_and_a_dead_letter_even
     assert [e.name for e in span.events] == ["exception", "dead_letter"]
     assert (span.events[0].attributes or {})[
         "exception.type"
-    ] == "keel.consumers.testing.RawRecordError"
+    ] == "keel.schemas.errors.WrongMagicByteError"
     attributes = span.attributes or {}
     assert attributes["error.type"] == "wrong-magic-byte"
     assert attributes["messaging.kafka.offset"] == 0

@@ -1,6 +1,5 @@
 """The engine decodes a whole batch on arrival; a record the registry cannot place yet waits."""
 
-import asyncio
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -8,12 +7,10 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from keel.consumers import App, Context
-from keel.consumers.middleware import NoObserver
-from keel.consumers.naming import CatalogNames
-from keel.consumers.pipeline.decode import Poison, Unavailable
+from keel.consumers.engine_factory import build_engine
 from keel.consumers.pipeline.engine import Engine, EngineConfig
-from keel.consumers.pipeline.execute import Execute
 from keel.consumers.pipeline.records import Header
+from keel.schemas.errors import RegistryUnavailableError
 from tests.support.waiting import until
 
 TOPIC = "jobs"
@@ -63,12 +60,12 @@ class FlakyRegistryDecode:
         self._unplaceable = unplaceable
         self._misses = misses
 
-    def __call__(self, value: bytes | None, key: bytes | None) -> BaseModel | Poison | Unavailable:
+    def decode(self, value: bytes | None) -> BaseModel:
         assert value is not None
         self.calls.append(value)
         if value == self._unplaceable and self._misses:
             self._misses -= 1
-            return Unavailable("registry not answering")
+            raise RegistryUnavailableError("registry not answering")
         name, n = value.decode().split(":")
         return Step(key=name, n=int(n))
 
@@ -79,15 +76,12 @@ class NoSink:
 
 
 def engine_for(app: App, decode: FlakyRegistryDecode, pool: ThreadPoolExecutor) -> Engine:
-    engine = Engine(
-        EngineConfig(group="test", max_running=10, high_water=100, low_water=50),
-        decode=decode,  # type: ignore[arg-type]
-        handlers=app.handlers,
-        names=CatalogNames(),
-        execute=Execute(asyncio.get_running_loop(), pool),
+    engine = build_engine(
+        app,
+        decoder=decode,
         sink=NoSink(),
-        observer=NoObserver(),
-        on_flow=lambda: None,
+        pool=pool,
+        config=EngineConfig(max_running=10, high_water=100, low_water=50),
         rng=random.Random(0),
     )
     engine.assign((TOPIC, 0), 0, None)

@@ -81,7 +81,7 @@ def test_a_partition_over_its_share_pauses_alone_and_resumes_at_the_low_fraction
     assert flow.admit("a")
     assert flow.paused == {"a"}
     assert not flow.admit("b", 3)
-    assert flow.in_flight == 7
+    assert flow.buffered == 7
 
     # Then it resumes once half of its share is left, while the others never stopped
     assert not flow.settle("a")
@@ -107,9 +107,9 @@ def test_records_of_a_partition_no_longer_ours_count_only_in_the_total() -> None
     flow.assign("a")
     flow.admit("a", 4)
     assert flow.remove("a")  # no longer ours: nothing to pause
-    assert flow.in_flight == 4
+    assert flow.buffered == 4
     assert not flow.settle("a", 4)
-    assert flow.in_flight == 0
+    assert flow.buffered == 0
     assert flow.paused == set()
 
 
@@ -125,7 +125,7 @@ def test_records_of_an_earlier_assignment_do_not_count_against_a_new_one() -> No
     # When the old assignment's records finish, the new count is untouched
     assert not flow.settle(None, 3)
     assert flow.paused == {"a"}
-    assert flow.in_flight == 4
+    assert flow.buffered == 4
 
 
 def test_every_partition_keeps_a_share_of_at_least_one() -> None:

@@ -3,19 +3,22 @@
 import asyncio
 import random
 
-from pydantic import BaseModel
-
 from keel.consumers import App, Context
 from keel.consumers.testing import InMemoryWorker
+from keel.schemas.job import Job
+from tests.support.jobs import catalog_of
 
 
-class Step(BaseModel):
+class Step(Job):
     key: str
     n: int
 
 
+CATALOG = catalog_of(Step)
+
+
 def _recording_app(started: list[str]) -> App:
-    app = App("test")
+    app = App("test", catalog=CATALOG)
 
     @app.handler(Step)
     async def step(job: Step, ctx: Context) -> None:
@@ -28,7 +31,7 @@ def _recording_app(started: list[str]) -> App:
 async def test_a_freed_slot_goes_to_the_key_with_the_most_work_left() -> None:
     # Given one slot, a light key with two jobs, then a heavy key with five
     started: list[str] = []
-    worker = InMemoryWorker(_recording_app(started), max_in_flight=1, max_overtakes=100)
+    worker = InMemoryWorker(_recording_app(started), max_running=1, max_overtakes=100)
     for key, count in (("light", 2), ("heavy", 5)):
         for n in range(count):
             worker.send(Step(key=key, n=n), key=key.encode())
@@ -48,8 +51,8 @@ async def test_a_light_key_is_overtaken_at_most_max_overtakes_times_while_heavy_
         # Given one slot, two heavy keys that keep receiving jobs while they run, and a light
         # key's single job that arrives behind them
         started: list[str] = []
-        app = App("test")
-        worker = InMemoryWorker(app, max_in_flight=1, max_overtakes=max_overtakes)
+        app = App("test", catalog=CATALOG)
+        worker = InMemoryWorker(app, max_running=1, max_overtakes=max_overtakes)
         sent = {"h0": 0, "h1": 0}
 
         def send(key: str) -> None:
@@ -85,7 +88,7 @@ async def test_a_light_key_is_overtaken_at_most_max_overtakes_times_while_heavy_
 async def test_per_key_order_holds_while_most_jobs_wait_for_a_slot() -> None:
     # Given few slots and many keys with random work and random handler times
     rng = random.Random(3)
-    app = App("test")
+    app = App("test", catalog=CATALOG)
     seen: dict[str, list[int]] = {}
     running: set[str] = set()
     overlapped: list[str] = []
@@ -99,7 +102,7 @@ async def test_per_key_order_holds_while_most_jobs_wait_for_a_slot() -> None:
         seen.setdefault(job.key, []).append(job.n)
         running.discard(job.key)
 
-    worker = InMemoryWorker(app, partitions=3, max_in_flight=4, max_overtakes=6)
+    worker = InMemoryWorker(app, partitions=3, max_running=4, max_overtakes=6)
     for n in range(1_500):
         key = f"k{min(rng.randrange(40), rng.randrange(40))}"  # some keys far heavier
         worker.send(Step(key=key, n=n), key=key.encode())

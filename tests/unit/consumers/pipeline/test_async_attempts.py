@@ -3,21 +3,24 @@
 import asyncio
 import contextvars
 
-from pydantic import BaseModel
-
 from keel.consumers import App, Context, RetryPolicy
 from keel.consumers.testing import InMemoryWorker
+from keel.schemas.job import Job
+from tests.support.jobs import catalog_of
 
 _VAR: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
 
 
-class Step(BaseModel):
+class Step(Job):
     key: str
     n: int
 
 
+CATALOG = catalog_of(Step)
+
+
 async def test_a_handler_runs_as_the_current_task_from_its_first_line() -> None:
-    app = App("test")
+    app = App("test", catalog=CATALOG)
     seen: list[bool] = []
 
     @app.handler(Step)
@@ -38,7 +41,7 @@ async def test_a_handler_runs_as_the_current_task_from_its_first_line() -> None:
 
 
 async def test_a_timeout_entered_before_the_first_await_cancels_only_its_job() -> None:
-    app = App("test", retry=RetryPolicy(max_attempts=1))
+    app = App("test", catalog=CATALOG, retry=RetryPolicy(max_attempts=1))
     finished: list[int] = []
 
     @app.handler(Step)
@@ -58,7 +61,7 @@ async def test_a_timeout_entered_before_the_first_await_cancels_only_its_job() -
 
 
 async def test_context_variables_set_by_a_handler_stay_in_its_job() -> None:
-    app = App("test")
+    app = App("test", catalog=CATALOG)
     seen: list[str] = []
 
     @app.handler(Step)
@@ -76,7 +79,7 @@ async def test_context_variables_set_by_a_handler_stay_in_its_job() -> None:
 
 
 async def test_a_long_lane_of_jobs_that_never_suspend_settles_without_recursion() -> None:
-    app = App("test", retry=RetryPolicy(max_attempts=1))
+    app = App("test", catalog=CATALOG, retry=RetryPolicy(max_attempts=1))
     seen: list[int] = []
 
     @app.handler(Step)
@@ -85,7 +88,7 @@ async def test_a_long_lane_of_jobs_that_never_suspend_settles_without_recursion(
         if job.n % 7 == 0:
             raise ValueError("fails at once")  # settles (dead-letters) without suspending too
 
-    worker = InMemoryWorker(app, max_in_flight=10_000)
+    worker = InMemoryWorker(app, max_running=10_000)
     count = 5_000  # well past the interpreter's recursion limit, all on one key
     for n in range(count):
         worker.send(Step(key="a", n=n), key=b"a")

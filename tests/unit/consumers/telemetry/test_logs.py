@@ -9,17 +9,21 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from pydantic import BaseModel
 
 from keel.consumers import App, Context
-from keel.consumers.logs import JobLogContext, log_handler
-from keel.consumers.middleware import Observer, observers
+from keel.consumers.pipeline.observer import Observer, observers
+from keel.consumers.telemetry.logs import JobLogContext, log_handler
+from keel.consumers.telemetry.tracing import Tracing
 from keel.consumers.testing import InMemoryWorker
-from keel.consumers.tracing import Tracing
+from keel.schemas.job import Job
+from tests.support.jobs import catalog_of
 
 
-class Step(BaseModel):
+class Step(Job):
     n: int
+
+
+CATALOG = catalog_of(Step)
 
 
 @pytest.fixture
@@ -40,7 +44,7 @@ def logged(stream: io.StringIO, message: str) -> list[dict[str, object]]:
     return [line for line in found if line["message"] == message]
 
 
-async def run(app: App, observer: Observer, job: BaseModel) -> None:
+async def run(app: App, observer: Observer, job: Job) -> None:
     worker = InMemoryWorker(app, topic="jobs.steps", observer=observer)
     worker.send(job, headers={"keel-job-id": "job-7"})
     try:
@@ -55,7 +59,7 @@ async def test_a_handler_log_line_is_json_with_the_job_id_and_the_attempt_trace(
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    app = App("billing")
+    app = App("billing", catalog=CATALOG)
 
     @app.handler(Step)
     async def step(job: Step, ctx: Context) -> None:
@@ -84,7 +88,7 @@ async def test_a_handler_log_line_is_json_with_the_job_id_and_the_attempt_trace(
 async def test_a_sync_handler_logs_its_job_from_its_thread_without_tracing(
     lines: io.StringIO,
 ) -> None:
-    app = App("billing")
+    app = App("billing", catalog=CATALOG)
 
     @app.handler(Step)
     def step(job: Step, ctx: Context) -> None:

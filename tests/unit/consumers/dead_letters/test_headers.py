@@ -1,4 +1,4 @@
-from keel.consumers.pipeline.dead_letter import (
+from keel.consumers.dead_letters.headers import (
     MESSAGE_LIMIT,
     TRACEBACK_LIMIT,
     Failure,

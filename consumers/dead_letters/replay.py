@@ -17,14 +17,20 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from keel.consumers.pipeline import dead_letter as dl
-from keel.consumers.pipeline.dead_letter import header_map
+from keel.consumers.dead_letters.headers import header_map
 from keel.consumers.pipeline.records import Header
-from keel.schemas.headers import ATTEMPT
+from keel.schemas.headers import (
+    ATTEMPT,
+    DEAD_LETTER_HEADERS,
+    DLT_ERROR_CLASS,
+    DLT_JOB_TYPE,
+    DLT_LAST_FAILURE,
+    DLT_ORIGIN_TOPIC,
+    REPLAY_OF,
+    REPLAYED_AT,
+)
 from keel.schemas.topics import DEAD_LETTER_SUFFIX
 
-REPLAY_OF = "keel-replay-of"
-REPLAYED_AT = "keel-replayed-at"
 LEDGER_SUFFIX = ".replays"
 BATCH = 200
 
@@ -63,10 +69,10 @@ class Selection:
 
     def __call__(self, letter: Letter) -> bool:
         headers = letter.headers
-        failed_at = int(headers.get(dl.LAST_FAILURE) or 0)
+        failed_at = int(headers.get(DLT_LAST_FAILURE) or 0)
         return (
-            (self.job_type is None or headers.get(dl.JOB_TYPE) == self.job_type)
-            and (self.error_class is None or headers.get(dl.ERROR_CLASS) == self.error_class)
+            (self.job_type is None or headers.get(DLT_JOB_TYPE) == self.job_type)
+            and (self.error_class is None or headers.get(DLT_ERROR_CLASS) == self.error_class)
             and (self.since_ms is None or failed_at >= self.since_ms)
             and (self.until_ms is None or failed_at < self.until_ms)
         )
@@ -137,7 +143,7 @@ def replay_headers(letter: Letter, now_ms: int) -> list[Header]:
     kept = [
         (name, value)
         for name, value in letter.raw_headers
-        if name not in dl.DLT_HEADERS and name not in {ATTEMPT, REPLAY_OF, REPLAYED_AT}
+        if name not in DEAD_LETTER_HEADERS and name not in {ATTEMPT, REPLAY_OF, REPLAYED_AT}
     ]
     return [
         *kept,
@@ -161,9 +167,9 @@ def ensure_ledger(bootstrap: str, dead_letters: str) -> None:
 
 
 def _produce_replay(producer: Producer, dead_letters: str, letter: Letter) -> None:
-    origin = letter.header(dl.ORIGIN_TOPIC)
+    origin = letter.header(DLT_ORIGIN_TOPIC)
     if not origin:
-        raise ValueError(f"{letter.topic}/{letter.id} has no {dl.ORIGIN_TOPIC} header")
+        raise ValueError(f"{letter.topic}/{letter.id} has no {DLT_ORIGIN_TOPIC} header")
     headers: Any = replay_headers(letter, int(time.time() * 1000))
     producer.produce(origin, letter.value, letter.key, headers=headers)
     producer.produce(dead_letters + LEDGER_SUFFIX, origin.encode(), letter.id.encode())

@@ -3,7 +3,7 @@ import random
 import pytest
 
 from keel.consumers import Reject, Retry
-from keel.consumers.pipeline.retry import (
+from keel.consumers.retry_policy import (
     FATAL_ERROR,
     RETRIES_EXHAUSTED,
     DeadLetter,

@@ -4,14 +4,14 @@ import asyncio
 
 import httpx
 
-from keel.consumers.health import HealthServer, Probe
-from keel.consumers.metrics import Metrics, Readings
-from keel.consumers.middleware import DEAD_LETTERED, PROCESSED, RETRIED
-from keel.consumers.prometheus import PrometheusView
+from keel.consumers.pipeline.observer import DEAD_LETTERED, PROCESSED, RETRIED
+from keel.consumers.telemetry.health import HealthServer, Probe
+from keel.consumers.telemetry.metrics import Metrics, Readings
+from keel.consumers.telemetry.prometheus import PrometheusView
 
 
 def test_metrics_count_by_job_type_and_render_prometheus_text() -> None:
-    metrics = Metrics().bound(Readings(in_flight=lambda: 7, blocked=lambda: 1))
+    metrics = Metrics().bound(Readings(buffered=lambda: 7, blocked=lambda: 1))
     metrics.attempt_ended("keel.jobs.SendEmail", PROCESSED, 0.003)
     metrics.attempt_ended("keel.jobs.SendEmail", RETRIED, 0.2)
     metrics.dead_lettered("keel.jobs.SendEmail", "fatal-error")
@@ -19,7 +19,7 @@ def test_metrics_count_by_job_type_and_render_prometheus_text() -> None:
     assert 'keel_jobs_processed_total{job_type="keel.jobs.SendEmail"} 1.0' in text
     assert 'keel_jobs_retried_total{job_type="keel.jobs.SendEmail"} 1.0' in text
     assert 'keel_jobs_dead_lettered_total{job_type="keel.jobs.SendEmail"} 1.0' in text
-    assert "keel_jobs_in_flight 7.0" in text
+    assert "keel_jobs_buffered 7.0" in text
     assert "keel_dead_letter_blocked_partitions 1.0" in text
     assert 'keel_job_duration_seconds_bucket{job_type="keel.jobs.SendEmail",le="0.005"} 1.0' in text
     assert 'keel_job_duration_seconds_count{job_type="keel.jobs.SendEmail"} 2.0' in text
@@ -31,7 +31,7 @@ async def test_probes_answer_200_or_503_with_their_reason() -> None:
     server = HealthServer(
         live=lambda: Probe(True, {"last_poll_seconds_ago": 0.1}),
         ready=lambda: Probe(ready, {"draining": not ready}),
-        metrics=lambda: "keel_jobs_in_flight 0\n",
+        metrics=lambda: "keel_jobs_buffered 0\n",
     )
     await server.start("127.0.0.1", 0)
     base = f"http://127.0.0.1:{server.port}"
@@ -51,5 +51,5 @@ async def test_probes_answer_200_or_503_with_their_reason() -> None:
     assert live.status_code == 200
     assert (not_ready.status_code, not_ready.json()) == (503, {"draining": True})
     assert now_ready.status_code == 200
-    assert scraped.text == "keel_jobs_in_flight 0\n"
+    assert scraped.text == "keel_jobs_buffered 0\n"
     assert missing.status_code == 404

@@ -5,8 +5,14 @@ from typing import Annotated
 
 import typer
 
-from keel.consumers import dlt
-from keel.consumers.pipeline import dead_letter as dl
+from keel.consumers.dead_letters import replay
+from keel.schemas.headers import (
+    DLT_ATTEMPTS,
+    DLT_ERROR_CLASS,
+    DLT_JOB_TYPE,
+    DLT_LAST_FAILURE,
+    DLT_REASON,
+)
 from keel.schemas.settings import ClusterSettings
 
 app = typer.Typer(help="Inspect and replay dead-lettered jobs.", no_args_is_help=True)
@@ -22,8 +28,8 @@ Until = Annotated[str | None, typer.Option(help="Only failures before this ISO t
 
 def _selection(
     job_type: str | None, error_class: str | None, since: str | None, until: str | None
-) -> dlt.Selection:
-    return dlt.Selection(job_type, error_class, _millis(since), _millis(until))
+) -> replay.Selection:
+    return replay.Selection(job_type, error_class, _millis(since), _millis(until))
 
 
 def _millis(moment: str | None) -> int | None:
@@ -51,15 +57,15 @@ def list_letters(
 ) -> None:
     """One line per dead-lettered record: id, job type, reason, error, attempts, last failure."""
     bootstrap = ClusterSettings().kafka_bootstrap_servers
-    name = dlt.dead_letter_name(topic)
+    name = replay.dead_letter_name(topic)
     selected = _selection(job_type, error_class, since, until)
-    done = dlt.replayed_ids(bootstrap, name)
-    for letter in filter(selected, dlt.read_letters(bootstrap, name)):
+    done = replay.replayed_ids(bootstrap, name)
+    for letter in filter(selected, replay.read_letters(bootstrap, name)):
         h = letter.headers
         typer.echo(
-            f"{letter.id:>10}  {h.get(dl.JOB_TYPE, '') or '?':<28} {h.get(dl.REASON, ''):<20} "
-            f"{h.get(dl.ERROR_CLASS, ''):<32} attempts={h.get(dl.ATTEMPTS, '')} "
-            f"{_when(h.get(dl.LAST_FAILURE, ''))}{'  (replayed)' if letter.id in done else ''}"
+            f"{letter.id:>10}  {h.get(DLT_JOB_TYPE, '') or '?':<28} {h.get(DLT_REASON, ''):<20} "
+            f"{h.get(DLT_ERROR_CLASS, ''):<32} attempts={h.get(DLT_ATTEMPTS, '')} "
+            f"{_when(h.get(DLT_LAST_FAILURE, ''))}{'  (replayed)' if letter.id in done else ''}"
         )
 
 
@@ -67,7 +73,9 @@ def list_letters(
 def show(topic: Topic, record: Annotated[str, typer.Argument(help="partition:offset")]) -> None:
     """Every header of one dead-lettered record, its key, and its value's size."""
     bootstrap = ClusterSettings().kafka_bootstrap_servers
-    found = [x for x in dlt.read_letters(bootstrap, dlt.dead_letter_name(topic)) if x.id == record]
+    found = [
+        x for x in replay.read_letters(bootstrap, replay.dead_letter_name(topic)) if x.id == record
+    ]
     if not found:
         typer.echo(f"no record {record}", err=True)
         raise typer.Exit(1)
@@ -89,9 +97,9 @@ def replay_letters(
 ) -> None:
     """Send the selected dead letters back to their origin topic, each at most once."""
     bootstrap = ClusterSettings().kafka_bootstrap_servers
-    report = dlt.replay(
+    report = replay.replay(
         bootstrap,
-        dlt.dead_letter_name(topic),
+        replay.dead_letter_name(topic),
         _selection(job_type, error_class, since, until),
         rate,
     )

@@ -6,15 +6,14 @@ record's timestamp, which the producer sets when it publishes, to finish), to a 
 fixed buckets. The timestamp and not the `keel-created-at` header: it costs one call instead of
 a walk through the headers, and a replayed dead letter (a new record) counts from its replay. The
 hot path only increments dict entries and a bucket, well under a microsecond a job; reading
-the gauges (in flight, blocked partitions, consumer lag, time lag) is left to scrape time.
+the gauges (buffered, running, blocked partitions, consumer lag, time lag) is left to scrape time.
 
 `snapshot()` copies all of it at once, on the event loop thread where the engine lives;
-`keel.consumers.prometheus` renders it for `/metrics` and `keel.consumers.otel_metrics` hands it to
-OpenTelemetry. Measured against the OpenTelemetry SDK's own instruments (`Counter.add`,
-`Histogram.record`, about 1-3 us each with attributes, three of them a job), keeping the
-aggregates here and exporting them at collection time is what keeps metrics within the
-framework's per-job budget (see docs/benchmarks.md).
-"""
+`telemetry.prometheus` renders it for `/metrics` and `telemetry.otel` hands it to OpenTelemetry.
+Measured against the OpenTelemetry SDK's own instruments (`Counter.add`, `Histogram.record`, about
+1-3 us each with attributes, three of them a job), keeping the aggregates here and exporting them at
+collection time is what keeps metrics within the framework's per-job budget (see
+docs/benchmarks.md)."""
 
 import time
 from bisect import bisect_left
@@ -22,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from keel.consumers.middleware import DEAD_LETTERED, PROCESSED, NoObserver
+from keel.consumers.pipeline.observer import DEAD_LETTERED, PROCESSED, NoObserver
 from keel.consumers.pipeline.records import Message, TopicPartition
 
 DURATION_BUCKETS = (
@@ -88,7 +87,8 @@ class HistogramData:
 class Readings:
     """Where the gauges are read from, at scrape time, on the loop thread."""
 
-    in_flight: Callable[[], int] = lambda: 0
+    buffered: Callable[[], int] = lambda: 0
+    running: Callable[[], int] = lambda: 0
     blocked: Callable[[], int] = lambda: 0
     lag: Callable[[], Mapping[TopicPartition, int]] = dict
     time_lag: Callable[[], Mapping[TopicPartition, float]] = dict
@@ -101,7 +101,8 @@ class Snapshot:
     counts: Mapping[tuple[str, str], int]  # (job type, outcome) -> jobs
     durations: Mapping[str, HistogramData]  # job type -> handler seconds per attempt
     latencies: Mapping[str, HistogramData]  # job type -> publish-to-finish seconds
-    in_flight: int = 0
+    buffered: int = 0  # records accepted and not finished
+    running: int = 0  # handlers executing
     blocked: int = 0
     lag: Mapping[TopicPartition, int] = field(default_factory=dict)
     time_lag: Mapping[TopicPartition, float] = field(default_factory=dict)
@@ -189,7 +190,8 @@ class Metrics(NoObserver):
             latencies={
                 name: t.latency.frozen() for name, t in self._types.items() if t.latency.count
             },
-            in_flight=readings.in_flight(),
+            buffered=readings.buffered(),
+            running=readings.running(),
             blocked=readings.blocked(),
             lag=dict(readings.lag()),
             time_lag=dict(readings.time_lag()),

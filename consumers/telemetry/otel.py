@@ -1,6 +1,6 @@
 """keel's metrics as OpenTelemetry metrics: read at collection time, never per job.
 
-The aggregates in `keel.consumers.metrics` are the one source. Counters and gauges become
+The aggregates in `keel.consumers.telemetry.metrics` are the one source. Counters and gauges become
 *observable* instruments on a `MeterProvider`, so the SDK asks for their values when it
 collects (every `OTEL_METRIC_EXPORT_INTERVAL`) and the hot path never calls it. The OpenTelemetry
 API has no observable histogram, so the two histograms, already bucketed here, are added to
@@ -12,7 +12,8 @@ Names follow the OpenTelemetry semantic conventions where one exists, keel's own
     keel.jobs.processed|failed|retried|dead_lettered  counter    keel.job.type
     messaging.process.duration                        histogram  keel.job.type (handler, s)
     keel.job.latency                                  histogram  keel.job.type (publish to finish)
-    keel.jobs.in_flight, keel.dead_letter.blocked_partitions   up-down counters
+    keel.jobs.buffered, keel.jobs.running,            up-down counters
+    keel.dead_letter.blocked_partitions
     keel.consumer.lag                                 gauge      messaging.destination.name,
     keel.consumer.time_lag                            gauge      messaging.destination.partition.id
 
@@ -42,9 +43,9 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from keel.consumers.metrics import HistogramData, Snapshot
-from keel.consumers.middleware import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
+from keel.consumers.pipeline.observer import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
 from keel.consumers.pipeline.records import TopicPartition
+from keel.consumers.telemetry.metrics import HistogramData, Snapshot
 from keel.schemas.tracing import (
     JOB_TYPE,
     MESSAGING_CONSUMER_GROUP_NAME,
@@ -119,10 +120,16 @@ class OtelMetrics:
                 description=f"Jobs {outcome.replace('_', ' ')}, by job type.",
             )
         meter.create_observable_up_down_counter(
-            "keel.jobs.in_flight",
-            [self._gauge(lambda s: s.in_flight)],
+            "keel.jobs.buffered",
+            [self._gauge(lambda s: s.buffered)],
             unit="{job}",
             description="Records accepted and not finished.",
+        )
+        meter.create_observable_up_down_counter(
+            "keel.jobs.running",
+            [self._gauge(lambda s: s.running)],
+            unit="{job}",
+            description="Handlers executing now.",
         )
         meter.create_observable_up_down_counter(
             "keel.dead_letter.blocked_partitions",
@@ -256,7 +263,7 @@ class WithHistograms(MetricExporter):
             sum=data.total,
             bucket_counts=list(data.buckets),
             explicit_bounds=list(data.bounds),
-            # Not kept (see keel.consumers.metrics): OTLP leaves both optional, None sends neither.
+            # Not kept (see telemetry.metrics): OTLP leaves both optional, None sends neither.
             min=None,  # type: ignore[arg-type]
             max=None,  # type: ignore[arg-type]
         )

@@ -1,10 +1,10 @@
 """The OpenTelemetry side of a worker: which tracer and meter providers it uses, and their end.
 
 Tracing uses, in this order: the provider handed to the worker, the global one an application
-set, or, when an OTLP endpoint is configured (`keel.consumers.telemetry_settings`), a provider keel
+set, or, when an OTLP endpoint is configured (`keel.consumers.telemetry.settings`), a provider keel
 builds with a batching OTLP/HTTP span exporter. Metrics leave over OTLP only when configured
 (or when an exporter is handed in, as tests do): keel then builds a meter provider whose
-periodic reader exports its own aggregates (`keel.consumers.otel_metrics`). With none of that, no
+periodic reader exports its own aggregates (`keel.consumers.telemetry.otel`). With none of that, no
 provider exists and nothing OpenTelemetry runs per job.
 
 Providers keel built are keel's to shut down: `close` flushes what is buffered.
@@ -19,8 +19,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from keel.consumers.otel_metrics import OtelMetrics, Read, WithHistograms
-from keel.consumers.telemetry_settings import TelemetrySettings
+from keel.consumers.telemetry.otel import OtelMetrics, Read, WithHistograms
+from keel.consumers.telemetry.settings import TelemetrySettings
 from keel.schemas.tracing import TracerProvider, tracer_provider
 
 P = TypeVar("P", SdkTracerProvider, MeterProvider)

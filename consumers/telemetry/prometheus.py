@@ -1,13 +1,13 @@
 """`/metrics`: the worker's metrics in the Prometheus text format, rendered by prometheus_client.
 
-The numbers are `keel.consumers.metrics`' snapshot; prometheus_client only writes them out, on
-request, so scraping costs nothing between scrapes. Names and labels (the Grafana dashboard and
-deploy/README.md use them):
+The numbers are `keel.consumers.telemetry.metrics`' snapshot; prometheus_client only writes them
+out, on request, so scraping costs nothing between scrapes. Names and labels (the Grafana dashboard
+and deploy/README.md use them):
 
     keel_jobs_{processed,failed,retried,dead_lettered}_total  {job_type}
     keel_job_duration_seconds (histogram)                     {job_type}  handler time
     keel_job_latency_seconds (histogram)                      {job_type}  publish to finish
-    keel_jobs_in_flight, keel_dead_letter_blocked_partitions
+    keel_jobs_buffered, keel_jobs_running, keel_dead_letter_blocked_partitions
     keel_consumer_lag                                          {topic, partition}  records
     keel_consumer_time_lag_seconds                             {topic, partition}
 """
@@ -22,9 +22,9 @@ from prometheus_client.core import (
     Metric,
 )
 
-from keel.consumers.metrics import HistogramData, Snapshot
-from keel.consumers.middleware import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
+from keel.consumers.pipeline.observer import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
 from keel.consumers.pipeline.records import TopicPartition
+from keel.consumers.telemetry.metrics import HistogramData, Snapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _OUTCOMES = (PROCESSED, FAILED, RETRIED, DEAD_LETTERED)
@@ -52,7 +52,10 @@ class PrometheusView:
                     counter.add_metric([job_type], n)
             yield counter
         yield GaugeMetricFamily(
-            "keel_jobs_in_flight", "Records accepted and not finished.", value=snapshot.in_flight
+            "keel_jobs_buffered", "Records accepted and not finished.", value=snapshot.buffered
+        )
+        yield GaugeMetricFamily(
+            "keel_jobs_running", "Handlers executing now.", value=snapshot.running
         )
         yield GaugeMetricFamily(
             "keel_dead_letter_blocked_partitions",

@@ -6,9 +6,9 @@ every record logged while a job attempt runs (by the handler through `ctx.logger
 tracing is on, `trace_id` and `span_id` of the attempt's span, spelled as W3C trace context
 spells them (32 and 16 hex digits), so a log search and a trace view meet on the same id.
 
-The job comes from a context variable that the `JobLogContext` observer sets in each attempt's
-own context (see `keel.consumers.middleware`): nothing is passed through handler code, and nothing
-is set at all while the text format is chosen, which is the cheap default for a terminal.
+The job comes from a context variable that the `JobLogContext` observer sets in each attempt's own
+context (see `keel.consumers.pipeline.observer`): nothing is passed through handler code, and
+nothing is set at all while the text format is chosen, which is the cheap default for a terminal.
 The JSON format is python-json-logger's, one object per line.
 """
 
@@ -21,7 +21,7 @@ from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 from keel.consumers.context import Context
-from keel.consumers.middleware import NoObserver
+from keel.consumers.pipeline.observer import NoObserver
 from keel.consumers.pipeline.records import Message
 
 LogFormat = Literal["text", "json"]

@@ -1,0 +1,11 @@
+"""Dead letters: records set aside, what they carry, and how they come back.
+
+    headers     what a dead-lettered record carries (names in `keel.schemas.headers`)
+    writer      the write, finished only once acknowledged; retried while the topic fails
+    sink        the seam the writer produces through; `kafka_sink` is its Kafka producer
+    replay      reading a dead-letter topic and replaying records to their origin, once
+    cli         `keel dlt list|show|replay`
+
+The writer works on the pipeline's per-record state; the engine knows it only through its
+`DeadLetters` protocol, so this package imports the pipeline and never the reverse.
+"""
