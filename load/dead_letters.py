@@ -3,11 +3,12 @@
 from keel.consumers.dlt import read_letters
 from keel.consumers.pipeline.dead_letter import ORIGIN_OFFSET, ORIGIN_PARTITION
 from keel.load.oracle import DeadLetter
+from keel.schemas.settings import ClusterSettings
 
 
-def read_dead_letters(bootstrap_servers: str, topic: str) -> list[DeadLetter]:
+def read_dead_letters(cluster: ClusterSettings, topic: str) -> list[DeadLetter]:
     """Every record on the dead-letter topic now, by its origin partition and offset."""
     return [
         DeadLetter(int(letter.header(ORIGIN_PARTITION)), int(letter.header(ORIGIN_OFFSET)))
-        for letter in read_letters(bootstrap_servers, topic)
+        for letter in read_letters(cluster, topic)
     ]

@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.producers.records import Record, RecordBuilder
 from keel.producers.schedule import Schedule, due
@@ -35,6 +34,7 @@ from keel.producers.schedule_state import (
 )
 from keel.producers.scheduler import Scheduler
 from keel.producers.settings import ProducerSettings, SchedulerSettings
+from keel.schemas import clients
 from keel.schemas.catalog import JobCatalog, reference_catalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.headers import SCHEDULE, SCHEDULED_FOR
@@ -93,8 +93,9 @@ class Term:
     def open(cls, parts: Parts) -> "Term":
         """Fence earlier leaders, read their committed state, anchor schedules that have none."""
         scheduler = parts.scheduler
-        producer = Producer(
-            {**parts.producer_config, "transactional.id": scheduler.transactional_id}
+        producer = clients.producer(
+            parts.cluster,
+            {**parts.producer_config, "transactional.id": scheduler.transactional_id},
         )
         producer.init_transactions(parts.timeout_s)
         term = cls(parts, producer, read_state(parts.cluster, scheduler.state_topic))
@@ -185,7 +186,7 @@ def run_scheduler(
     producer_settings = producer_settings or ProducerSettings()
     settings = settings or SchedulerSettings()
     ensure_state_topic(cluster, scheduler.state_topic, producer_settings.replication_factor)
-    with SchemaRegistryClient({"url": cluster.schema_registry_url}) as registry:
+    with clients.registry(cluster) as registry:
         codec = JobCodec(
             registry,
             catalog or reference_catalog(),
@@ -194,7 +195,7 @@ def run_scheduler(
         builder = RecordBuilder(codec, producer_settings)
         builder.prepare()  # an unreachable registry fails here, not at the first fire
         config = {
-            **producer_settings.to_confluent(cluster),
+            **producer_settings.to_confluent(),
             "transaction.timeout.ms": settings.transaction_timeout_ms,
         }
         parts = Parts(
@@ -213,15 +214,15 @@ class _Loop:
 
     def run(self, stop: threading.Event) -> None:
         scheduler = self._parts.scheduler
-        consumer = Consumer(
+        consumer = clients.consumer(
+            self._parts.cluster,
+            scheduler.group,
             {
-                "bootstrap.servers": self._parts.cluster.kafka_bootstrap_servers,
-                "group.id": scheduler.group,
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
                 "session.timeout.ms": self._settings.session_timeout_ms,
                 **self._settings.librdkafka,
-            }
+            },
         )
         leadership = self._leadership
         consumer.subscribe(

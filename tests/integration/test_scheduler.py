@@ -126,7 +126,7 @@ def test_a_fenced_leader_publishes_nothing(cluster: Cluster, new_topic: Callable
     ensure_state_topic(cluster.settings(), scheduler.state_topic, -1)
     with SchemaRegistryClient({"url": cluster.registry_url}) as registry:
         builder = RecordBuilder(JobCodec(registry, reference_catalog()), settings)
-        config = settings.to_confluent(cluster.settings())
+        config = settings.to_confluent()
         parts = Parts(scheduler, cluster.settings(), config, builder, 30.0)
         zombie = Term.open(parts)
         leader = Term.open(parts)
