@@ -14,7 +14,7 @@ _MARKER_BY_FOLDER = {"unit": "unit", "integration": "kafka"}
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        folder = Path(str(item.path)).parent.name
+        folder = Path(str(item.path)).relative_to(Path(__file__).parent).parts[0]
         marker = _MARKER_BY_FOLDER.get(folder)
         if marker is not None:
             item.add_marker(getattr(pytest.mark, marker))

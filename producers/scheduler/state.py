@@ -19,7 +19,7 @@ from uuid import UUID
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from keel.producers.schedule import EPOCH
+from keel.producers.scheduler.triggers import EPOCH
 from keel.producers.topics import ensure_topics
 from keel.schemas import clients
 from keel.schemas.settings import ClusterSettings
