@@ -11,14 +11,12 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
-from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.consumers.app import App
 from keel.consumers.dead_letters.kafka_sink import KafkaSink
@@ -36,6 +34,7 @@ from keel.consumers.telemetry.prometheus import CONTENT_TYPE, PrometheusView
 from keel.consumers.telemetry.providers import Telemetry
 from keel.consumers.telemetry.tracing import Tracing
 from keel.producers.settings import ProducerSettings
+from keel.schemas import clients
 from keel.schemas.catalog import JobCatalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.job import Job
@@ -72,7 +71,9 @@ class Worker:
         self.topics = resolve_topics(app, settings)
         loop = asyncio.get_running_loop()
         self.pool = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="keel-sync")
-        self.sink = KafkaSink(settings.dead_letter_producer_config())
+        self.sink = KafkaSink(
+            partial(clients.producer, settings.cluster, settings.dead_letter_producer_config())
+        )
         self.metrics = Metrics()
         self.lag = ConsumerLag()
         self.telemetry = Telemetry.start(
@@ -109,8 +110,9 @@ class Worker:
                 time_lag=self.engine.time_lags,
             )
         )
+        consumer_config = {**settings.to_confluent(self.group), "stats_cb": self.lag.on_stats}
         self.source = Source(
-            {**settings.to_confluent(self.group), "stats_cb": self.lag.on_stats},
+            partial(clients.consumer, settings.cluster, self.group, consumer_config),
             self.topics,
             self.engine,
             batch=settings.poll_batch,
@@ -196,7 +198,7 @@ def resolve_topics(app: App, settings: WorkerSettings) -> list[str]:
 
 def ensure_dead_letter_topics(settings: WorkerSettings, topics: list[str]) -> None:
     """Create `T.dlt` for every consumed topic that lacks one, with T's partition count."""
-    admin = AdminClient({"bootstrap.servers": settings.cluster.kafka_bootstrap_servers})
+    admin = clients.admin(settings.cluster)
     existing = admin.list_topics(timeout=30).topics
     wanted = [
         NewTopic(dead_letter_topic(t), num_partitions=len(existing[t].partitions))
@@ -214,12 +216,6 @@ def ensure_dead_letter_topics(settings: WorkerSettings, topics: list[str]) -> No
                 raise
 
 
-@contextmanager
-def registry_client(settings: WorkerSettings) -> Iterator[SchemaRegistryClient]:
-    with SchemaRegistryClient({"url": settings.cluster.schema_registry_url}) as client:
-        yield client
-
-
 async def serve(
     app: App,
     stop: asyncio.Event | None = None,
@@ -235,7 +231,7 @@ async def serve(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
     settings = app.settings
-    with registry_client(settings) as client:
+    with clients.registry(settings.cluster) as client:
         codec = JobCodec(client, catalog or app.catalog, auto_register=False)
         worker = Worker(app, settings, codec)
         if on_start is not None:

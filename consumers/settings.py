@@ -93,9 +93,8 @@ class WorkerSettings(BaseSettings):
         return self.max_overtakes if self.max_overtakes is not None else 2 * self.max_in_flight
 
     def to_confluent(self, group_id: str) -> dict[str, str | int | bool]:
-        """The consumer's librdkafka configuration, with librdkafka's own dotted keys."""
+        """The worker consumer's own librdkafka keys, laid over the cluster's by `clients`."""
         config: dict[str, str | int | bool] = {
-            "bootstrap.servers": self.cluster.kafka_bootstrap_servers,
             "group.id": group_id,
             "group.protocol": self.group_protocol,
             "enable.auto.commit": False,
@@ -118,9 +117,8 @@ class WorkerSettings(BaseSettings):
         return config
 
     def dead_letter_producer_config(self) -> dict[str, str | int | bool]:
-        """The dead-letter producer: idempotent, acknowledged by all in-sync replicas."""
+        """The dead-letter producer's own keys: idempotent, acknowledged by all in-sync replicas."""
         config: dict[str, str | int | bool] = {
-            "bootstrap.servers": self.cluster.kafka_bootstrap_servers,
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": 5,

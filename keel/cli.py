@@ -8,7 +8,7 @@ from keel.deploy.cli import app as deploy_app
 from keel.deploy.local.cli import app as broker_app
 from keel.load.cli import bench_app, load_app
 from keel.producers.cli import demo, schemas_app, topics_app
-from keel.producers.scheduler_cli import scheduler_app
+from keel.producers.scheduler.cli import scheduler_app
 
 app = typer.Typer(help="keel: background jobs on Apache Kafka.", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")

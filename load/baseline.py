@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastavro
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Message
 from fastavro.types import Schema
 from pydantic import BaseModel
+
+from keel.schemas import clients
+from keel.schemas.settings import ClusterSettings
 
 _FRAME = 5  # magic byte + 4-byte schema id
 # Consumed but not yet handled: stop fetching above it. Large, because librdkafka hands over a
@@ -51,14 +54,15 @@ class BaselineResult:
         return self.jobs / self.seconds if self.seconds > 0 else 0.0
 
 
-def run_baseline(consumer_config: Mapping[str, Any], spec: BaselineSpec) -> BaselineResult:
+def run_baseline(cluster: ClusterSettings, group: str, spec: BaselineSpec) -> BaselineResult:
     """Consume `spec.expected` records from the start; fails if they do not all arrive."""
-    return asyncio.run(_run(consumer_config, spec))
+    return asyncio.run(_run(cluster, group, spec))
 
 
-async def _run(config: Mapping[str, Any], spec: BaselineSpec) -> BaselineResult:
+async def _run(cluster: ClusterSettings, group: str, spec: BaselineSpec) -> BaselineResult:
     parsed = fastavro.parse_schema(dict(spec.schema))
-    consumer = Consumer({**config, "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    config = {"enable.auto.commit": False, "auto.offset.reset": "earliest"}
+    consumer = clients.consumer(cluster, group, config)
     consumer.subscribe([spec.topic])
     loop = asyncio.get_running_loop()
     lanes: dict[int | None, asyncio.Queue[Message]] = {}

@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
-from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient, topic_record_subject_name_strategy
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -45,6 +44,7 @@ from keel.producers.publisher import Publisher
 from keel.producers.records import Record, RecordBuilder
 from keel.producers.settings import ProducerSettings, Route
 from keel.producers.topics import ensure_topics
+from keel.schemas import clients
 from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.headers import Headers
@@ -99,19 +99,19 @@ def run_publish_bench(
 ) -> PublishBenchResult:
     """Measure every path on `jobs` jobs, `rounds` times each, interleaved."""
     topic = f"bench.publish.{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": cluster.kafka_bootstrap_servers})
+    admin = clients.admin(cluster)
     ensure_topics(admin, {topic: partitions})
     settings = ProducerSettings(routes={SendEmail.get_fullname(): Route(topic=topic)})
     values = sample_values(jobs)
-    config = settings.to_confluent(cluster)
+    config = settings.to_confluent()
     failures = DeliveryFailures()
     with (
         Publisher(cluster, settings) as publisher,
-        SchemaRegistryClient({"url": cluster.schema_registry_url}) as client,
+        clients.registry(cluster) as client,
     ):
         records = _pre_build(client, settings, values)
-        checked = Producer({**config, "on_delivery": failures})
-        unchecked = Producer(config)
+        checked = clients.producer(cluster, {**config, "on_delivery": failures})
+        unchecked = clients.producer(cluster, config)
         paths = [
             _typed(publisher, values),
             _raw(checked, records, headers=True),

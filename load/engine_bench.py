@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
 from confluent_kafka import Message
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import schemaless_reader
 
 from keel.consumers import App, Context, collector
@@ -38,6 +37,7 @@ from keel.consumers.pipeline.records import Header
 from keel.consumers.settings import WorkerSettings
 from keel.consumers.telemetry.metrics import Metrics
 from keel.load.worker_bench import cluster, publish, reader_from_start
+from keel.schemas import clients
 from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.jobs import SendEmail
@@ -102,7 +102,7 @@ async def _engine_cpu(settings: ClusterSettings, messages: Sequence[Message]) ->
     app = App("engine-bench")
     app.handler(SendEmail)(_no_op)
     with (
-        SchemaRegistryClient({"url": settings.schema_registry_url}) as client,
+        clients.registry(settings) as client,
         ThreadPoolExecutor(1) as pool,
     ):
         codec = JobCodec(client, reference_catalog(), auto_register=False)

@@ -7,7 +7,10 @@ in confluent-kafka 2.16.1 it crashes the process for a group that has committed 
 
 import time
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, TopicPartition
+
+from keel.schemas import clients
+from keel.schemas.settings import ClusterSettings
 
 _TIMEOUT_S = 10
 _RETRY_S = 0.2
@@ -16,10 +19,8 @@ _RETRY_S = 0.2
 class LagProbe:
     """Asks the broker, not the workers: committed offsets against each partition's end."""
 
-    def __init__(self, bootstrap_servers: str, group: str, topic: str, partitions: int) -> None:
-        self._consumer = Consumer(
-            {"bootstrap.servers": bootstrap_servers, "group.id": group, "log_level": 0}
-        )
+    def __init__(self, cluster: ClusterSettings, group: str, topic: str, partitions: int) -> None:
+        self._consumer = clients.consumer(cluster, group, {"log_level": 0})
         self._partitions = [TopicPartition(topic, p) for p in range(partitions)]
 
     def lag(self) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from confluent_kafka import KafkaException, Producer
+from confluent_kafka import KafkaException
 
 from keel.load.baseline import BaselineSpec, run_baseline
 from keel.load.catalog import load_catalog
@@ -33,6 +33,7 @@ from keel.load.report import Rate, TimelinePoint
 from keel.load.tail import CompletionTail
 from keel.load.workers import WorkerPool
 from keel.producers import ProducerSettings, Publisher, Route
+from keel.schemas import clients
 from keel.schemas.settings import ClusterSettings
 from keel.schemas.topics import dead_letter_topic
 
@@ -86,8 +87,8 @@ def live_round(
     logs.mkdir(parents=True)
     group = _group("live")
     pool = WorkerPool(_worker_env(config, cluster, topic, group, logs), out)
-    lag = LagProbe(cluster.kafka_bootstrap_servers, group, topic.name, topic.partitions)
-    drain_probe = LagProbe(cluster.kafka_bootstrap_servers, group, topic.name, topic.partitions)
+    lag = LagProbe(cluster, group, topic.name, topic.partitions)
+    drain_probe = LagProbe(cluster, group, topic.name, topic.partitions)
     monitor = Monitor(CompletionTail(logs), lag, pool)
     injector = None
     try:
@@ -116,7 +117,7 @@ def live_round(
         monitor.stop()
         lag.close()
         drain_probe.close()
-    dead = read_dead_letters(cluster.kafka_bootstrap_servers, dead_letter_topic(topic.name))
+    dead = read_dead_letters(cluster, dead_letter_topic(topic.name))
     completions = list(read_completions(logs.glob("*.log")))
     return LiveResult(
         sent=producer.sent,
@@ -137,7 +138,7 @@ def keel_replay(
     logs.mkdir(parents=True)
     group = _group("replay")
     pool = WorkerPool(_worker_env(config, cluster, topic, group, logs), out)
-    lag = LagProbe(cluster.kafka_bootstrap_servers, group, topic.name, topic.partitions)
+    lag = LagProbe(cluster, group, topic.name, topic.partitions)
     try:
         for _ in range(config.workers):
             pool.start()
@@ -164,9 +165,7 @@ def baseline_replay(
 
     spec = BaselineSpec(topic.name, schema, LoadJob, handle, expected=jobs)
     try:
-        run_baseline(
-            {"bootstrap.servers": cluster.kafka_bootstrap_servers, "group.id": _group("base")}, spec
-        )
+        run_baseline(cluster, _group("base"), spec)
     finally:
         handler.close()
     return _rate(list(read_completions(logs.glob("*.log"))))
@@ -177,7 +176,7 @@ def _produce(
 ) -> OpenLoopProducer:
     route = Route(topic=topic.name, partitions=topic.partitions)
     settings = ProducerSettings(routes={"keel.load.LoadJob": route})
-    raw = Producer({"bootstrap.servers": cluster.kafka_bootstrap_servers, "linger.ms": 5})
+    raw = clients.producer(cluster, {"linger.ms": 5})
     plan = ProducePlan(
         jobs=config.jobs,
         rate=config.rate,

@@ -13,13 +13,13 @@ from importlib import metadata
 from pathlib import Path
 
 from confluent_kafka import libversion
-from confluent_kafka.admin import AdminClient
 
 from keel.load.config import RunConfig
 from keel.load.oracle import Verdict
 from keel.load.report import Rate, RunSummary
 from keel.load.rounds import NoProgress, Progress, Topic, baseline_replay, keel_replay, live_round
 from keel.producers.topics import ensure_topics, with_dead_letters
+from keel.schemas import clients
 from keel.schemas.settings import ClusterSettings
 
 
@@ -61,7 +61,7 @@ def run_load(
 
 def _create_topic(cluster: ClusterSettings, config: RunConfig) -> Topic:
     name = f"load.{config.scenario}.{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": cluster.kafka_bootstrap_servers})
+    admin = clients.admin(cluster)
     ensure_topics(admin, with_dead_letters({name: config.partitions}))
     return Topic(name, config.partitions)
 

@@ -19,15 +19,14 @@ from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import Consumer
 from confluent_kafka.cimpl import NewTopic
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import schemaless_reader
 
 from keel.consumers import App, Context, WorkerSettings
 from keel.consumers.runner import Worker
 from keel.deploy.local import private_stack
+from keel.schemas import clients
 from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.jobs import SendEmail
@@ -48,10 +47,10 @@ def cluster() -> Iterator[ClusterSettings]:
 
 
 def publish(settings: ClusterSettings, topic: str, count: int, keys: int) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap_servers})
+    admin = clients.admin(settings)
     admin.create_topics([NewTopic(topic, num_partitions=12)])[topic].result(30)
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, "linger.ms": 20})
-    with SchemaRegistryClient({"url": settings.schema_registry_url}) as client:
+    producer = clients.producer(settings, {"linger.ms": 20})
+    with clients.registry(settings) as client:
         codec = JobCodec(client, reference_catalog())
         for n in range(count):
             user = uuid.UUID(int=n % keys + 1)
@@ -67,13 +66,10 @@ def publish(settings: ClusterSettings, topic: str, count: int, keys: int) -> Non
 
 def reader_from_start(settings: ClusterSettings, topic: str, purpose: str) -> Consumer:
     """A consumer of `topic` from its first record, in a group of its own that never commits."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap_servers,
-            "group.id": f"{purpose}-{uuid.uuid4()}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+    consumer = clients.consumer(
+        settings,
+        f"{purpose}-{uuid.uuid4()}",
+        {"auto.offset.reset": "earliest", "enable.auto.commit": False},
     )
     consumer.subscribe([topic])
     return consumer
@@ -126,7 +122,7 @@ async def keel_rate(
         health_port=None,
     )
     stop = asyncio.Event()
-    with SchemaRegistryClient({"url": settings.schema_registry_url}) as client:
+    with clients.registry(settings) as client:
         worker = Worker(app, worker_settings, JobCodec(client, reference_catalog()))
         task = asyncio.create_task(worker.run(stop))
         await done.wait()

@@ -5,8 +5,8 @@ job (validated pydantic model)
   -> client.Connection       librdkafka producer (idempotent, acks=all), registry client
   -> Publisher / AsyncPublisher   publish (await the ack) or publish_nowait + flush
 
-Scheduler (periodic jobs): schedule (when) -> scheduling (leader election, fencing, one
-transaction per fire) -> schedule_state (how far each schedule has fired).
+scheduler/ (periodic jobs): triggers (when) -> loop (leader election) -> leader (fencing, one
+transaction per fire) -> state (how far each schedule has fired); see its package docstring.
 """
 
 from keel.producers.aio import AsyncPublisher
@@ -19,8 +19,7 @@ from keel.producers.errors import (
     PublishTimeoutError,
 )
 from keel.producers.publisher import Publisher
-from keel.producers.schedule import CatchUp
-from keel.producers.scheduler import Scheduler
+from keel.producers.scheduler import CatchUp, Scheduler
 from keel.producers.settings import ProducerSettings, Route, SchedulerSettings
 
 __all__ = [

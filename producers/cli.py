@@ -4,14 +4,12 @@ import json
 import signal
 
 import typer
-from confluent_kafka.admin import AdminClient
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.producers.demo import publish_demo
 from keel.producers.publisher import Publisher
 from keel.producers.settings import ProducerSettings
 from keel.producers.topics import ensure_topics, with_dead_letters
-from keel.schemas import evolution, generate, registry
+from keel.schemas import clients, evolution, generate, schema_registry
 from keel.schemas.catalog import full_name, reference_catalog
 from keel.schemas.errors import KeelError
 from keel.schemas.settings import ClusterSettings
@@ -24,7 +22,7 @@ schemas_app = typer.Typer(help="The Avro job contract.", no_args_is_help=True)
 def ensure() -> None:
     """Create every routed job topic and its dead-letter topic; report what was there."""
     cluster, settings = ClusterSettings(), ProducerSettings()
-    admin = AdminClient({"bootstrap.servers": cluster.kafka_bootstrap_servers})
+    admin = clients.admin(cluster)
     wanted = with_dead_letters(settings.topics())
     report = ensure_topics(admin, wanted, settings.replication_factor)
     for name in report.created:
@@ -52,7 +50,7 @@ def check() -> None:
         route = settings.routes.get(full_name(current))
         if route is None:
             continue
-        subject = registry.subject_name(route.topic, full_name(current))
+        subject = schema_registry.subject_name(route.topic, full_name(current))
         verdicts = evolution.check_history(
             subject, current, evolution.history(avsc), settings.compatibility_of(subject)
         )
@@ -68,15 +66,15 @@ def check() -> None:
 def register() -> None:
     """Set each routed subject's compatibility level, then register its schema."""
     cluster, settings = ClusterSettings(), ProducerSettings()
-    with SchemaRegistryClient({"url": cluster.schema_registry_url}) as client:
+    with clients.registry(cluster) as client:
         for job_type in reference_catalog():
             route = settings.routes.get(job_type.name)
             if route is None:
                 continue
-            subject = registry.subject_name(route.topic, job_type.name)
+            subject = schema_registry.subject_name(route.topic, job_type.name)
             try:
                 client.set_compatibility(subject, settings.compatibility_of(subject))
-                schema_id = registry.register(client, subject, job_type.schema_str)
+                schema_id = schema_registry.register(client, subject, job_type.schema_str)
             except KeelError as error:
                 typer.secho(f"refused {subject}: {error}", fg=typer.colors.RED, err=True)
                 raise typer.Exit(1) from error
@@ -86,7 +84,7 @@ def register() -> None:
 def _registry_verdict(
     cluster: ClusterSettings, subject: str, schema_str: str
 ) -> evolution.Verdict | None:
-    verdict = evolution.check_registry(cluster.schema_registry_url, subject, schema_str)
+    verdict = evolution.check_registry(cluster, subject, schema_str)
     if verdict is None:
         typer.echo(f"new     {subject}: not registered yet")
     return verdict

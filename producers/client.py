@@ -8,8 +8,7 @@ dropping them silently.
 from collections.abc import Callable
 from functools import partial
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka import KafkaError, KafkaException, Message
 
 from keel.producers.delivery import (
     DEFAULT_PRODUCER_LIMIT,
@@ -22,6 +21,7 @@ from keel.producers.errors import PublishError
 from keel.producers.records import Key, Record, RecordBuilder
 from keel.producers.settings import ProducerSettings
 from keel.producers.tracing import traced_build
+from keel.schemas import clients
 from keel.schemas.catalog import JobCatalog, reference_catalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.headers import JOB_ID, header_value
@@ -44,11 +44,11 @@ class Connection:
     ) -> None:
         self.cluster = cluster or ClusterSettings()
         self.settings = settings or ProducerSettings()
-        config = self.settings.to_confluent(self.cluster)
+        config = self.settings.to_confluent()
         self.size_limit = int(config.get("message.max.bytes", DEFAULT_PRODUCER_LIMIT))
         self.delivery_timeout_s = self.settings.delivery_timeout_ms / 1000
         self._failures = _FailureLog()
-        self.registry = SchemaRegistryClient({"url": self.cluster.schema_registry_url})
+        self.registry = clients.registry(self.cluster)
         try:
             codec = JobCodec(
                 self.registry,
@@ -67,7 +67,9 @@ class Connection:
             raise
         # The default delivery callback must not refer back to this object: librdkafka's
         # producer would then hold its owner in a cycle, and outlive `close()`.
-        self.producer = Producer({**config, "on_delivery": self._failures.record})
+        self.producer = clients.producer(
+            self.cluster, {**config, "on_delivery": self._failures.record}
+        )
 
     def produce(self, record: Record, report: DeliveryReport | None = None) -> None:
         """Hand one record to librdkafka; `BufferError` means its queue is full, try again.

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keel.producers.errors import NoRouteError
-from keel.schemas.settings import ClusterSettings
 
 Compatibility = Literal[
     "BACKWARD",
@@ -82,10 +81,9 @@ class ProducerSettings(BaseSettings):
     def compatibility_of(self, subject: str) -> Compatibility:
         return self.compatibility.get(subject, self.default_compatibility)
 
-    def to_confluent(self, cluster: ClusterSettings) -> dict[str, Any]:
-        """librdkafka's configuration, with its own dotted keys."""
+    def to_confluent(self) -> dict[str, Any]:
+        """The producer's own librdkafka keys, laid over the cluster's (`keel.schemas.clients`)."""
         return {
-            "bootstrap.servers": cluster.kafka_bootstrap_servers,
             "acks": self.acks,
             "enable.idempotence": self.enable_idempotence,
             "compression.type": self.compression_type,

@@ -24,7 +24,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.read import SchemaResolutionError
 
-from keel.schemas import registry
+from keel.schemas import schema_registry
 from keel.schemas.catalog import JobCatalog, full_name, parse_record_schema
 from keel.schemas.errors import (
     EncodeError,
@@ -124,8 +124,8 @@ class JobCodec:
 
     def _writer(self, model: type[Job], topic: str) -> _Writer:
         job_type = self.catalog.of(model)
-        subject = registry.subject_name(topic, job_type.name)
-        ask = registry.register if self._auto_register else registry.lookup
+        subject = schema_registry.subject_name(topic, job_type.name)
+        ask = schema_registry.register if self._auto_register else schema_registry.lookup
         schema_id = ask(self._client, subject, job_type.schema_str)
         flat = not any(_nests_record(f["type"]) for f in job_type.parsed["fields"])
         writer = _Writer(_PREFIX.pack(MAGIC_BYTE, schema_id), job_type.parsed, flat)
@@ -133,7 +133,7 @@ class JobCodec:
         return writer
 
     def _reader(self, schema_id: int) -> _Reader:
-        writer_schema = json.loads(registry.fetch(self._client, schema_id))
+        writer_schema = json.loads(schema_registry.fetch(self._client, schema_id))
         name = full_name(writer_schema) if isinstance(writer_schema, dict) else str(writer_schema)
         job_type = self.catalog.get(name)
         if job_type is None:

@@ -13,20 +13,18 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import avro.schema
-import httpx
 from avro.compatibility import (
     ReaderWriterCompatibilityChecker,
     SchemaCompatibilityResult,
     SchemaCompatibilityType,
 )
 
-from keel.schemas.errors import RegistryUnavailableError
+from keel.schemas import clients, schema_registry
+from keel.schemas.settings import ClusterSettings
 
 HISTORY_DIR = "history"
-_NEW_SUBJECT = 404
 
 
 @dataclass(frozen=True)
@@ -59,39 +57,22 @@ def check_history(
     return [_compare(subject, current, label, old, level) for label, old in compared]
 
 
-def check_registry(registry_url: str, subject: str, schema_str: str) -> Verdict | None:
+def check_registry(cluster: ClusterSettings, subject: str, schema_str: str) -> Verdict | None:
     """The registry's verdict on `schema_str` for `subject`; None when the subject is new."""
-    quoted = quote(subject, safe="")
-    try:
+    with clients.registry(cluster) as client:
         # Asked first: Apicurio answers "compatible" for a subject it does not have.
-        if httpx.get(f"{registry_url}/subjects/{quoted}/versions", timeout=10).status_code == (
-            _NEW_SUBJECT
-        ):
+        if schema_registry.is_new(client, subject):
             return None
-        answer = httpx.post(
-            f"{registry_url}/compatibility/subjects/{quoted}/versions/latest",
-            params={"verbose": "true"},
-            json={"schema": schema_str, "schemaType": "AVRO"},
-            timeout=10,
-        )
-    except httpx.HTTPError as error:
-        raise RegistryUnavailableError(f"schema registry did not answer: {error}") from error
-    answer.raise_for_status()
-    body = answer.json()
-    compatible = bool(body["is_compatible"])
-    messages = [str(message) for message in body.get("messages") or []]
-    if not compatible and not messages:
-        # Apicurio gives no detail here; registering shows its full message.
-        level = _level(registry_url, quoted)
-        messages = [f"refused under the subject's {level} rule; `keel schemas register` says why"]
+        answer = schema_registry.compatibility(client, subject, schema_str)
+        compatible = bool(answer["is_compatible"])
+        messages = [str(message) for message in answer.get("messages") or []]
+        if not compatible and not messages:
+            # Apicurio gives no detail here; registering shows its full message.
+            level = schema_registry.level(client, subject)
+            messages = [
+                f"refused under the subject's {level} rule; `keel schemas register` says why"
+            ]
     return Verdict(subject, "registry latest", compatible, messages)
-
-
-def _level(registry_url: str, quoted_subject: str) -> str:
-    answer = httpx.get(f"{registry_url}/config/{quoted_subject}", timeout=10)
-    if answer.status_code != httpx.codes.OK:
-        return "default"
-    return str(answer.json().get("compatibilityLevel", "default"))
 
 
 def _compare(

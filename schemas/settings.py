@@ -5,6 +5,8 @@ Read once from the environment. With neither variable set, keel talks to the loc
 producers, workers, tests) at an existing cluster instead, and then nothing local starts.
 """
 
+from typing import Any
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_BROKER_PORT = 19092
@@ -26,3 +28,15 @@ class ClusterSettings(BaseSettings):
     def is_external(self) -> bool:
         """True when the environment named a cluster, so the local stack must stay out of it."""
         return bool({"kafka_bootstrap_servers", "schema_registry_url"} & self.model_fields_set)
+
+    def kafka_config(self) -> dict[str, Any]:
+        """The cluster's part of every librdkafka client's configuration, in its dotted keys.
+
+        Producers, consumers and admin clients all start from this (through
+        `keel.schemas.clients`), so whatever a cluster asks of its clients is added here once.
+        """
+        return {"bootstrap.servers": self.kafka_bootstrap_servers}
+
+    def registry_config(self) -> dict[str, Any]:
+        """The configuration of every schema registry client, in confluent-kafka's keys."""
+        return {"url": self.schema_registry_url}

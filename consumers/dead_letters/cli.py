@@ -56,11 +56,11 @@ def list_letters(
     until: Until = None,
 ) -> None:
     """One line per dead-lettered record: id, job type, reason, error, attempts, last failure."""
-    bootstrap = ClusterSettings().kafka_bootstrap_servers
+    cluster = ClusterSettings()
     name = replay.dead_letter_name(topic)
     selected = _selection(job_type, error_class, since, until)
-    done = replay.replayed_ids(bootstrap, name)
-    for letter in filter(selected, replay.read_letters(bootstrap, name)):
+    done = replay.replayed_ids(cluster, name)
+    for letter in filter(selected, replay.read_letters(cluster, name)):
         h = letter.headers
         typer.echo(
             f"{letter.id:>10}  {h.get(DLT_JOB_TYPE, '') or '?':<28} {h.get(DLT_REASON, ''):<20} "
@@ -72,10 +72,9 @@ def list_letters(
 @app.command()
 def show(topic: Topic, record: Annotated[str, typer.Argument(help="partition:offset")]) -> None:
     """Every header of one dead-lettered record, its key, and its value's size."""
-    bootstrap = ClusterSettings().kafka_bootstrap_servers
-    found = [
-        x for x in replay.read_letters(bootstrap, replay.dead_letter_name(topic)) if x.id == record
-    ]
+    cluster = ClusterSettings()
+    letters = replay.read_letters(cluster, replay.dead_letter_name(topic))
+    found = [x for x in letters if x.id == record]
     if not found:
         typer.echo(f"no record {record}", err=True)
         raise typer.Exit(1)
@@ -96,9 +95,9 @@ def replay_letters(
     rate: Annotated[float | None, typer.Option(help="At most this many records a second.")] = None,
 ) -> None:
     """Send the selected dead letters back to their origin topic, each at most once."""
-    bootstrap = ClusterSettings().kafka_bootstrap_servers
+    cluster = ClusterSettings()
     report = replay.replay(
-        bootstrap,
+        cluster,
         replay.dead_letter_name(topic),
         _selection(job_type, error_class, since, until),
         rate,

@@ -8,9 +8,9 @@ an idempotent producer that hits a fatal error is replaced.
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable
 from functools import partial
-from typing import Any, cast
+from typing import cast
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
@@ -26,9 +26,9 @@ _DROPPED = b"(dropped: the record was too large with it)"
 class KafkaSink:
     """Writes dead letters with a confluent-kafka `Producer`."""
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self._config = dict(config)
-        self._producer = Producer(self._config)
+    def __init__(self, connect: Callable[[], Producer]) -> None:
+        self._connect = connect
+        self._producer = connect()
         self._loop = asyncio.get_running_loop()
         self._pending = 0
         self._polling: asyncio.TimerHandle | None = None
@@ -72,7 +72,7 @@ class KafkaSink:
             return
         if error.fatal():
             _LOG.error("dead-letter producer failed fatally (%s); replacing it", error)
-            self._producer = Producer(self._config)
+            self._producer = self._connect()
         topic, key, value, headers = record
         if error.code() == KafkaError.MSG_SIZE_TOO_LARGE and _has_traceback(headers):
             self.publish(topic, key, value, _without_traceback(headers), done)

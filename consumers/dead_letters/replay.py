@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from keel.consumers.dead_letters.headers import header_map
 from keel.consumers.pipeline.records import Header
+from keel.schemas import clients
 from keel.schemas.headers import (
     ATTEMPT,
     DEAD_LETTER_HEADERS,
@@ -29,6 +29,7 @@ from keel.schemas.headers import (
     REPLAY_OF,
     REPLAYED_AT,
 )
+from keel.schemas.settings import ClusterSettings
 from keel.schemas.topics import DEAD_LETTER_SUFFIX
 
 LEDGER_SUFFIX = ".replays"
@@ -90,42 +91,42 @@ def dead_letter_name(topic: str) -> str:
     return topic if topic.endswith(DEAD_LETTER_SUFFIX) else f"{topic}{DEAD_LETTER_SUFFIX}"
 
 
-def read_letters(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Letter]:
+def read_letters(cluster: ClusterSettings, topic: str, timeout: float = 30.0) -> list[Letter]:
     """Every record of `topic` up to its current end, in partition then offset order."""
     return [
         Letter(topic, m.partition(), m.offset(), m.key(), m.value(), tuple(m.headers() or ()))
-        for m in _read_to_end(bootstrap, topic, timeout, read_committed=False)
+        for m in _read_to_end(cluster, topic, timeout, read_committed=False)
     ]
 
 
-def replayed_ids(bootstrap: str, dead_letters: str, timeout: float = 30.0) -> set[str]:
+def replayed_ids(cluster: ClusterSettings, dead_letters: str, timeout: float = 30.0) -> set[str]:
     """The dead-letter records already replayed, from the ledger."""
     ledger = dead_letters + LEDGER_SUFFIX
     return {
         (m.key() or b"").decode()
-        for m in _read_to_end(bootstrap, ledger, timeout, read_committed=True)
+        for m in _read_to_end(cluster, ledger, timeout, read_committed=True)
         if m.value() is not None
     }
 
 
 def replay(
-    bootstrap: str,
+    cluster: ClusterSettings,
     dead_letters: str,
     selection: Selection = Selection(),
     rate: float | None = None,
 ) -> ReplayReport:
     """Replay the selected, not yet replayed dead letters to their origin topics."""
-    ensure_ledger(bootstrap, dead_letters)
-    done = replayed_ids(bootstrap, dead_letters)
-    letters = read_letters(bootstrap, dead_letters)
+    ensure_ledger(cluster, dead_letters)
+    done = replayed_ids(cluster, dead_letters)
+    letters = read_letters(cluster, dead_letters)
     chosen = [x for x in letters if selection(x) and x.id not in done]
     skipped = sum(1 for x in letters if selection(x) and x.id in done)
-    producer = Producer(
+    producer = clients.producer(
+        cluster,
         {
-            "bootstrap.servers": bootstrap,
             "transactional.id": f"keel-dlt-replay-{dead_letters}",
             "message.max.bytes": 4 * 1024 * 1024,
-        }
+        },
     )
     producer.init_transactions(30)
     started = time.monotonic()
@@ -153,8 +154,8 @@ def replay_headers(letter: Letter, now_ms: int) -> list[Header]:
     ]
 
 
-def ensure_ledger(bootstrap: str, dead_letters: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+def ensure_ledger(cluster: ClusterSettings, dead_letters: str) -> None:
+    admin = clients.admin(cluster)
     ledger = dead_letters + LEDGER_SUFFIX
     if ledger in admin.list_topics(timeout=30).topics:
         return
@@ -184,15 +185,15 @@ def _pace(started: float, count: int, rate: float | None) -> None:
 
 
 def _read_to_end(
-    bootstrap: str, topic: str, timeout: float, *, read_committed: bool
+    cluster: ClusterSettings, topic: str, timeout: float, *, read_committed: bool
 ) -> Iterator[Any]:
-    consumer = Consumer(
+    consumer = clients.consumer(
+        cluster,
+        "keel-dlt-tools",  # never joins or commits: partitions are assigned
         {
-            "bootstrap.servers": bootstrap,
-            "group.id": "keel-dlt-tools",  # never joins or commits: partitions are assigned
             "enable.auto.commit": False,
             "isolation.level": "read_committed" if read_committed else "read_uncommitted",
-        }
+        },
     )
     try:
         metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)

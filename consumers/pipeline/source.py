@@ -63,7 +63,7 @@ class Source:
 
     def __init__(
         self,
-        config: Mapping[str, Any],
+        connect: Callable[[], Consumer],
         topics: Sequence[str],
         engine: Engine,
         *,
@@ -71,7 +71,7 @@ class Source:
         poll_timeout: float,
         drain_timeout: float,
     ) -> None:
-        self._config = dict(config)
+        self._connect = connect
         self._topics = list(topics)
         self._engine = engine
         self._batch = batch
@@ -127,7 +127,7 @@ class Source:
     # -- the consumer's thread ----------------------------------------------------------------
 
     def _run(self) -> None:
-        consumer = Consumer(self._config)
+        consumer = self._connect()
         try:
             consumer.subscribe(
                 self._topics,

@@ -15,6 +15,8 @@ from keel.deploy.local.errors import StackError, StaleDataDirError
 from keel.deploy.local.java import JavaRuntime
 from keel.deploy.local.server import ManagedServer
 from keel.deploy.local.settings import LocalStackSettings
+from keel.schemas import clients
+from keel.schemas.settings import ClusterSettings
 
 _CLUSTER_ID_FILE = "cluster.id"
 _LOG4J = """\
@@ -81,9 +83,8 @@ class LocalBroker:
     def is_ready(self) -> bool:
         """A real metadata request answered by this broker, not just an open port."""
         if self._admin is None:
-            self._admin = AdminClient(
-                {"bootstrap.servers": self.settings.bootstrap_servers, "log_level": 0}
-            )
+            cluster = ClusterSettings(kafka_bootstrap_servers=self.settings.bootstrap_servers)
+            self._admin = clients.admin(cluster, {"log_level": 0})
         try:
             metadata = self._admin.list_topics(timeout=1)
         except Exception:  # any failure here only means "not yet"

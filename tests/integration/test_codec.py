@@ -13,7 +13,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from keel.schemas import registry as subjects
+from keel.schemas import schema_registry as subjects
 from keel.schemas.catalog import JobCatalog, JobType, reference_catalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.errors import (

@@ -54,7 +54,8 @@ def test_baseline_runs_every_record_in_partition_order(
         await asyncio.sleep(0)
 
     result = run_baseline(
-        {"bootstrap.servers": cluster.bootstrap_servers, "group.id": unique_name("base")},
+        cluster.settings(),
+        unique_name("base"),
         BaselineSpec(topic, _SCHEMA, Tick, handler, expected=600),
     )
 

@@ -16,7 +16,7 @@ def test_lag_is_what_the_group_has_not_committed(
         producer.produce(topic, value=b"x", partition=n % 2)
     assert producer.flush(30) == 0
     group = unique_name("lag")
-    probe = LagProbe(cluster.bootstrap_servers, group, topic, partitions=2)
+    probe = LagProbe(cluster.settings(), group, topic, partitions=2)
 
     before = probe.lag()
     consumer = Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": group})

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,13 +15,14 @@ from confluent_kafka import Message
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.producers.records import RecordBuilder
-from keel.producers.schedule_state import ensure_state_topic, fire_id, from_ms
-from keel.producers.scheduler import Scheduler
-from keel.producers.scheduling import FencedError, Parts, Term
-from keel.producers.settings import ProducerSettings, Route
-from keel.schemas.catalog import reference_catalog
+from keel.producers.scheduler import Scheduler, run_scheduler
+from keel.producers.scheduler.leader import FencedError, Parts, Term
+from keel.producers.scheduler.state import ensure_state_topic, fire_id, from_ms
+from keel.producers.settings import ProducerSettings, Route, SchedulerSettings
+from keel.schemas.catalog import JobCatalog, JobType, reference_catalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.headers import JOB_ID, SCHEDULED_FOR, header_value
+from keel.schemas.job import Job
 from tests.support.cluster import Cluster
 from tests.support.consume import read_records
 from tests.support.schedules import every_second
@@ -126,7 +128,7 @@ def test_a_fenced_leader_publishes_nothing(cluster: Cluster, new_topic: Callable
     ensure_state_topic(cluster.settings(), scheduler.state_topic, -1)
     with SchemaRegistryClient({"url": cluster.registry_url}) as registry:
         builder = RecordBuilder(JobCodec(registry, reference_catalog()), settings)
-        config = settings.to_confluent(cluster.settings())
+        config = settings.to_confluent()
         parts = Parts(scheduler, cluster.settings(), config, builder, 30.0)
         zombie = Term.open(parts)
         leader = Term.open(parts)
@@ -144,3 +146,63 @@ def test_a_fenced_leader_publishes_nothing(cluster: Cluster, new_topic: Callable
     records = read_records(cluster.bootstrap_servers, topic, fired + 1, timeout=5)
     assert len(records) == fired
     assert len(set(fire_times(records))) == fired
+
+
+class Heartbeat(Job):
+    """A job type of the test's own: neither its model nor its schema is in keel."""
+
+    service: str
+    beat_at_ms: int
+
+    class Meta:
+        namespace = "keel.test.scheduled"
+
+
+_HEARTBEAT_SCHEMA = {
+    "type": "record",
+    "name": "Heartbeat",
+    "namespace": "keel.test.scheduled",
+    "fields": [{"name": "service", "type": "string"}, {"name": "beat_at_ms", "type": "long"}],
+}
+
+
+def test_a_scheduler_publishes_the_job_types_of_its_own_catalog(
+    cluster: Cluster, new_topic: Callable[..., str]
+) -> None:
+    # Given a scheduler whose catalog holds only a job type this test defines
+    topic = new_topic("own-jobs")
+    catalog = JobCatalog([JobType.from_schema(Heartbeat, _HEARTBEAT_SCHEMA)])
+    scheduler = Scheduler(unique_name("own"), catalog=catalog)
+
+    @scheduler.every(1, name="beat")
+    def beat(at: datetime) -> Heartbeat:
+        return Heartbeat(service="billing", beat_at_ms=int(at.timestamp() * 1000))
+
+    routes = ProducerSettings(routes={"keel.test.scheduled.Heartbeat": Route(topic=topic)})
+    stop = threading.Event()
+    running = threading.Thread(
+        target=run_scheduler,
+        args=(scheduler, stop),
+        kwargs={
+            "cluster": cluster.settings(),
+            "producer_settings": routes,
+            "settings": SchedulerSettings(session_timeout_ms=6000),
+        },
+    )
+
+    # When it runs until its first fires are on the topic
+    running.start()
+    try:
+        records = read_records(cluster.bootstrap_servers, topic, 2, timeout=60)
+    finally:
+        stop.set()
+        running.join(30)
+
+    # Then they decode, by the registry's schema id, to the test's own type
+    assert not running.is_alive()
+    assert len(records) == 2
+    with SchemaRegistryClient({"url": cluster.registry_url}) as registry:
+        jobs = [JobCodec(registry, catalog).decode(r.value()) for r in records]
+    beats = [job for job in jobs if isinstance(job, Heartbeat)]
+    assert len(beats) == len(jobs)
+    assert [beat.beat_at_ms for beat in beats] == fire_times(records)

@@ -8,8 +8,7 @@ import os
 import uuid
 from datetime import datetime, timedelta
 
-from keel.producers.schedule import CatchUp
-from keel.producers.scheduler import Scheduler
+from keel.producers.scheduler import CatchUp, Scheduler
 from keel.schemas.jobs import GenerateReport
 
 every_second = Scheduler(os.environ.get("KEEL_TEST_SCHEDULER", "keel-test"))

@@ -4,7 +4,6 @@ import pytest
 
 from keel.producers.errors import NoRouteError
 from keel.producers.settings import ProducerSettings, Route
-from keel.schemas.settings import ClusterSettings
 
 
 def test_defaults_route_every_reference_job() -> None:
@@ -34,7 +33,7 @@ def test_shared_topic_gets_the_most_partitions_any_route_asks() -> None:
 
 
 def test_safe_delivery_defaults_in_librdkafka_terms() -> None:
-    config = ProducerSettings(librdkafka={"client.id": "svc"}).to_confluent(ClusterSettings())
+    config = ProducerSettings(librdkafka={"client.id": "svc"}).to_confluent()
 
     assert config["enable.idempotence"] is True
     assert config["acks"] == "all"

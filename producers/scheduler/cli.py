@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from keel.producers.loading import load_target
-from keel.producers.schedule_state import read_state
-from keel.producers.scheduler import Scheduler
-from keel.producers.scheduling import run_scheduler
+from keel.producers.scheduler.app import Scheduler
+from keel.producers.scheduler.loop import run_scheduler
+from keel.producers.scheduler.state import read_state
 from keel.schemas.settings import ClusterSettings
 
 scheduler_app = typer.Typer(

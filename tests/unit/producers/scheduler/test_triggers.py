@@ -1,15 +1,11 @@
 """Fire times and the catch-up rules: pure functions, so every case is a row."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
 
-from keel.producers.schedule import CatchUp, Cron, Every, due
-from keel.producers.schedule_state import decode_state, encode_state, fire_id, from_ms, to_ms
-from keel.producers.scheduler import Scheduler
-from keel.schemas.jobs import GenerateReport
+from keel.producers.scheduler.triggers import CatchUp, Cron, Every, due
 
 
 def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
@@ -80,41 +76,3 @@ def test_due_applies_the_catch_up_policy(
     since: datetime, now: datetime, catch_up: CatchUp, expected: list[datetime]
 ) -> None:
     assert due(MINUTE, since, now, catch_up) == expected
-
-
-def test_fire_ids_are_reproducible_time_sortable_uuid7() -> None:
-    first, again = fire_id("s/daily", at(9)), fire_id("s/daily", at(9))
-    later, other = fire_id("s/daily", at(10)), fire_id("s/hourly", at(9))
-    assert first == again
-    assert len({first, later, other}) == 3
-    assert uuid.UUID(first).version == 7
-    assert first < later  # ids of later fires sort after
-    assert int(uuid.UUID(first).hex[:12], 16) == to_ms(at(9))
-
-
-def test_state_round_trips_at_millisecond_precision() -> None:
-    moment = at(9, 30, 15) + timedelta(milliseconds=123)
-    assert decode_state(encode_state(moment)) == moment
-    assert from_ms(to_ms(moment)) == moment
-
-
-def test_scheduler_names_schedules_after_their_factories_and_refuses_twins() -> None:
-    schedules = Scheduler("reports")
-
-    @schedules.every(60)
-    def hourly_sales(moment: datetime) -> GenerateReport:
-        return GenerateReport(
-            report_id=uuid.UUID(int=1),
-            kind="hourly-sales",
-            requested_by=uuid.UUID(int=2),
-            period_start=moment - timedelta(hours=1),
-            period_end=moment,
-        )
-
-    assert [s.name for s in schedules.schedules] == ["hourly-sales"]
-    assert schedules.schedules[0].record_key == "hourly-sales"
-    assert schedules.schedules[0].make(at(9)) == hourly_sales(at(9))
-    with pytest.raises(ValueError, match="already has a schedule named 'hourly-sales'"):
-        schedules.every(30, name="hourly-sales")(hourly_sales)
-    with pytest.raises(ValueError, match="scheduler name"):
-        Scheduler("no spaces")

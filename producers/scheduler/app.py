@@ -1,6 +1,6 @@
 """Periodic jobs that fire once per fire time, however many scheduler processes run.
 
-    schedules = Scheduler("billing")
+    schedules = Scheduler("billing", catalog=reference_catalog().including(billing_jobs))
 
     @schedules.cron("0 9 * * *", name="daily-invoices")
     def daily_invoices(at: datetime) -> GenerateReport:
@@ -11,14 +11,22 @@ consumer group on the scheduler's state topic (one partition), and only the memb
 publishes. Group membership alone cannot rule out two publishers (a paused leader may not know
 it lost its place yet), so each leader also opens a Kafka transaction producer under the
 scheduler's one transactional id: starting it fences every earlier holder, whose next commit
-fails, and a fire's jobs and its state record commit together. See `scheduling` for the loop.
+fails, and a fire's jobs and its state record commit together. See `loop` and `leader`.
+
+Like an `App`, a scheduler carries the catalog of the job types it publishes (keel's reference
+jobs by default); a schedule whose factory is annotated to return a type the catalog lacks is
+refused when it is added, not at every fire.
 """
 
 import re
+import types
+import typing
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from keel.producers.schedule import CatchUp, Cron, Every, Schedule, Trigger
+from keel.producers.scheduler.triggers import CatchUp, Cron, Every, Schedule, Trigger
+from keel.schemas.catalog import JobCatalog, reference_catalog
+from keel.schemas.errors import NotInCatalogError
 from keel.schemas.job import Job
 
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
@@ -28,10 +36,16 @@ Make = Callable[[datetime], Job]
 class Scheduler:
     """A named set of schedules: the unit that elects one leader and keeps one state topic."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, catalog: JobCatalog | None = None) -> None:
+        """`catalog`: the job types this scheduler publishes; keel's reference jobs by default.
+
+        A service whose schedules return job types of its own passes
+        `reference_catalog().including(...)` or a catalog of its own, as it does for its `App`.
+        """
         if not _NAME.match(name):
             raise ValueError(f"scheduler name {name!r}: use letters, digits, '.', '_' or '-'")
         self.name = name
+        self.catalog = catalog or reference_catalog()
         self._schedules: dict[str, Schedule] = {}
 
     @property
@@ -56,6 +70,14 @@ class Scheduler:
             raise ValueError(f"schedule name {schedule.name!r}: use letters, digits, . _ -")
         if schedule.name in self._schedules:
             raise ValueError(f"{self.name} already has a schedule named {schedule.name!r}")
+        for model in returned_job_types(schedule.make):
+            try:
+                self.catalog.of(model)
+            except NotInCatalogError:
+                raise NotInCatalogError(
+                    f"schedule {schedule.name!r} returns {model.get_fullname()}, which is not in "
+                    f"the catalog of scheduler {self.name!r}: pass Scheduler(..., catalog=...)"
+                ) from None
         self._schedules[schedule.name] = schedule
         return schedule
 
@@ -92,3 +114,14 @@ class Scheduler:
             return make
 
         return register
+
+
+def returned_job_types(make: Make) -> list[type[Job]]:
+    """The concrete job types a factory's return annotation names (`A`, or `A | B`), if any."""
+    try:
+        returned = typing.get_type_hints(make).get("return")
+    except (NameError, TypeError, AttributeError):  # unresolvable here: says nothing either way
+        return []
+    union = typing.get_origin(returned) in {typing.Union, types.UnionType}
+    candidates = typing.get_args(returned) if union else (returned,)
+    return [c for c in candidates if isinstance(c, type) and issubclass(c, Job) and c is not Job]

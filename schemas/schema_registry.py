@@ -7,7 +7,8 @@ still evolves under its own subject, and a type routed to two topics evolves sep
 """
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx2
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -48,6 +49,38 @@ def fetch(client: SchemaRegistryClient, schema_id: int) -> str:
     if schema.schema_str is None:
         raise UnknownSchemaIdError(f"schema id {schema_id} has no text")
     return str(schema.schema_str)
+
+
+def is_new(client: SchemaRegistryClient, subject: str) -> bool:
+    """True when `subject` has no version registered yet."""
+    try:
+        client.get_versions(subject)
+    except SchemaRegistryError as error:
+        if error.http_status_code == _NOT_FOUND:
+            return True
+    except httpx2.HTTPError as error:
+        raise RegistryUnavailableError(f"schema registry did not answer: {error}") from error
+    return False
+
+
+def compatibility(client: SchemaRegistryClient, subject: str, schema_str: str) -> dict[str, Any]:
+    """The registry's verbose answer on `schema_str` against the latest version of `subject`.
+
+    `{"is_compatible": bool, "messages": [...]}`. Asked through the client's REST session, the
+    one that carries the registry's configuration: its public `test_compatibility` keeps only
+    the boolean, and the messages are the reason `keel schemas check` shows.
+    """
+    path = f"compatibility/subjects/{quote(subject, safe='')}/versions/latest?verbose=true"
+    body = {"schema": schema_str, "schemaType": AVRO}
+    return dict(_ask(lambda: client._rest_client.post(path, body=body)))
+
+
+def level(client: SchemaRegistryClient, subject: str) -> str:
+    """The compatibility level set on `subject`, or "default" when it has none of its own."""
+    try:
+        return str(client.get_compatibility(subject))
+    except (SchemaRegistryError, httpx2.HTTPError):
+        return "default"
 
 
 def _ask(call: Callable[[], T]) -> T:

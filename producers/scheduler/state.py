@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
-from keel.producers.schedule import EPOCH
+from keel.producers.scheduler.triggers import EPOCH
 from keel.producers.topics import ensure_topics
+from keel.schemas import clients
 from keel.schemas.settings import ClusterSettings
 
 STATE_CONFIG = {"cleanup.policy": "compact"}
@@ -57,19 +57,19 @@ def fire_id(scope: str, at: datetime) -> str:
 
 def ensure_state_topic(cluster: ClusterSettings, topic: str, replication_factor: int) -> None:
     """One compacted partition: one leader, and order between its writes."""
-    admin = AdminClient({"bootstrap.servers": cluster.kafka_bootstrap_servers})
+    admin = clients.admin(cluster)
     ensure_topics(admin, {topic: 1}, replication_factor, config=STATE_CONFIG)
 
 
 def read_state(cluster: ClusterSettings, topic: str) -> dict[str, datetime]:
     """The latest committed `through` of every schedule, read to the end of the topic."""
-    reader = Consumer(
+    reader = clients.consumer(
+        cluster,
+        "keel-scheduler-state-reader",  # required by librdkafka; never commits
         {
-            "bootstrap.servers": cluster.kafka_bootstrap_servers,
-            "group.id": "keel-scheduler-state-reader",  # required by librdkafka; never commits
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
-        }
+        },
     )
     try:
         return _read_to_end(reader, TopicPartition(topic, 0))

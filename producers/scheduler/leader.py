@@ -1,42 +1,31 @@
-"""The scheduler loop: follow the group, and while leading, publish what is due.
+"""A leader's term: fence the previous leader, then publish each fire in one transaction.
 
-    poll the group (membership and heartbeats; the state records it returns are ignored)
-      -> own the state partition: open a term: a transactional producer, whose start fences
-         the previous leader's, then the state that leader committed
-      -> every tick: `due` per schedule -> one transaction: the jobs and their state records
-      -> partition revoked or lost: close the term and stand by
-      -> fenced (a newer leader exists): close the term, and open none until the group
-         assigns the partition again
-
-Any other failure of a transaction closes the term too; the next tick opens a new one, which
-aborts what was left open and re-reads the state, so nothing is published twice or skipped.
+`Leadership` is what the group last said (this process owns the state partition, or not).
+A `Term` is one stretch of leadership: opening it starts a transactional producer under the
+scheduler's one transactional id, which fences every earlier holder, then reads the state that
+leader committed; each fire's jobs and its state records then commit together. A fenced term
+raises `FencedError` and publishes nothing more. `loop` decides when terms open and close.
 """
 
 import contextlib
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.producers.records import Record, RecordBuilder
-from keel.producers.schedule import Schedule, due
-from keel.producers.schedule_state import (
+from keel.producers.scheduler.app import Scheduler
+from keel.producers.scheduler.state import (
     encode_state,
-    ensure_state_topic,
     fire_id,
     from_ms,
     read_state,
     to_ms,
 )
-from keel.producers.scheduler import Scheduler
-from keel.producers.settings import ProducerSettings, SchedulerSettings
-from keel.schemas.catalog import JobCatalog, reference_catalog
-from keel.schemas.codec import JobCodec
+from keel.producers.scheduler.triggers import Schedule, due
+from keel.schemas import clients
 from keel.schemas.headers import SCHEDULE, SCHEDULED_FOR
 from keel.schemas.settings import ClusterSettings
 
@@ -93,8 +82,9 @@ class Term:
     def open(cls, parts: Parts) -> "Term":
         """Fence earlier leaders, read their committed state, anchor schedules that have none."""
         scheduler = parts.scheduler
-        producer = Producer(
-            {**parts.producer_config, "transactional.id": scheduler.transactional_id}
+        producer = clients.producer(
+            parts.cluster,
+            {**parts.producer_config, "transactional.id": scheduler.transactional_id},
         )
         producer.init_transactions(parts.timeout_s)
         term = cls(parts, producer, read_state(parts.cluster, scheduler.state_topic))
@@ -167,111 +157,6 @@ class Term:
             return None
         record.headers.extend([(SCHEDULE, schedule.name), (SCHEDULED_FOR, str(to_ms(at)))])
         return record
-
-
-def run_scheduler(
-    scheduler: Scheduler,
-    stop: threading.Event,
-    *,
-    cluster: ClusterSettings | None = None,
-    producer_settings: ProducerSettings | None = None,
-    settings: SchedulerSettings | None = None,
-    catalog: JobCatalog | None = None,
-) -> None:
-    """Run `scheduler` until `stop` is set: stand by, or lead and publish what is due."""
-    if not scheduler.schedules:
-        raise ValueError(f"scheduler {scheduler.name} has no schedules")
-    cluster = cluster or ClusterSettings()
-    producer_settings = producer_settings or ProducerSettings()
-    settings = settings or SchedulerSettings()
-    ensure_state_topic(cluster, scheduler.state_topic, producer_settings.replication_factor)
-    with SchemaRegistryClient({"url": cluster.schema_registry_url}) as registry:
-        codec = JobCodec(
-            registry,
-            catalog or reference_catalog(),
-            auto_register=producer_settings.auto_register_schemas,
-        )
-        builder = RecordBuilder(codec, producer_settings)
-        builder.prepare()  # an unreachable registry fails here, not at the first fire
-        config = {
-            **producer_settings.to_confluent(cluster),
-            "transaction.timeout.ms": settings.transaction_timeout_ms,
-        }
-        parts = Parts(
-            scheduler, cluster, config, builder, producer_settings.delivery_timeout_ms / 1000
-        )
-        _Loop(parts, settings).run(stop)
-
-
-class _Loop:
-    def __init__(self, parts: Parts, settings: SchedulerSettings) -> None:
-        self._parts = parts
-        self._settings = settings
-        self._leadership = Leadership()
-        self._fenced_in = -1  # the generation in which this process was fenced
-        self._term: Term | None = None
-
-    def run(self, stop: threading.Event) -> None:
-        scheduler = self._parts.scheduler
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self._parts.cluster.kafka_bootstrap_servers,
-                "group.id": scheduler.group,
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-                "session.timeout.ms": self._settings.session_timeout_ms,
-                **self._settings.librdkafka,
-            }
-        )
-        leadership = self._leadership
-        consumer.subscribe(
-            [scheduler.state_topic],
-            on_assign=leadership.assigned,
-            on_revoke=leadership.revoked,
-            on_lost=leadership.revoked,
-        )
-        _LOG.info("%s: standing by (group %s)", scheduler.name, scheduler.group)
-        try:
-            wait = self._settings.tick_s
-            while not stop.is_set():
-                consumer.poll(wait)
-                wait = self._step()
-        finally:
-            self._end_term()
-            consumer.close()
-
-    def _step(self) -> float:
-        """Act on the group's latest word; returns how long to wait before the next step."""
-        leadership, tick = self._leadership, self._settings.tick_s
-        if not leadership.held:
-            self._end_term()
-            return tick
-        if self._term is None and leadership.generation > self._fenced_in:
-            self._term = self._attempt(lambda: Term.open(self._parts))
-        term = self._term
-        if term is None or self._attempt(lambda: term.fire_due(datetime.now(UTC))) is None:
-            return tick
-        return min(tick, max(0.0, (term.next_fire() - datetime.now(UTC)).total_seconds()))
-
-    def _attempt(self, action: Callable[[], T]) -> T | None:
-        """Run a term's action; on failure end the term (and on fencing, stand by)."""
-        try:
-            return action()
-        except FencedError as error:
-            _LOG.warning("%s: %s; standing by", self._parts.scheduler.name, error)
-            self._fenced_in = self._leadership.generation
-        except (KafkaException, TimeoutError) as error:
-            _LOG.warning(
-                "%s: term failed (%s); opening a new one", self._parts.scheduler.name, error
-            )
-        self._end_term()
-        return None
-
-    def _end_term(self) -> None:
-        if self._term is not None:
-            self._term.close()
-            self._term = None
-            _LOG.info("%s: no longer leading", self._parts.scheduler.name)
 
 
 def _failure(error: KafkaError) -> Exception:
