@@ -140,10 +140,12 @@ class Term:
 
     def close(self) -> None:
         """Abort whatever transaction is open and let the producer go."""
-        # No transaction open, or a fenced producer: either way nothing of it is visible.
+        # No transaction open, or a fenced producer: either way nothing of it is visible. A fenced
+        # producer's error is fatal and every later call raises it again, flush() included.
         with contextlib.suppress(KafkaException):
             self._producer.abort_transaction(self._parts.timeout_s)
-        self._producer.flush(0)
+        with contextlib.suppress(KafkaException):
+            self._producer.flush(0)
 
     def _record(self, schedule: Schedule, at: datetime) -> Record | None:
         scope = f"{self._parts.scheduler.name}/{schedule.name}"

@@ -57,11 +57,17 @@ class WorkerProcess:
 
 
 def lines(output: Path) -> list[tuple[str, int, int]]:
-    """(key, seq, pid) of every finished job, in the order they finished."""
+    """(key, seq, pid) of every finished job, in the order they finished.
+
+    A worker may be writing while this reads: a last line without its newline is not whole
+    yet, and is left for the next read.
+    """
     if not output.exists():
         return []
     found = []
-    for line in output.read_text().splitlines():
+    for line in output.read_text().splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break
         key, seq, pid = line.split()
         found.append((key, int(seq), int(pid)))
     return found
