@@ -24,6 +24,7 @@ from tests.support.install import (
     REPO,
     Installed,
     build_wheel,
+    image_sources,
     install_like_the_image,
     top_level_names,
 )
@@ -67,7 +68,8 @@ def publish_one() -> None:
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     scratch = tmp_path_factory.mktemp("install")
-    return install_like_the_image(build_wheel(scratch / "wheels"), scratch / "venv")
+    wheel = build_wheel(image_sources(scratch / "src"), scratch / "wheels")
+    return install_like_the_image(wheel, scratch / "venv")
 
 
 @pytest.fixture(scope="session")

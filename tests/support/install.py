@@ -1,11 +1,15 @@
 """keel installed the way its users get it: the wheel of this checkout in a fresh virtualenv.
 
-The virtualenv is filled as deploy/Dockerfile fills the image's: every pin of
-deploy/requirements.lock (hashes required, no resolution), then the wheel with `--no-deps`. This
-session's pip does the installing into the new interpreter (`pip --python`), so the pip cache
-serves what it already holds; anything missing still comes from PyPI.
+Both steps follow deploy/Dockerfile's build stage. The wheel is built from a copy of the files
+its COPY instructions bring into /src, so a file the image's build context lacks fails here too.
+The virtualenv is filled as the image's: every pin of deploy/requirements.lock (hashes required,
+no resolution), then the wheel with `--no-deps`. This session's pip does the installing into the
+new interpreter (`pip --python`), so the pip cache serves what it already holds; anything
+missing still comes from PyPI.
 """
 
+import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -14,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
 LOCK = REPO / "deploy" / "requirements.lock"
+_COPY = re.compile(r"^COPY\s+(?!--)(.+)\s+(\.\S*)$", re.MULTILINE)  # into the WORKDIR, /src
 _PIP = (sys.executable, "-m", "pip", "--disable-pip-version-check")
 
 
@@ -33,9 +39,26 @@ class Installed:
         return _run([*_PIP, "--python", str(self.bin("python")), *args])
 
 
-def build_wheel(into: Path) -> Path:
-    """The wheel of this checkout, built with the pinned-in-the-venv hatchling (no isolation)."""
-    _run([*_PIP, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(into), str(REPO)])
+def image_sources(into: Path) -> Path:
+    """The Dockerfile's build stage's /src: what its COPY instructions bring, links kept."""
+    copies = _COPY.findall(DOCKERFILE.read_text())
+    assert copies, "deploy/Dockerfile copies nothing into its WORKDIR"
+    for sources, destination in copies:
+        for source in sources.split():
+            target = into / destination / (Path(source).name if destination == "./" else "")
+            if (REPO / source).is_dir():
+                skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+                shutil.copytree(REPO / source, target, symlinks=True, ignore=skip)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(REPO / source, target)
+    return into
+
+
+def build_wheel(sources: Path, into: Path) -> Path:
+    """The wheel of `sources`, built as the image builds it: hatchling, no isolated env."""
+    command = [*_PIP, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(into)]
+    _run([*command, str(sources)])
     (wheel,) = into.glob("*.whl")
     return wheel
 
