@@ -13,7 +13,9 @@ install: $(STAMP) $(KUSTOMIZE)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local,dev,load]'
+	@# Dependency groups (PEP 735, `--group`) need pip 25.1+; a venv starts with Python's bundled pip.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local,load]' --group dev
 	touch $(STAMP)
 
 # kustomize renders deploy/k8s in the tests. It is built from the Go module proxy into .venv/bin;
@@ -27,8 +29,9 @@ $(KUSTOMIZE): | $(STAMP)
 		echo "no go toolchain: kustomize not installed, the deploy/k8s render tests will skip"; \
 	fi
 
-# The container image's pinned, hashed dependencies: keel's own (from pyproject.toml) and the
-# build backend that makes its wheel (deploy/build-requirements.in).
+# The container image's pinned, hashed dependencies: keel's core install (pyproject.toml's
+# dependencies, no extras, no dependency groups) and the build backend that makes its wheel
+# (deploy/build-requirements.in).
 PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
 	--no-emit-index-url --no-emit-find-links
 lock: $(STAMP)

@@ -1,17 +1,24 @@
 """`keel worker module:app` runs a worker; `keel dlt ...` inspects and replays dead letters."""
 
 import asyncio
-import sys
+import functools
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
 
 from keel.consumers import collector
 from keel.consumers.app import App
 from keel.consumers.runner import Worker, serve
 from keel.consumers.telemetry.logs import configure_logging
 from keel.producers.loading import load_target
+
+TERMINAL_EVERY_S = 1.0  # the live line's redraw on a terminal
+LOG_EVERY_S = 10.0  # a plain line of counts this often into a file or a pipe
 
 
 def load_app(target: str) -> App:
@@ -40,19 +47,34 @@ def run_worker(
 
 
 def _show_progress(worker: Worker) -> None:
-    asyncio.get_running_loop().create_task(_progress_line(worker))
-
-
-async def _progress_line(worker: Worker) -> None:
+    console = Console(stderr=True)
+    every = TERMINAL_EVERY_S if console.is_terminal else LOG_EVERY_S
     started = time.monotonic()
+    counts = functools.partial(_counts, worker, started)
+    asyncio.get_running_loop().create_task(show_progress(counts, console, every))
+
+
+async def show_progress(counts: Callable[[], str], console: Console, every: float) -> None:
+    """`counts()` every `every` seconds until cancelled, as one line redrawn in place on a
+    terminal, and as plain lines anywhere else: a log file or pipe never gets a carriage return.
+    """
+    if not console.is_terminal:
+        while True:
+            await asyncio.sleep(every)
+            console.print(counts(), markup=False, highlight=False, soft_wrap=True)
+    with Live(
+        console=console, auto_refresh=False, redirect_stdout=False, redirect_stderr=False
+    ) as live:
+        while True:
+            await asyncio.sleep(every)
+            live.update(Text(counts()), refresh=True)
+
+
+def _counts(worker: Worker, started: float) -> str:
     metrics = worker.metrics
-    while True:
-        await asyncio.sleep(1.0)
-        processed = metrics.total("processed")
-        line = (
-            f"\r{worker.group}: processed {processed}  retried {metrics.total('retried')}  "
-            f"dead-lettered {metrics.total('dead_lettered')}  buffered {worker.engine.buffered}"
-            f"  ({processed / max(time.monotonic() - started, 1e-9):.0f}/s)   "
-        )
-        sys.stderr.write(line)
-        sys.stderr.flush()
+    processed = metrics.total("processed")
+    return (
+        f"{worker.group}: processed {processed}  retried {metrics.total('retried')}  "
+        f"dead-lettered {metrics.total('dead_lettered')}  buffered {worker.engine.buffered}"
+        f"  ({processed / max(time.monotonic() - started, 1e-9):.0f}/s)"
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from confluent_kafka import libversion
 
+from keel._version import __version__
 from keel.load.config import RunConfig
 from keel.load.oracle import Verdict
 from keel.load.report import Rate, RunSummary
@@ -101,7 +102,7 @@ def _describe(config: RunConfig, topic: Topic) -> dict[str, object]:
 
 def _versions() -> dict[str, str]:
     return {
-        "keel": metadata.version("keel"),
+        "keel": __version__,
         "python": platform.python_version(),
         "confluent_kafka": metadata.version("confluent-kafka"),
         "librdkafka": libversion()[0],

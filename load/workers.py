@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from keel.deploy.local.ports import pick_free_ports
 
@@ -37,10 +37,10 @@ class WorkerProcess:
 
     def is_ready(self) -> bool:
         try:
-            answer = httpx.get(f"http://127.0.0.1:{self.health_port}/readyz", timeout=0.5)
-        except httpx.HTTPError:
+            answer = httpx2.get(f"http://127.0.0.1:{self.health_port}/readyz", timeout=0.5)
+        except httpx2.HTTPError:
             return False
-        return answer.status_code == httpx.codes.OK
+        return answer.status_code == httpx2.codes.OK
 
 
 class WorkerPool:

@@ -3,7 +3,7 @@ Confluent-compatible API at `/apis/ccompat/v7`. Its contents live only as long a
 
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from keel.deploy.local.java import JavaRuntime
 from keel.deploy.local.server import ManagedServer
@@ -41,7 +41,7 @@ class LocalRegistry:
 
     def is_ready(self) -> bool:
         try:
-            response = httpx.get(f"{self.settings.registry_url}/subjects", timeout=1)
-        except httpx.HTTPError:
+            response = httpx2.get(f"{self.settings.registry_url}/subjects", timeout=1)
+        except httpx2.HTTPError:
             return False
-        return response.status_code == httpx.codes.OK
+        return response.status_code == httpx2.codes.OK

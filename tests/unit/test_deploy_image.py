@@ -127,6 +127,21 @@ def test_build_context_carries_every_package_of_the_wheel() -> None:
     packages = wheel["targets"]["wheel"]["packages"]
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().split()
     copied = " ".join(args for name, args in _instructions(DOCKERFILE) if name == "COPY")
-    for package in packages:
-        assert f"!{package}/" in ignore
-        assert f"{package} ./{package}" in copied
+    # keel/producers -> ../producers: a linked folder travels beside the package it links into
+    linked = [
+        link.resolve().relative_to(REPO).as_posix()
+        for package in packages
+        for link in (REPO / package).iterdir()
+        if link.is_symlink()
+    ]
+    assert linked, "keel/ links its role folders in"
+    for folder in [*packages, *linked]:
+        assert f"!{folder}/" in ignore
+        assert f"{folder} ./{folder}" in copied
+
+
+def test_image_installs_the_wheel_of_the_distribution() -> None:
+    name = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["name"]
+    wheel = f"{canonicalize_name(name).replace('-', '_')}-*.whl"
+    runs = " ".join(args for kind, args in _instructions(DOCKERFILE) if kind == "RUN")
+    assert f"pip install --no-deps /tmp/wheels/{wheel}" in runs

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -41,3 +43,26 @@ def test_settings_come_from_prefixed_variables(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("KEEL_LOCAL_BROKER_PORT", "21092")
 
     assert LocalStackSettings().bootstrap_servers == "127.0.0.1:21092"
+
+
+def test_state_and_cache_follow_the_xdg_directories(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    settings = LocalStackSettings()
+
+    assert settings.data_dir == tmp_path / "state" / "keel" / "stack"
+    assert settings.cache_dir == tmp_path / "cache" / "keel"
+
+
+def test_directories_come_from_prefixed_variables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("KEEL_LOCAL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KEEL_LOCAL_CACHE_DIR", str(tmp_path / "jars"))
+
+    settings = LocalStackSettings()
+
+    assert (settings.data_dir, settings.cache_dir) == (tmp_path / "data", tmp_path / "jars")
