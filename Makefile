@@ -44,11 +44,11 @@ RUN_SECONDS ?= 0
 run: $(STAMP)
 	$(BIN)/keel broker start
 	$(BIN)/keel topics ensure
-	@echo "worker keel.consumers.handlers:app + demo producer (20 jobs/s); Ctrl-C stops both"
+	@echo "worker keel.consumers.demo:app + demo producer (20 jobs/s); Ctrl-C stops both"
 	@$(BIN)/keel demo --rate 20 > .keel-demo.log 2>&1 & demo=$$!; \
 	trap 'kill -TERM $$demo 2>/dev/null; wait $$demo' EXIT; \
 	if [ "$(RUN_SECONDS)" -gt 0 ]; then limit="timeout -s INT $(RUN_SECONDS)"; fi; \
-	$$limit $(BIN)/keel worker keel.consumers.handlers:app --progress || [ $$? -eq 124 ]
+	$$limit $(BIN)/keel worker keel.consumers.demo:app --progress || [ $$? -eq 124 ]
 
 # Lint, type-check, then the whole suite; the suite starts and stops its own broker.
 test: lint $(KUSTOMIZE)

@@ -41,9 +41,8 @@ from keel.consumers.pipeline.execute import Execute
 from keel.consumers.pipeline.records import Header
 from keel.consumers.settings import WorkerSettings
 from keel.load.worker_bench import cluster, publish, reader_from_start
-from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail, demo_catalog
 from keel.schemas.settings import ClusterSettings
 
 _BATCH = 500
@@ -81,7 +80,7 @@ def read_back(settings: ClusterSettings, topic: str, count: int) -> list[Message
 
 def baseline_cpu(messages: Sequence[Message]) -> float:
     """Loop-thread CPU seconds per job of decode + validate + a no-op handler."""
-    parsed = reference_catalog().of(SendEmail).parsed
+    parsed = demo_catalog().of(SendEmail).parsed
     context = Context("", "keel.jobs.SendEmail", 1, None)
 
     async def run() -> float:
@@ -108,7 +107,7 @@ async def _engine_cpu(settings: ClusterSettings, messages: Sequence[Message]) ->
         SchemaRegistryClient({"url": settings.schema_registry_url}) as client,
         ThreadPoolExecutor(1) as pool,
     ):
-        codec = JobCodec(client, reference_catalog(), auto_register=False)
+        codec = JobCodec(client, demo_catalog(), auto_register=False)
         codec.decode(messages[0].value())  # the writer schema is fetched once, before timing
         names = CatalogNames(codec.catalog)
         engine = Engine(

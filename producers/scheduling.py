@@ -35,7 +35,7 @@ from keel.producers.schedule_state import (
 )
 from keel.producers.scheduler import Scheduler
 from keel.producers.settings import ProducerSettings, SchedulerSettings
-from keel.schemas.catalog import JobCatalog, reference_catalog
+from keel.schemas.catalog import JobCatalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.headers import SCHEDULE, SCHEDULED_FOR
 from keel.schemas.settings import ClusterSettings
@@ -188,7 +188,7 @@ def run_scheduler(
     with SchemaRegistryClient({"url": cluster.schema_registry_url}) as registry:
         codec = JobCodec(
             registry,
-            catalog or reference_catalog(),
+            catalog if catalog is not None else JobCatalog.learning(),
             auto_register=producer_settings.auto_register_schemas,
         )
         builder = RecordBuilder(codec, producer_settings)

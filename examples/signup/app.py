@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from pydantic import BaseModel, Field
 
 from keel.producers import AsyncPublisher
-from keel.schemas import SendEmail
+from keel.schemas.demo import SendEmail
 
 
 class SignUp(BaseModel):

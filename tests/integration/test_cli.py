@@ -8,8 +8,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from typer.testing import CliRunner
 
 from keel.cli import app
-from keel.schemas.catalog import reference_catalog
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail, demo_catalog
 from tests.support.cluster import Cluster
 from tests.support.topics import create_topic, unique_name
 
@@ -19,7 +18,7 @@ runner = CliRunner()
 @pytest.fixture
 def routed(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Point the CLI at the test cluster, with the reference jobs routed to fresh topics."""
-    names = reference_catalog().names
+    names = demo_catalog().names
     topics = {name: unique_name(name.rsplit(".", 1)[1].lower()) for name in names}
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
     monkeypatch.setenv("SCHEMA_REGISTRY_URL", cluster.registry_url)
@@ -74,7 +73,7 @@ def test_schemas_check_reports_the_registry_reason(
     # Given a registered SendEmail without `to`, which the repo's version requires: BACKWARD,
     # the repo's code could not read jobs written with the registered one
     subject = f"{routed['keel.jobs.SendEmail']}-keel.jobs.SendEmail"
-    newer = json.loads(reference_catalog().of(SendEmail).schema_str)
+    newer = json.loads(demo_catalog().of(SendEmail).schema_str)
     newer["fields"] = [f for f in newer["fields"] if f["name"] != "to"]
     with SchemaRegistryClient({"url": cluster.registry_url}) as client:
         client.register_schema(subject, Schema(json.dumps(newer), "AVRO"))

@@ -23,11 +23,10 @@ from keel.producers import (
     PublishTimeoutError,
     Route,
 )
-from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
+from keel.schemas.demo import SendEmail, demo_catalog
 from keel.schemas.errors import EncodeError, RegistryUnavailableError
 from keel.schemas.headers import JobHeaders
-from keel.schemas.jobs import SendEmail
 from keel.schemas.settings import ClusterSettings
 from tests.support import jobs
 from tests.support.cluster import Cluster
@@ -74,7 +73,7 @@ def test_publish_returns_where_the_broker_stored_the_job(
     assert before_ms <= headers.created_at_ms <= time.time_ns() // 1_000_000
     assert headers.traceparent is None
     with SchemaRegistryClient({"url": cluster.registry_url}) as client:
-        assert JobCodec(client, reference_catalog()).decode(record.value()) == job
+        assert JobCodec(client, demo_catalog()).decode(record.value()) == job
 
 
 def test_ordered_job_without_key_is_refused_before_sending(

@@ -18,8 +18,8 @@ from keel.producers.schedule_state import ensure_state_topic, fire_id, from_ms
 from keel.producers.scheduler import Scheduler
 from keel.producers.scheduling import FencedError, Parts, Term
 from keel.producers.settings import ProducerSettings, Route
-from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
+from keel.schemas.demo import demo_catalog
 from keel.schemas.headers import JOB_ID, SCHEDULED_FOR, header_value
 from tests.support.cluster import Cluster
 from tests.support.consume import read_records
@@ -125,7 +125,7 @@ def test_a_fenced_leader_publishes_nothing(cluster: Cluster, new_topic: Callable
     settings = ProducerSettings(routes={_REPORT: Route(topic=topic, partitions=1)})
     ensure_state_topic(cluster.settings(), scheduler.state_topic, -1)
     with SchemaRegistryClient({"url": cluster.registry_url}) as registry:
-        builder = RecordBuilder(JobCodec(registry, reference_catalog()), settings)
+        builder = RecordBuilder(JobCodec(registry, demo_catalog()), settings)
         config = settings.to_confluent(cluster.settings())
         parts = Parts(scheduler, cluster.settings(), config, builder, 30.0)
         zombie = Term.open(parts)

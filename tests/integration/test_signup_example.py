@@ -8,10 +8,9 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from examples.signup.app import create_app
 from keel.producers import AsyncPublisher, ProducerSettings, Route
-from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
+from keel.schemas.demo import SendEmail, demo_catalog
 from keel.schemas.headers import JobHeaders
-from keel.schemas.jobs import SendEmail
 from tests.support.cluster import Cluster
 from tests.support.consume import read_records, record_count
 
@@ -42,7 +41,7 @@ def test_sign_up_enqueues_the_welcome_email(
     body = response.json()
     [record] = read_records(cluster.bootstrap_servers, topic, 1)
     with SchemaRegistryClient({"url": cluster.registry_url}) as client:
-        job = JobCodec(client, reference_catalog()).decode(record.value())
+        job = JobCodec(client, demo_catalog()).decode(record.value())
     assert isinstance(job, SendEmail)
     assert (str(job.user_id), job.to, job.params) == (
         body["user_id"],

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
-from keel.schemas.jobs import GenerateReport, ProcessPayment, ReportFormat, SendEmail
+from keel.schemas.demo import GenerateReport, ProcessPayment, ReportFormat, SendEmail
 
 _T0 = datetime(2025, 3, 1, 12, 30, 15, 123000, tzinfo=UTC)
 

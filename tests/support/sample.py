@@ -2,7 +2,7 @@
 
 import uuid
 
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail
 
 
 def email(key: int, seq: int) -> tuple[SendEmail, bytes]:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from keel.producers.schedule import CatchUp
 from keel.producers.scheduler import Scheduler
-from keel.schemas.jobs import GenerateReport
+from keel.schemas.demo import GenerateReport
 
 every_second = Scheduler(os.environ.get("KEEL_TEST_SCHEDULER", "keel-test"))
 _REQUESTER = uuid.UUID(int=7)

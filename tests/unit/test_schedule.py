@@ -9,7 +9,7 @@ import pytest
 from keel.producers.schedule import CatchUp, Cron, Every, due
 from keel.producers.schedule_state import decode_state, encode_state, fire_id, from_ms, to_ms
 from keel.producers.scheduler import Scheduler
-from keel.schemas.jobs import GenerateReport
+from keel.schemas.demo import GenerateReport
 
 
 def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
