@@ -18,6 +18,7 @@ The service commits the result; a test of its own can render it again and compar
 module cannot drift from the files (keel does so for its demo and load jobs).
 """
 
+import json
 import os
 import re
 import shutil
@@ -40,8 +41,10 @@ Change an `.avsc` file, then run `keel schemas generate` again.
 
 '''
 # What generated code cannot help: a schema's long docs become long strings, and an Avro enum
-# stays `(str, Enum)` for dataclasses-avroschema to read back. Named only where the module has
-# them, so a project checking for unused exemptions (ruff's RUF100) finds none.
+# stays `(str, Enum)` for dataclasses-avroschema to read back. Exempted only where the module
+# breaks them under the project's ruff settings, so no exemption is unused (ruff's RUF100);
+# without ruff, by ruff's default line length.
+_EXEMPTED = "E501,UP042"
 _LONGEST_LINE = 88
 _ENUM = "(str, enum.Enum):"
 _ORDERED = "    keel_ordered: typing.ClassVar[bool] = True\n"
@@ -84,19 +87,29 @@ def _render(schemas: list[dict[str, Any]], target: Path, source: Path) -> tuple[
     code = ModelGenerator().render_module(schemas=schemas, model_type=ModelType.AVRODANTIC.value)
     relative = Path(os.path.relpath(source.resolve(), target.resolve().parent)).as_posix()
     header = _HEADER.format(source=f"`{relative}/*.avsc`")
-    body, formatted = _format(header + _adapt(code, schemas), target)
-    return _exempt(body, len(header)), formatted
+    code = header + _adapt(code, schemas)
+    ruff = _find_ruff()
+    if ruff is None:
+        return _exempt(code, len(header), _unchecked(code)), False
+    code = _format(ruff, code, target)
+    return _exempt(code, len(header), _broken(ruff, code, target)), True
 
 
-def _exempt(code: str, at: int) -> str:
-    """`code` with a file-level ruff exemption for the rules generated code breaks, if any."""
-    codes = [
-        *(["E501"] if max(map(len, code.splitlines())) > _LONGEST_LINE else []),
-        *(["UP042"] if _ENUM in code else []),
-    ]
-    if not codes:
-        return code
-    return f"{code[:at]}# ruff: noqa: {', '.join(codes)}\n{code[at:]}"
+def _exempt(code: str, at: int, codes: list[str]) -> str:
+    """`code` with a file-level ruff exemption for `codes`, if any."""
+    return f"{code[:at]}# ruff: noqa: {', '.join(codes)}\n{code[at:]}" if codes else code
+
+
+def _unchecked(code: str) -> list[str]:
+    long_lines = max(map(len, code.splitlines())) > _LONGEST_LINE
+    return [*(["E501"] if long_lines else []), *(["UP042"] if _ENUM in code else [])]
+
+
+def _broken(ruff: str, code: str, target: Path) -> list[str]:
+    """Which of the exempted rules `code` breaks under the target's ruff settings."""
+    command = [ruff, "check", "--select", _EXEMPTED, "--exit-zero", "--output-format", "json"]
+    found = json.loads(_run([*command, "--stdin-filename", str(target.resolve())], code, target))
+    return sorted({str(violation["code"]) for violation in found})
 
 
 def _adapt(code: str, schemas: list[dict[str, Any]]) -> str:
@@ -152,14 +165,11 @@ def _docs(schemas: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
     }
 
 
-def _format(code: str, target: Path) -> tuple[str, bool]:
-    """`code` fixed and formatted by ruff under the target's project settings, if ruff is here."""
-    ruff = _find_ruff()
-    if ruff is None:
-        return code, False
+def _format(ruff: str, code: str, target: Path) -> str:
+    """`code` fixed and formatted by ruff under the target's project settings."""
     name = ["--stdin-filename", str(target.resolve())]
     fixed = _run([ruff, "check", "--fix-only", "--select", _RUFF_RULES, *name], code, target)
-    return _run([ruff, "format", *name], fixed, target), True
+    return _run([ruff, "format", *name], fixed, target)
 
 
 def _find_ruff() -> str | None:
