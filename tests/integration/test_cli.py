@@ -1,6 +1,7 @@
 """`keel topics ensure` and `keel schemas check|register` against the real cluster."""
 
 import json
+import signal
 
 import pytest
 from confluent_kafka.admin import AdminClient
@@ -17,7 +18,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def routed(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Point the CLI at the test cluster, with the reference jobs routed to fresh topics."""
+    """Point the CLI at the test cluster, with the demo jobs routed to fresh topics."""
     names = demo_catalog().names
     topics = {name: unique_name(name.rsplit(".", 1)[1].lower()) for name in names}
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
@@ -84,6 +85,18 @@ def test_schemas_check_reports_the_registry_reason(
     assert result.exit_code == 1
     assert f"BROKEN  {subject} vs registry latest" in result.output
     assert "BACKWARD rule" in result.output
+
+
+def test_demo_publishes_the_demo_jobs_to_their_routes(routed: dict[str, str]) -> None:
+    assert runner.invoke(app, ["topics", "ensure"]).exit_code == 0
+    sigterm = signal.getsignal(signal.SIGTERM)  # `keel demo` takes SIGTERM over, as Ctrl-C
+    try:
+        result = runner.invoke(app, ["demo", "--rate", "1000", "--jobs", "40"])
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+
+    assert result.exit_code == 0, result.output
+    assert "published 40 jobs" in result.output
 
 
 def test_bench_publish_prints_medians_and_ratio_as_json(routed: dict[str, str]) -> None:

@@ -1,4 +1,4 @@
-"""Sample reference jobs for tests, each field a valid, distinct value."""
+"""Sample demo jobs for tests, each field a valid, distinct value."""
 
 from datetime import UTC, datetime
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Sequenced reference jobs: a SendEmail per (key, seq), so order can be checked per key."""
+"""Sequenced demo jobs: a SendEmail per (key, seq), so order can be checked per key."""
 
 import uuid
 

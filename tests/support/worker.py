@@ -66,7 +66,7 @@ async def running(
 
 
 class JobProducer:
-    """Publishes reference jobs (Confluent-framed Avro, keel headers) to one topic."""
+    """Publishes demo jobs (Confluent-framed Avro, keel headers) to one topic."""
 
     def __init__(self, cluster: Cluster, topic: str) -> None:
         self.topic = topic
