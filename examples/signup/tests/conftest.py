@@ -2,7 +2,8 @@
 
 `KAFKA_BOOTSTRAP_SERVERS` and `SCHEMA_REGISTRY_URL` say where; without them, keel talks to the
 local stack that `keel broker start` runs. The session gets a topic of its own, created and
-registered the way a deploy step would: `keel topics ensure`, `keel schemas register`.
+registered the way a deploy step would: `keel topics ensure`, `keel schemas register`, then
+`keel schemas check` as CI would before the next change.
 """
 
 import json
@@ -25,6 +26,7 @@ def routes() -> str:
     env = {**os.environ, "KEEL_ROUTES": value}
     keel("topics", "ensure", env=env)
     keel("schemas", "register", env=env)
+    assert "ok      " in keel("schemas", "check", env=env)  # the repo's v1 and the registry agree
     return value
 
 
