@@ -7,9 +7,12 @@ STAMP := $(VENV)/.installed
 KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE := $(BIN)/kustomize
 
+ASYNCAPI_SPECS_VERSION := 6.11.1
+ASYNCAPI_SPECS := $(VENV)/asyncapi/node_modules/@asyncapi/specs/package.json
+
 .PHONY: run test lint stop install lock
 
-install: $(STAMP) $(KUSTOMIZE)
+install: $(STAMP) $(KUSTOMIZE) $(ASYNCAPI_SPECS)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +30,17 @@ $(KUSTOMIZE): | $(STAMP)
 			|| echo "kustomize install failed: the deploy/k8s render tests will skip"; \
 	else \
 		echo "no go toolchain: kustomize not installed, the deploy/k8s render tests will skip"; \
+	fi
+
+# The official AsyncAPI JSON schemas (npm's @asyncapi/specs), which the test of
+# `keel schemas asyncapi` validates against; without npm that test skips and says why.
+$(ASYNCAPI_SPECS): | $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/asyncapi \
+			@asyncapi/specs@$(ASYNCAPI_SPECS_VERSION) \
+			|| echo "@asyncapi/specs install failed: the AsyncAPI validation test will skip"; \
+	else \
+		echo "no npm: @asyncapi/specs not installed, the AsyncAPI validation test will skip"; \
 	fi
 
 # The container image's pinned, hashed dependencies: keel's core install (pyproject.toml's
@@ -47,14 +61,14 @@ RUN_SECONDS ?= 0
 run: $(STAMP)
 	$(BIN)/keel broker start
 	$(BIN)/keel topics ensure
-	@echo "worker keel.consumers.handlers:app + demo producer (20 jobs/s); Ctrl-C stops both"
+	@echo "worker keel.consumers.demo:app + demo producer (20 jobs/s); Ctrl-C stops both"
 	@$(BIN)/keel demo --rate 20 > .keel-demo.log 2>&1 & demo=$$!; \
 	trap 'kill -TERM $$demo 2>/dev/null; wait $$demo' EXIT; \
 	if [ "$(RUN_SECONDS)" -gt 0 ]; then limit="timeout -s INT $(RUN_SECONDS)"; fi; \
-	$$limit $(BIN)/keel worker keel.consumers.handlers:app --progress || [ $$? -eq 124 ]
+	$$limit $(BIN)/keel worker keel.consumers.demo:app --progress || [ $$? -eq 124 ]
 
 # Lint, type-check, then the whole suite; the suite starts and stops its own broker.
-test: lint $(KUSTOMIZE)
+test: lint $(KUSTOMIZE) $(ASYNCAPI_SPECS)
 	$(BIN)/pytest
 
 lint: $(STAMP)

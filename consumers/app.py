@@ -5,8 +5,9 @@
     @app.handler(SendEmail, retry=RetryPolicy(max_attempts=3), timeout=10)
     async def send_email(job: SendEmail, ctx: Context) -> None: ...
 
-An `App` connects to nothing; `keel worker module:app` (or `keel.consumers.runner.run(app)`) builds
-the worker from it.
+The app's catalog, what its worker can decode, is the job types its handlers take, each
+stating its own Avro schema; a service passes none. An `App` connects to nothing;
+`keel worker module:app` (or `keel.consumers.runner.run(app)`) builds the worker from it.
 """
 
 from collections.abc import Callable, Mapping
@@ -17,7 +18,8 @@ from pydantic import BaseModel
 from keel.consumers.registrations import Handler, Registration, Registrations
 from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.settings import WorkerSettings
-from keel.schemas.catalog import JobCatalog, reference_catalog
+from keel.schemas.catalog import JobCatalog
+from keel.schemas.job import Job
 
 H = TypeVar("H", bound=Handler)
 
@@ -34,15 +36,16 @@ class App:
         timeout: float | None = None,
         catalog: JobCatalog | None = None,
     ) -> None:
-        """`catalog`: the job types this app can decode; keel's reference jobs by default.
+        """`catalog`: the job types this app can decode; by default those its handlers take.
 
-        A service with job types of its own passes `reference_catalog().including(...)` or a
-        catalog of its own, so the worker can read what its handlers take.
+        An explicit catalog is for a worker that must also decode types it has no handler for
+        (it then dead-letters them as unhandled instead of as unknown).
         """
         if not name:
             raise ValueError("an App needs a name: it is the consumer group")
         self.name = name
-        self.catalog = catalog or reference_catalog()
+        self._catalog = catalog
+        self._handled: JobCatalog | None = None
         self._settings = settings
         self._default_retry = retry or RetryPolicy()
         self._default_timeout = timeout
@@ -58,6 +61,7 @@ class App:
         """Register the decorated function (async or sync) as the handler of `job_type`."""
 
         def register(function: H) -> H:
+            self._handled = None
             self._registrations.add(
                 job_type,
                 function,
@@ -67,6 +71,16 @@ class App:
             return function
 
         return register
+
+    @property
+    def catalog(self) -> JobCatalog:
+        """The catalog given, or the job types of the registered handlers."""
+        if self._catalog is not None:
+            return self._catalog
+        if self._handled is None:
+            models = [model for model in self.handlers if issubclass(model, Job)]
+            self._handled = JobCatalog.from_models(models)
+        return self._handled
 
     @property
     def handlers(self) -> Mapping[type[BaseModel], Registration]:

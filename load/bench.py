@@ -45,10 +45,9 @@ from keel.producers.records import Record, RecordBuilder
 from keel.producers.settings import ProducerSettings, Route
 from keel.producers.topics import ensure_topics
 from keel.schemas import clients
-from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
+from keel.schemas.demo import SendEmail, demo_catalog
 from keel.schemas.headers import Headers
-from keel.schemas.jobs import SendEmail
 from keel.schemas.settings import ClusterSettings
 
 _WARM_UP = 2_000
@@ -231,7 +230,7 @@ def _stock_serializer(client: SchemaRegistryClient) -> AvroSerializer:
     """confluent-kafka's serializer for SendEmail, on the subject keel registers it under."""
     serializer: AvroSerializer = AvroSerializer(
         client,
-        reference_catalog().of(SendEmail).schema_str,
+        demo_catalog().of(SendEmail).schema_str,
         conf={
             "auto.register.schemas": False,
             "subject.name.strategy": topic_record_subject_name_strategy,
@@ -244,7 +243,7 @@ def _pre_build(
     client: SchemaRegistryClient, settings: ProducerSettings, values: list[dict[str, Any]]
 ) -> list[Record]:
     """The records the typed path would send, built before timing starts."""
-    builder = RecordBuilder(JobCodec(client, reference_catalog()), settings)
+    builder = RecordBuilder(JobCodec(client, demo_catalog()), settings)
     return [builder.build(SendEmail(**v), v["user_id"]) for v in values]
 
 

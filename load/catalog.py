@@ -1,5 +1,5 @@
 """The harness's own job type, added to keel the way a user adds theirs: an `.avsc` file in a
-directory of its own, a model generated from it, and a catalog built from both."""
+directory of its own, a model generated from it, and a catalog built from the model."""
 
 from pathlib import Path
 
@@ -11,4 +11,4 @@ LOAD_MODULE = Path(__file__).with_name("jobs.py")
 
 
 def load_catalog() -> JobCatalog:
-    return JobCatalog.from_directory(LOAD_AVRO_DIR, [LoadJob])
+    return JobCatalog.from_models([LoadJob])

@@ -38,9 +38,8 @@ from keel.consumers.settings import WorkerSettings
 from keel.consumers.telemetry.metrics import Metrics
 from keel.load.worker_bench import cluster, publish, reader_from_start
 from keel.schemas import clients
-from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail, demo_catalog
 from keel.schemas.settings import ClusterSettings
 
 _BATCH = 500
@@ -78,7 +77,7 @@ def read_back(settings: ClusterSettings, topic: str, count: int) -> list[Message
 
 def baseline_cpu(messages: Sequence[Message]) -> float:
     """Loop-thread CPU seconds per job of decode + validate + a no-op handler."""
-    parsed = reference_catalog().of(SendEmail).parsed
+    parsed = demo_catalog().of(SendEmail).parsed
     context = Context("", "keel.jobs.SendEmail", 1, None)
 
     async def run() -> float:
@@ -105,7 +104,7 @@ async def _engine_cpu(settings: ClusterSettings, messages: Sequence[Message]) ->
         clients.registry(settings) as client,
         ThreadPoolExecutor(1) as pool,
     ):
-        codec = JobCodec(client, reference_catalog(), auto_register=False)
+        codec = JobCodec(client, demo_catalog(), auto_register=False)
         codec.decode(messages[0].value())  # the writer schema is fetched once, before timing
         engine = build_engine(
             app,

@@ -27,9 +27,8 @@ from keel.consumers import App, Context, WorkerSettings
 from keel.consumers.runner import Worker
 from keel.deploy.local import private_stack
 from keel.schemas import clients
-from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail, demo_catalog
 from keel.schemas.settings import ClusterSettings
 
 
@@ -51,7 +50,7 @@ def publish(settings: ClusterSettings, topic: str, count: int, keys: int) -> Non
     admin.create_topics([NewTopic(topic, num_partitions=12)])[topic].result(30)
     producer = clients.producer(settings, {"linger.ms": 20})
     with clients.registry(settings) as client:
-        codec = JobCodec(client, reference_catalog())
+        codec = JobCodec(client, demo_catalog())
         for n in range(count):
             user = uuid.UUID(int=n % keys + 1)
             job = SendEmail(user_id=user, to="a@example.com", template="t", params={"n": str(n)})
@@ -77,7 +76,7 @@ def reader_from_start(settings: ClusterSettings, topic: str, purpose: str) -> Co
 
 def baseline(settings: ClusterSettings, topic: str, count: int) -> float:
     """Jobs/s of a plain loop: consume, fastavro decode, pydantic validate."""
-    parsed = reference_catalog().of(SendEmail).parsed
+    parsed = demo_catalog().of(SendEmail).parsed
     consumer = reader_from_start(settings, topic, "baseline")
     seen = 0
     started = 0.0
@@ -123,7 +122,7 @@ async def keel_rate(
     )
     stop = asyncio.Event()
     with clients.registry(settings) as client:
-        worker = Worker(app, worker_settings, JobCodec(client, reference_catalog()))
+        worker = Worker(app, worker_settings, JobCodec(client, demo_catalog()))
         task = asyncio.create_task(worker.run(stop))
         await done.wait()
         rate = count / (time.perf_counter() - first)

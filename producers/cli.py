@@ -1,7 +1,14 @@
-"""`keel topics` and `keel schemas`: the topics and schemas of the routed job types."""
+"""`keel topics` and `keel schemas`: the topics and the contract of the routed job types.
+
+The schemas commands work on the service's own schema directory: `--schemas`, else its
+`[tool.keel]` settings or the environment (`keel.schemas.project`).
+"""
 
 import json
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 
@@ -9,9 +16,12 @@ from keel.producers.demo import publish_demo
 from keel.producers.publisher import Publisher
 from keel.producers.settings import ProducerSettings
 from keel.producers.topics import ensure_topics, with_dead_letters
-from keel.schemas import clients, evolution, generate, schema_registry
-from keel.schemas.catalog import full_name, reference_catalog
-from keel.schemas.errors import KeelError
+from keel.schemas import asyncapi, avsc, clients, evolution, generate, schema_registry
+from keel.schemas.asyncapi import Channel
+from keel.schemas.catalog import contract_text
+from keel.schemas.demo import demo_catalog
+from keel.schemas.errors import ContractError, KeelError
+from keel.schemas.project import ProjectSettings
 from keel.schemas.settings import ClusterSettings
 
 topics_app = typer.Typer(help="Kafka topics of the routed job types.", no_args_is_help=True)
@@ -33,28 +43,46 @@ def ensure() -> None:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
 
 
+_SCHEMAS = typer.Option(
+    None, "--schemas", help="Schema directory [default: [tool.keel] schemas_dir, or avro/]."
+)
+_MODULE = typer.Option(
+    None, "--module", help="Generated module [default: [tool.keel] jobs_module, or jobs.py]."
+)
+_TYPES = typer.Option([], "--type", help="Only this job type (Avro full name); repeatable.")
+_OUTPUT = typer.Option(None, "--output", "-o", help="File to write [default: stdout].")
+
+
 @schemas_app.command("generate")
-def generate_models() -> None:
-    """Regenerate schemas/jobs.py from schemas/avro/*.avsc."""
-    changed = generate.generate()
-    typer.echo(f"{generate.MODULE_PATH}: {'written' if changed else 'up to date'}")
+def generate_models(schemas: Path | None = _SCHEMAS, module: Path | None = _MODULE) -> None:
+    """Write the job models generated from the schema directory's .avsc files."""
+    project = ProjectSettings()
+    target = project.module_path(module)
+    with _contract_errors():
+        result = generate.generate(project.schema_directory(schemas), target)
+    typer.echo(f"{target}: {'written' if result.changed else 'up to date'}")
+    if not result.formatted:
+        typer.echo("ruff not found: the module is written as generated, unformatted", err=True)
 
 
 @schemas_app.command("check")
-def check() -> None:
+def check(schemas: Path | None = _SCHEMAS, types: list[str] = _TYPES) -> None:
     """Check each schema against the versions kept in the repo and against the registry."""
     cluster, settings = ClusterSettings(), ProducerSettings()
     failed = False
-    for avsc in sorted(generate.AVRO_DIR.glob("*.avsc")):
-        current = json.loads(avsc.read_text())
-        route = settings.routes.get(full_name(current))
+    for schema_file in _contract(schemas, types):
+        route = settings.routes.get(schema_file.name)
         if route is None:
+            typer.echo(f"skip    {schema_file.name}: no route in KEEL_ROUTES")
             continue
-        subject = schema_registry.subject_name(route.topic, full_name(current))
+        subject = schema_registry.subject_name(route.topic, schema_file.name)
         verdicts = evolution.check_history(
-            subject, current, evolution.history(avsc), settings.compatibility_of(subject)
+            subject,
+            schema_file.schema,
+            evolution.history(schema_file.path),
+            settings.compatibility_of(subject),
         )
-        online = _registry_verdict(cluster, subject, json.dumps(current))
+        online = _registry_verdict(cluster, subject, contract_text(schema_file.schema))
         for verdict in [*verdicts, *([online] if online else [])]:
             failed |= not verdict.compatible
             _show(verdict)
@@ -63,22 +91,64 @@ def check() -> None:
 
 
 @schemas_app.command("register")
-def register() -> None:
+def register(schemas: Path | None = _SCHEMAS, types: list[str] = _TYPES) -> None:
     """Set each routed subject's compatibility level, then register its schema."""
     cluster, settings = ClusterSettings(), ProducerSettings()
+    contract = _contract(schemas, types)
     with clients.registry(cluster) as client:
-        for job_type in reference_catalog():
-            route = settings.routes.get(job_type.name)
+        for schema_file in contract:
+            route = settings.routes.get(schema_file.name)
             if route is None:
+                typer.echo(f"skip    {schema_file.name}: no route in KEEL_ROUTES")
                 continue
-            subject = schema_registry.subject_name(route.topic, job_type.name)
+            subject = schema_registry.subject_name(route.topic, schema_file.name)
             try:
                 client.set_compatibility(subject, settings.compatibility_of(subject))
-                schema_id = schema_registry.register(client, subject, job_type.schema_str)
+                schema_id = schema_registry.register(
+                    client, subject, contract_text(schema_file.schema)
+                )
             except KeelError as error:
                 typer.secho(f"refused {subject}: {error}", fg=typer.colors.RED, err=True)
                 raise typer.Exit(1) from error
             typer.echo(f"registered {subject} (id {schema_id})")
+
+
+@schemas_app.command("asyncapi")
+def asyncapi_document(
+    schemas: Path | None = _SCHEMAS,
+    types: list[str] = _TYPES,
+    output: Path | None = _OUTPUT,
+) -> None:
+    """Write an AsyncAPI 3.0 document of the routed job types: topics, Avro messages, headers."""
+    settings, project = ProducerSettings(), ProjectSettings()
+    contract = _contract(schemas, types)
+    routes = {name: Channel(r.topic, r.partitions) for name, r in settings.routes.items()}
+    for name in sorted({f.name for f in contract} - set(routes)):
+        typer.echo(f"skip    {name}: no route in KEEL_ROUTES", err=True)
+    title, version = project.identity()
+    text = json.dumps(asyncapi.document(contract, routes, title, version), indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        typer.echo(f"{output}: written", err=True)
+
+
+def _contract(schemas: Path | None, types: list[str]) -> list[avsc.SchemaFile]:
+    """The service's schema files (only `types`, if named); a bad directory or file exits 2."""
+    with _contract_errors():
+        directory = ProjectSettings().schema_directory(schemas)
+        return avsc.select(avsc.read_directory(directory), types)
+
+
+@contextmanager
+def _contract_errors() -> Iterator[None]:
+    """A contract that cannot be read is the caller's input: one line, exit status 2."""
+    try:
+        yield
+    except ContractError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
 
 
 def _registry_verdict(
@@ -103,10 +173,10 @@ def demo(
     rate: float = typer.Option(20.0, min=0.1, max=10_000, help="Jobs per second."),
     jobs: int = typer.Option(0, min=0, help="Jobs to send; 0 sends until interrupted."),
 ) -> None:
-    """Publish a steady stream of reference jobs (emails, payments, reports)."""
+    """Publish a steady stream of the demo jobs (emails, payments, reports)."""
     # SIGTERM (from `make run`, or a container stop) ends the stream like Ctrl-C: flushed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with Publisher() as publisher:
+    with Publisher(catalog=demo_catalog()) as publisher:
         try:
             sent = publish_demo(publisher, rate, jobs)
         except KeyboardInterrupt:

@@ -22,7 +22,7 @@ from keel.producers.records import Key, Record, RecordBuilder
 from keel.producers.settings import ProducerSettings
 from keel.producers.tracing import traced_build
 from keel.schemas import clients
-from keel.schemas.catalog import JobCatalog, reference_catalog
+from keel.schemas.catalog import JobCatalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.headers import JOB_ID, header_value
 from keel.schemas.job import Job
@@ -52,7 +52,7 @@ class Connection:
         try:
             codec = JobCodec(
                 self.registry,
-                catalog or reference_catalog(),
+                catalog if catalog is not None else JobCatalog.learning(),
                 auto_register=self.settings.auto_register_schemas,
             )
             self.records = RecordBuilder(codec, self.settings)

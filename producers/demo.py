@@ -1,4 +1,4 @@
-"""`keel demo`: a stream of reference jobs, so a worker has something to do.
+"""`keel demo`: a stream of the demo jobs (`keel.schemas.demo`), so a worker has something to do.
 
 Sends SendEmail, ProcessPayment and GenerateReport jobs over a small set of users and orders at
 a steady rate through the ordinary `Publisher`: what a real service would publish, keyed the
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 from keel.producers.publisher import Publisher
 from keel.producers.records import Key
+from keel.schemas.demo import GenerateReport, ProcessPayment, ReportFormat, SendEmail
 from keel.schemas.job import Job
-from keel.schemas.jobs import GenerateReport, ProcessPayment, ReportFormat, SendEmail
 
 _USERS = [uuid.UUID(int=n + 1) for n in range(200)]
 _FLUSH_EVERY = 500

@@ -41,8 +41,10 @@ class _Waiter:
 class Publisher:
     """Publishes typed jobs to their routed topics; a context manager that flushes on exit.
 
-    Opening asks the registry for every routed type's schema id, so a registry that cannot be
-    reached fails here, with `RegistryUnavailableError`, and not at the first publish.
+    Without a `catalog` it publishes any job model, each stating its own schema (a service's
+    own types need no listing); its schema id is resolved on the type's first publish. Given a
+    catalog, opening asks the registry for every routed type's schema id, so a registry that
+    cannot be reached fails here, with `RegistryUnavailableError`, and not at the first publish.
     """
 
     def __init__(

@@ -10,6 +10,7 @@
     │   └── InvalidJobError         "invalid-job": readable, but the model refused it
     ├── EncodeError                 a job whose values do not fit its schema
     ├── NotInCatalogError           encoding a model the catalog was not given
+    ├── ContractError               a schema directory, `.avsc` file or job type that is not usable
     └── RegistryError               talking to the schema registry failed
         ├── RegistryUnavailableError  no answer: transient, retry later, never poison
         └── SchemaRejectedError       the registry refused a schema; carries its message
@@ -61,6 +62,11 @@ class EncodeError(KeelError):
 
 class NotInCatalogError(KeelError):
     """A job model that was not registered in the catalog in use."""
+
+
+class ContractError(KeelError):
+    """The service's contract cannot be read: a missing directory or job type, or a file that
+    is not an Avro record schema. The message names the directory, file or type."""
 
 
 class RegistryError(KeelError):

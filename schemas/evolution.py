@@ -1,7 +1,7 @@
 """Is a job's schema still compatible with what came before it?
 
 Two judges, as `keel schemas check` asks both:
-- the repo: each job type keeps its released versions in `schemas/avro/history/<file>/vN.avsc`;
+- the repo: each job type keeps its released versions beside its file, `history/<file>/vN.avsc`;
   Apache Avro's own reader/writer checker compares the current file with them, under the
   subject's compatibility level (BACKWARD: new code reads old jobs; FORWARD: old code reads new
   jobs; FULL: both; `_TRANSITIVE`: against every version, not only the latest);

@@ -1,10 +1,10 @@
 """Periodic jobs that fire once per fire time, however many scheduler processes run.
 
-    schedules = Scheduler("billing", catalog=reference_catalog().including(billing_jobs))
+    schedules = Scheduler("billing")
 
     @schedules.cron("0 9 * * *", name="daily-invoices")
-    def daily_invoices(at: datetime) -> GenerateReport:
-        return GenerateReport(...)
+    def daily_invoices(at: datetime) -> InvoiceRun:
+        return InvoiceRun(...)
 
 `keel scheduler run module:schedules` runs it. Run two or more for availability: they form a
 consumer group on the scheduler's state topic (one partition), and only the member that owns it
@@ -13,9 +13,10 @@ it lost its place yet), so each leader also opens a Kafka transaction producer u
 scheduler's one transactional id: starting it fences every earlier holder, whose next commit
 fails, and a fire's jobs and its state record commit together. See `loop` and `leader`.
 
-Like an `App`, a scheduler carries the catalog of the job types it publishes (keel's reference
-jobs by default); a schedule whose factory is annotated to return a type the catalog lacks is
-refused when it is added, not at every fire.
+Like an `App`, a scheduler carries the catalog of the job types it publishes. By default it
+takes in each job type the first time one is published, like a `Publisher`; given a catalog, a
+schedule whose factory is annotated to return a type the catalog lacks is refused when it is
+added, not at every fire.
 """
 
 import re
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from keel.producers.scheduler.triggers import CatchUp, Cron, Every, Schedule, Trigger
-from keel.schemas.catalog import JobCatalog, reference_catalog
+from keel.schemas.catalog import JobCatalog
 from keel.schemas.errors import NotInCatalogError
 from keel.schemas.job import Job
 
@@ -37,15 +38,15 @@ class Scheduler:
     """A named set of schedules: the unit that elects one leader and keeps one state topic."""
 
     def __init__(self, name: str, *, catalog: JobCatalog | None = None) -> None:
-        """`catalog`: the job types this scheduler publishes; keel's reference jobs by default.
+        """`catalog`: the job types this scheduler may publish; by default, whatever it publishes.
 
-        A service whose schedules return job types of its own passes
-        `reference_catalog().including(...)` or a catalog of its own, as it does for its `App`.
+        A fixed catalog (`JobCatalog.from_models([...])`) makes a schedule that returns any other
+        type fail when it is added, instead of publishing a type nobody reviewed.
         """
         if not _NAME.match(name):
             raise ValueError(f"scheduler name {name!r}: use letters, digits, '.', '_' or '-'")
         self.name = name
-        self.catalog = catalog or reference_catalog()
+        self.catalog = catalog if catalog is not None else JobCatalog.learning()
         self._schedules: dict[str, Schedule] = {}
 
     @property

@@ -1,6 +1,7 @@
 """`keel topics ensure` and `keel schemas check|register` against the real cluster."""
 
 import json
+import signal
 
 import pytest
 from confluent_kafka.admin import AdminClient
@@ -8,8 +9,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from typer.testing import CliRunner
 
 from keel.cli import app, build
-from keel.schemas.catalog import reference_catalog
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail, demo_catalog
 from tests.support.cluster import Cluster
 from tests.support.topics import create_topic, unique_name
 
@@ -18,8 +18,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def routed(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Point the CLI at the test cluster, with the reference jobs routed to fresh topics."""
-    names = reference_catalog().names
+    """Point the CLI at the test cluster, with the demo jobs routed to fresh topics."""
+    names = demo_catalog().names
     topics = {name: unique_name(name.rsplit(".", 1)[1].lower()) for name in names}
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
     monkeypatch.setenv("SCHEMA_REGISTRY_URL", cluster.registry_url)
@@ -74,7 +74,7 @@ def test_schemas_check_reports_the_registry_reason(
     # Given a registered SendEmail without `to`, which the repo's version requires: BACKWARD,
     # the repo's code could not read jobs written with the registered one
     subject = f"{routed['keel.jobs.SendEmail']}-keel.jobs.SendEmail"
-    newer = json.loads(reference_catalog().of(SendEmail).schema_str)
+    newer = json.loads(demo_catalog().of(SendEmail).schema_str)
     newer["fields"] = [f for f in newer["fields"] if f["name"] != "to"]
     with SchemaRegistryClient({"url": cluster.registry_url}) as client:
         client.register_schema(subject, Schema(json.dumps(newer), "AVRO"))
@@ -85,6 +85,18 @@ def test_schemas_check_reports_the_registry_reason(
     assert result.exit_code == 1
     assert f"BROKEN  {subject} vs registry latest" in result.output
     assert "BACKWARD rule" in result.output
+
+
+def test_demo_publishes_the_demo_jobs_to_their_routes(routed: dict[str, str]) -> None:
+    assert runner.invoke(app, ["topics", "ensure"]).exit_code == 0
+    sigterm = signal.getsignal(signal.SIGTERM)  # `keel demo` takes SIGTERM over, as Ctrl-C
+    try:
+        result = runner.invoke(app, ["demo", "--rate", "1000", "--jobs", "40"])
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+
+    assert result.exit_code == 0, result.output
+    assert "published 40 jobs" in result.output
 
 
 def test_bench_publish_prints_medians_and_ratio_as_json(routed: dict[str, str]) -> None:

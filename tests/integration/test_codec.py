@@ -14,8 +14,9 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from keel.schemas import schema_registry as subjects
-from keel.schemas.catalog import JobCatalog, JobType, reference_catalog
+from keel.schemas.catalog import JobCatalog, JobType
 from keel.schemas.codec import JobCodec
+from keel.schemas.demo import DEMO_AVRO_DIR, DEMO_MODULE, SendEmail, demo_catalog
 from keel.schemas.errors import (
     DecodeError,
     IncompatibleSchemaError,
@@ -27,9 +28,8 @@ from keel.schemas.errors import (
     UnknownSchemaIdError,
     WrongMagicByteError,
 )
-from keel.schemas.generate import AVRO_DIR, render
+from keel.schemas.generate import render
 from keel.schemas.job import Job
-from keel.schemas.jobs import SendEmail
 from tests.support import jobs
 from tests.support.cluster import Cluster
 from tests.support.topics import unique_name
@@ -45,7 +45,7 @@ def client(cluster: Cluster) -> Iterator[SchemaRegistryClient]:
 
 @pytest.fixture
 def codec(client: SchemaRegistryClient) -> JobCodec:
-    return JobCodec(client, reference_catalog())
+    return JobCodec(client, demo_catalog())
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.__name__)
@@ -204,9 +204,9 @@ def test_writer_schema_the_model_cannot_read_is_incompatible(client: SchemaRegis
 
 def _send_email_v1() -> JobType:
     """SendEmail as it was in v1, with a model generated from the kept v1 schema."""
-    schema = json.loads((AVRO_DIR / "history" / "send_email" / "v1.avsc").read_text())
+    schema = json.loads((DEMO_AVRO_DIR / "history" / "send_email" / "v1.avsc").read_text())
     namespace: dict[str, Any] = {}
-    exec(render([schema]), namespace)  # noqa: S102 - our own generator's output
+    exec(render([schema], DEMO_MODULE, DEMO_AVRO_DIR), namespace)  # noqa: S102 - our own generator's output
     return JobType.from_schema(namespace["SendEmail"], schema)
 
 
@@ -215,7 +215,7 @@ def test_job_written_by_v1_is_read_by_v2(client: SchemaRegistryClient) -> None:
     topic = unique_name("jobs")
     v1 = _send_email_v1()
     old = JobCodec(client, JobCatalog([v1]))
-    new = JobCodec(client, reference_catalog())
+    new = JobCodec(client, demo_catalog())
     job = v1.model.model_validate({"user_id": uuid4(), "to": "a@b.c", "template": "w"})
     value = old.encode(job, topic)
 
@@ -229,7 +229,7 @@ def test_job_written_by_v2_is_read_by_v1(client: SchemaRegistryClient) -> None:
     topic = unique_name("jobs")
     v1 = _send_email_v1()
     old = JobCodec(client, JobCatalog([v1]))
-    new = JobCodec(client, reference_catalog())
+    new = JobCodec(client, demo_catalog())
     job = jobs.send_email()
 
     decoded = old.decode(new.encode(job, topic))
@@ -243,10 +243,10 @@ def test_incompatible_change_is_refused_with_the_registry_reason(
 ) -> None:
     # Given v2 of SendEmail registered on a topic, BACKWARD
     topic = unique_name("jobs")
-    JobCodec(client, reference_catalog()).encode(jobs.send_email(), topic)
+    JobCodec(client, demo_catalog()).encode(jobs.send_email(), topic)
     client.set_compatibility(subjects.subject_name(topic, "keel.jobs.SendEmail"), "BACKWARD")
     # When a v3 adds a required field without a default
-    v3 = json.loads(reference_catalog().of(SendEmail).schema_str)
+    v3 = json.loads(demo_catalog().of(SendEmail).schema_str)
     v3["fields"].append({"name": "priority", "type": "int"})
 
     # Then registering is refused, and the message is the registry's
@@ -260,7 +260,7 @@ def test_incompatible_change_is_refused_with_the_registry_reason(
 
 def test_registry_down_is_a_clear_error_not_a_poison_record() -> None:
     with SchemaRegistryClient({"url": "http://127.0.0.1:9/apis", "max.retries": 0}) as down:
-        codec = JobCodec(down, reference_catalog())
+        codec = JobCodec(down, demo_catalog())
         with pytest.raises(RegistryUnavailableError, match="did not answer"):
             codec.prepare(SendEmail, "jobs")
         with pytest.raises(RegistryUnavailableError):

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from keel.cli import app as keel_cli
 from keel.consumers import App, Context, RetryPolicy
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail
 from keel.schemas.topics import dead_letter_topic
 from tests.support.cluster import Cluster
 from tests.support.sample import email, seq_of

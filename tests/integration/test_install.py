@@ -47,7 +47,7 @@ import os
 import uuid
 
 from keel import App, Context, Publisher
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail
 
 app = App("image-install")
 

@@ -23,11 +23,10 @@ from keel.producers import (
     PublishTimeoutError,
     Route,
 )
-from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
+from keel.schemas.demo import SendEmail, demo_catalog
 from keel.schemas.errors import EncodeError, RegistryUnavailableError
 from keel.schemas.headers import JobHeaders
-from keel.schemas.jobs import SendEmail
 from keel.schemas.settings import ClusterSettings
 from tests.support import jobs
 from tests.support.cluster import Cluster
@@ -74,7 +73,7 @@ def test_publish_returns_where_the_broker_stored_the_job(
     assert before_ms <= headers.created_at_ms <= time.time_ns() // 1_000_000
     assert headers.traceparent is None
     with SchemaRegistryClient({"url": cluster.registry_url}) as client:
-        assert JobCodec(client, reference_catalog()).decode(record.value()) == job
+        assert JobCodec(client, demo_catalog()).decode(record.value()) == job
 
 
 def test_ordered_job_without_key_is_refused_before_sending(
@@ -243,17 +242,18 @@ def test_job_over_the_broker_limit_names_the_limit(cluster: Cluster, new_topic: 
 
 
 def test_registry_unreachable_at_start_is_a_clear_error(cluster: Cluster) -> None:
+    # A publisher given its catalog resolves every routed type's schema id when it opens
     down = ClusterSettings(
         kafka_bootstrap_servers=cluster.bootstrap_servers,
         schema_registry_url="http://127.0.0.1:9/apis/ccompat/v7",
     )
 
     with pytest.raises(RegistryUnavailableError, match="did not answer"):
-        Publisher(down, _settings("jobs.email"))
+        Publisher(down, _settings("jobs.email"), demo_catalog())
 
 
 def test_publishing_goes_on_once_schemas_are_cached(cluster: Cluster, new_topic: NewTopic) -> None:
-    # Given a publisher that opened through a registry link we can cut
+    # Given a publisher of the demo catalog that opened through a registry link we can cut
     topic = new_topic("email")
     registry = urlsplit(cluster.registry_url)
     assert registry.hostname is not None
@@ -263,7 +263,7 @@ def test_publishing_goes_on_once_schemas_are_cached(cluster: Cluster, new_topic:
             kafka_bootstrap_servers=cluster.bootstrap_servers,
             schema_registry_url=cluster.registry_url.replace(f":{registry.port}", f":{link.port}"),
         )
-        publisher = Publisher(via_link, _settings(topic))
+        publisher = Publisher(via_link, _settings(topic), demo_catalog())
         # When the registry becomes unreachable
         link.cut()
         # Then publishing still works from the cached schema ids

@@ -19,8 +19,9 @@ from keel.producers.scheduler import Scheduler, run_scheduler
 from keel.producers.scheduler.leader import FencedError, Parts, Term
 from keel.producers.scheduler.state import ensure_state_topic, fire_id, from_ms
 from keel.producers.settings import ProducerSettings, Route, SchedulerSettings
-from keel.schemas.catalog import JobCatalog, JobType, reference_catalog
+from keel.schemas.catalog import JobCatalog, JobType
 from keel.schemas.codec import JobCodec
+from keel.schemas.demo import demo_catalog
 from keel.schemas.headers import JOB_ID, SCHEDULED_FOR, header_value
 from keel.schemas.job import Job
 from tests.support.cluster import Cluster
@@ -127,7 +128,7 @@ def test_a_fenced_leader_publishes_nothing(cluster: Cluster, new_topic: Callable
     settings = ProducerSettings(routes={_REPORT: Route(topic=topic, partitions=1)})
     ensure_state_topic(cluster.settings(), scheduler.state_topic, -1)
     with SchemaRegistryClient({"url": cluster.registry_url}) as registry:
-        builder = RecordBuilder(JobCodec(registry, reference_catalog()), settings)
+        builder = RecordBuilder(JobCodec(registry, demo_catalog()), settings)
         config = settings.to_confluent()
         parts = Parts(scheduler, cluster.settings(), config, builder, 30.0)
         zombie = Term.open(parts)

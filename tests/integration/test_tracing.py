@@ -10,7 +10,7 @@ from opentelemetry.trace import SpanKind
 
 from keel.consumers import App, Context
 from keel.producers import ProducerSettings, Publisher, Route
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail
 from tests.support import jobs
 from tests.support.cluster import Cluster
 from tests.support.worker import running, wait_for, worker_settings

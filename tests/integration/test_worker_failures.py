@@ -12,7 +12,7 @@ from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
 
 from keel.consumers import App, Context, Retry, RetryPolicy
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail
 from keel.schemas.topics import dead_letter_topic
 from tests.support.cluster import Cluster
 from tests.support.sample import email, seq_of

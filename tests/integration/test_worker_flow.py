@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Callable
 
 from keel.consumers import App, Context
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail
 from tests.support.cluster import Cluster
 from tests.support.sample import email, seq_of
 from tests.support.worker import JobProducer, read_all, running, wait_for, worker_settings

@@ -10,7 +10,7 @@ import os
 import random
 
 from keel.consumers import App, Context
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail
 
 app = App("subprocess-tests")  # the group comes from KEEL_WORKER_GROUP_ID
 _output: int | None = None

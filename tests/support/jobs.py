@@ -1,4 +1,4 @@
-"""Sample reference jobs for tests, each field a valid, distinct value."""
+"""Sample demo jobs for tests, each field a valid, distinct value."""
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -6,8 +6,8 @@ from decimal import Decimal
 from uuid import uuid4
 
 from keel.schemas.catalog import ORDERED_PROPERTY, JobCatalog, JobType
+from keel.schemas.demo import GenerateReport, ProcessPayment, ReportFormat, SendEmail
 from keel.schemas.job import Job
-from keel.schemas.jobs import GenerateReport, ProcessPayment, ReportFormat, SendEmail
 
 _T0 = datetime(2025, 3, 1, 12, 30, 15, 123000, tzinfo=UTC)
 

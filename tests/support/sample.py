@@ -1,8 +1,8 @@
-"""Sequenced reference jobs: a SendEmail per (key, seq), so order can be checked per key."""
+"""Sequenced demo jobs: a SendEmail per (key, seq), so order can be checked per key."""
 
 import uuid
 
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail
 
 
 def email(key: int, seq: int) -> tuple[SendEmail, bytes]:

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from keel.producers.scheduler import CatchUp, Scheduler
-from keel.schemas.jobs import GenerateReport
+from keel.schemas.demo import GenerateReport
 
 every_second = Scheduler(os.environ.get("KEEL_TEST_SCHEDULER", "keel-test"))
 _REQUESTER = uuid.UUID(int=7)

@@ -12,8 +12,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.consumers import App, WorkerSettings
 from keel.consumers.runner import Worker
-from keel.schemas.catalog import reference_catalog
 from keel.schemas.codec import JobCodec
+from keel.schemas.demo import demo_catalog
 from keel.schemas.headers import JobHeaders, new_job_id
 from keel.schemas.job import Job
 from keel.schemas.tracing import TracerProvider
@@ -52,7 +52,7 @@ async def running(
     """A worker of `app` on this loop, ready (partitions assigned); stopped on exit."""
     stop = asyncio.Event()
     with SchemaRegistryClient({"url": settings.cluster.schema_registry_url}) as client:
-        codec = JobCodec(client, reference_catalog())
+        codec = JobCodec(client, demo_catalog())
         worker = Worker(app, settings, codec, tracer_provider)
         task = asyncio.create_task(worker.run(stop))
         try:
@@ -66,12 +66,12 @@ async def running(
 
 
 class JobProducer:
-    """Publishes reference jobs (Confluent-framed Avro, keel headers) to one topic."""
+    """Publishes demo jobs (Confluent-framed Avro, keel headers) to one topic."""
 
     def __init__(self, cluster: Cluster, topic: str) -> None:
         self.topic = topic
         self._client = SchemaRegistryClient({"url": cluster.registry_url})
-        self._codec = JobCodec(self._client, reference_catalog())
+        self._codec = JobCodec(self._client, demo_catalog())
         self._producer = Producer(
             {
                 "bootstrap.servers": cluster.bootstrap_servers,

@@ -4,7 +4,7 @@ import pytest
 from confluent_kafka import KafkaError
 
 from keel.load.bench import DeliveryFailures, _interleave, sample_values
-from keel.schemas.jobs import SendEmail
+from keel.schemas.demo import SendEmail
 
 
 def test_paths_are_interleaved_and_rotated() -> None:

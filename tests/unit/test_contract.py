@@ -2,62 +2,46 @@
 
 import json
 from decimal import Decimal
-from typing import Any
 from uuid import uuid4
 
 import pydantic
 import pytest
 
-from keel.schemas.catalog import JobCatalog, JobType, reference_catalog
+from keel.schemas.avsc import read_directory
+from keel.schemas.catalog import JobCatalog, JobType, contract_schema
+from keel.schemas.demo import (
+    DEMO_AVRO_DIR,
+    DEMO_JOBS,
+    DEMO_MODULE,
+    GenerateReport,
+    ProcessPayment,
+    SendEmail,
+    demo_catalog,
+)
 from keel.schemas.errors import NotInCatalogError
-from keel.schemas.generate import AVRO_DIR, MODULE_PATH, load_schemas, render
-from keel.schemas.jobs import GenerateReport, ProcessPayment, SendEmail
-
-# Keys that change nothing about the data: doc text is compared separately, and the library
-# names the anonymous array and map types it derives.
-_COSMETIC = {"doc"}
-
-
-def _normalise(schema: Any) -> Any:
-    """A schema with cosmetic keys dropped, so only what affects the data is compared."""
-    if isinstance(schema, list):
-        return [_normalise(branch) for branch in schema]
-    if not isinstance(schema, dict):
-        return schema
-    kept = {k: _normalise(v) for k, v in schema.items() if k not in _COSMETIC}
-    if kept.get("type") in {"array", "map"}:
-        kept.pop("name", None)
-    return kept
-
-
-def _fields(schema: dict[str, Any]) -> list[tuple[str, Any, Any, Any]]:
-    return [
-        (f["name"], _normalise(f["type"]), f.get("default", "<none>"), f.get("doc"))
-        for f in schema["fields"]
-    ]
+from keel.schemas.generate import load_schemas, render
+from keel.schemas.job import Job
 
 
 def test_committed_models_are_what_the_generator_renders_today() -> None:
-    assert MODULE_PATH.read_text() == render(load_schemas(AVRO_DIR)), (
-        "schemas/jobs.py is stale: run `keel schemas generate`"
-    )
+    assert DEMO_MODULE.read_text() == render(
+        load_schemas(DEMO_AVRO_DIR), DEMO_MODULE, DEMO_AVRO_DIR
+    ), "schemas/demo/jobs.py is stale: run `keel schemas generate`"
 
 
-@pytest.mark.parametrize("job_type", list(reference_catalog()), ids=lambda t: t.name)
-def test_model_and_schema_agree_field_by_field(job_type: JobType) -> None:
+@pytest.mark.parametrize("model", DEMO_JOBS, ids=lambda model: model.__name__)
+def test_each_model_states_exactly_its_avsc_file(model: type[Job]) -> None:
     # Given the schema the model itself derives (dataclasses-avroschema reads the annotations,
-    # defaults and descriptions back), and the .avsc file
-    derived = job_type.model.avro_schema_to_python()
-    contract = json.loads(job_type.schema_str)
+    # defaults and descriptions back, `keel_ordered` the ordering), and the .avsc file
+    files = {schema_file.name: schema_file.schema for schema_file in read_directory(DEMO_AVRO_DIR)}
+    derived = JobType.from_model(model)
 
-    # Then names, order, types with logical types, defaults and docs are identical
-    assert _fields(derived) == _fields(contract)
-    assert derived["doc"] == contract["doc"]
-    assert job_type.model.get_fullname() == job_type.name
+    # Then names, order, types with logical types, defaults, docs and ordering are identical
+    assert json.loads(derived.schema_str) == contract_schema(files[derived.name])
 
 
-def test_catalog_holds_the_reference_jobs_with_their_ordering() -> None:
-    catalog = reference_catalog()
+def test_catalog_holds_the_demo_jobs_with_their_ordering() -> None:
+    catalog = demo_catalog()
 
     assert catalog.names == [
         "keel.jobs.GenerateReport",
@@ -67,6 +51,27 @@ def test_catalog_holds_the_reference_jobs_with_their_ordering() -> None:
     assert catalog.of(SendEmail).ordered is True
     assert catalog.of(ProcessPayment).ordered is True
     assert catalog.of(GenerateReport).ordered is False
+
+
+def test_a_learning_catalog_takes_in_a_model_when_first_asked() -> None:
+    catalog = JobCatalog.learning()
+
+    assert len(catalog) == 0
+    assert catalog.of(SendEmail).name == "keel.jobs.SendEmail"
+    assert catalog.names == ["keel.jobs.SendEmail"]
+    assert catalog.of(SendEmail) is catalog.of(SendEmail)
+
+
+def test_container_names_the_model_adds_are_not_part_of_the_contract() -> None:
+    derived = SendEmail.avro_schema_to_python()
+    params = next(field for field in derived["fields"] if field["name"] == "params")
+    assert "name" in params["type"]  # dataclasses-avroschema names the map type
+
+    contract = contract_schema(derived)
+
+    params = next(field for field in contract["fields"] if field["name"] == "params")
+    assert params["type"] == {"type": "map", "values": "string"}
+    assert contract["keel.ordered"] is False  # not stated in what the library derives
 
 
 def test_logical_types_become_python_types() -> None:
@@ -121,21 +126,21 @@ def test_jobs_are_immutable() -> None:
 
 
 def test_catalog_refuses_a_model_it_was_not_given() -> None:
-    catalog = JobCatalog([reference_catalog().of(SendEmail)])
+    catalog = JobCatalog([demo_catalog().of(SendEmail)])
 
     with pytest.raises(NotInCatalogError):
         catalog.of(ProcessPayment)
 
 
 def test_catalog_refuses_the_same_type_twice() -> None:
-    send_email = reference_catalog().of(SendEmail)
+    send_email = demo_catalog().of(SendEmail)
 
     with pytest.raises(ValueError, match="twice"):
         JobCatalog([send_email, send_email])
 
 
 def test_schema_must_carry_the_model_full_name() -> None:
-    renamed = {**json.loads(reference_catalog().of(SendEmail).schema_str), "name": "Other"}
+    renamed = {**json.loads(demo_catalog().of(SendEmail).schema_str), "name": "Other"}
 
     with pytest.raises(ValueError, match=r"keel\.jobs\.Other"):
         JobType.from_schema(SendEmail, renamed)

@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
+from keel.schemas.demo import DEMO_AVRO_DIR
 from keel.schemas.evolution import check_history, history
-from keel.schemas.generate import AVRO_DIR
 
-SEND_EMAIL = AVRO_DIR / "send_email.avsc"
+SEND_EMAIL = DEMO_AVRO_DIR / "send_email.avsc"
 
 
 def _current() -> dict[str, Any]:

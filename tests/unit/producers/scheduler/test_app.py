@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from keel.producers.scheduler import Scheduler
-from keel.schemas.catalog import JobCatalog, reference_catalog
+from keel.schemas.catalog import JobCatalog
+from keel.schemas.demo import GenerateReport, SendEmail
 from keel.schemas.errors import NotInCatalogError
 from keel.schemas.job import Job
-from keel.schemas.jobs import GenerateReport, SendEmail
 
 
 def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
@@ -49,14 +49,17 @@ def _report(moment: datetime) -> GenerateReport:
     )
 
 
-def test_a_scheduler_carries_the_reference_catalog_unless_given_one() -> None:
-    assert Scheduler("default").catalog.names == reference_catalog().names
-    only_emails = JobCatalog([reference_catalog().of(SendEmail)])
+def test_a_scheduler_takes_in_what_it_publishes_unless_given_a_catalog() -> None:
+    learning = Scheduler("default").catalog
+    assert learning.names == []
+    learning.of(SendEmail)
+    assert learning.names == ["keel.jobs.SendEmail"]
+    only_emails = JobCatalog.from_models([SendEmail])
     assert Scheduler("emails", catalog=only_emails).catalog is only_emails
 
 
 def test_a_schedule_returning_a_type_outside_the_catalog_is_refused_when_added() -> None:
-    schedules = Scheduler("emails", catalog=JobCatalog([reference_catalog().of(SendEmail)]))
+    schedules = Scheduler("emails", catalog=JobCatalog.from_models([SendEmail]))
 
     refused = re.escape("'daily-report' returns keel.jobs.GenerateReport")
     with pytest.raises(NotInCatalogError, match=refused):
@@ -69,7 +72,7 @@ class _Unlisted(Job):
 
 
 def test_every_type_of_a_union_return_is_checked() -> None:
-    schedules = Scheduler("reports")
+    schedules = Scheduler("reports", catalog=JobCatalog.from_models([GenerateReport]))
 
     def either(moment: datetime) -> GenerateReport | _Unlisted:
         return _report(moment)
@@ -79,7 +82,7 @@ def test_every_type_of_a_union_return_is_checked() -> None:
 
 
 def test_a_factory_that_names_no_concrete_job_type_is_checked_only_when_it_fires() -> None:
-    schedules = Scheduler("emails", catalog=JobCatalog([reference_catalog().of(SendEmail)]))
+    schedules = Scheduler("emails", catalog=JobCatalog.from_models([SendEmail]))
 
     def any_job(moment: datetime) -> Job:
         return _report(moment)

@@ -1,4 +1,4 @@
-"""Send-email, generate-report and process-payment, with simulated latency and failures."""
+"""Send-email, generate-report and process-payment (the demo jobs), with simulated I/O."""
 
 import asyncio
 import random
@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from keel.consumers.app import App
 from keel.consumers.context import Context
 from keel.consumers.retry_policy import RetryPolicy
-from keel.schemas.jobs import GenerateReport, ProcessPayment, SendEmail
+from keel.schemas.demo import GenerateReport, ProcessPayment, SendEmail
 
 
 class DemoSettings(BaseSettings):

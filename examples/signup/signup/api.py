@@ -1,10 +1,10 @@
-"""A FastAPI sign-up endpoint that hands the welcome email to a keel worker.
+"""A FastAPI sign-up endpoint that hands the welcome email to the worker.
 
 The publisher is opened and closed with the app (its lifespan), and the endpoint answers only
 once the broker holds the job: if the process dies right after the response, the email is still
 sent, because it is no longer this process's job to send it.
 
-Run it: `uvicorn examples.signup.app:app` with the local stack up (`make run`).
+Run it: `uvicorn signup.api:app`, with `KEEL_ROUTES` naming the topic of `signup.jobs.WelcomeEmail`.
 """
 
 from collections.abc import AsyncIterator
@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 from uuid import UUID, uuid4
 
 from fastapi import FastAPI, Request
+from keel import AsyncPublisher
 from pydantic import BaseModel, Field
 
-from keel.producers import AsyncPublisher
-from keel.schemas import SendEmail
+from signup.jobs import WelcomeEmail
 
 
 class SignUp(BaseModel):
@@ -43,9 +43,7 @@ def create_app(publisher: AsyncPublisher | None = None) -> FastAPI:
     async def sign_up(body: SignUp, request: Request) -> SignedUp:
         user_id = uuid4()  # stands in for the row the service would insert
         jobs: AsyncPublisher = request.app.state.publisher
-        welcome = SendEmail(
-            user_id=user_id, to=body.email, template="welcome", params={"name": body.name}
-        )
+        welcome = WelcomeEmail(user_id=user_id, email=body.email, name=body.name)
         delivery = await jobs.publish(welcome, key=user_id)
         return SignedUp(user_id=user_id, welcome_job_id=delivery.job_id)
 

@@ -1,11 +1,11 @@
-"""The reference handlers, through the in-memory worker users test with."""
+"""The demo handlers, through the in-memory worker users test with."""
 
-from keel.consumers.handlers import app, charged_payments
+from keel.consumers.demo import app, charged_payments
 from keel.consumers.testing import InMemoryWorker
 from tests.support.jobs import generate_report, process_payment, send_email
 
 
-async def test_reference_jobs_run_and_a_payment_charges_once_per_payment_id() -> None:
+async def test_demo_jobs_run_and_a_payment_charges_once_per_payment_id() -> None:
     worker = InMemoryWorker(app, partitions=3)
     payment = process_payment()
     worker.send(send_email(), key=b"user-1")
