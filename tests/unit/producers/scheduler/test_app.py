@@ -17,28 +17,6 @@ def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 11, 21, hour, minute, second, tzinfo=UTC)
 
 
-def test_scheduler_names_schedules_after_their_factories_and_refuses_twins() -> None:
-    schedules = Scheduler("reports")
-
-    @schedules.every(60)
-    def hourly_sales(moment: datetime) -> GenerateReport:
-        return GenerateReport(
-            report_id=uuid.UUID(int=1),
-            kind="hourly-sales",
-            requested_by=uuid.UUID(int=2),
-            period_start=moment - timedelta(hours=1),
-            period_end=moment,
-        )
-
-    assert [s.name for s in schedules.schedules] == ["hourly-sales"]
-    assert schedules.schedules[0].record_key == "hourly-sales"
-    assert schedules.schedules[0].make(at(9)) == hourly_sales(at(9))
-    with pytest.raises(ValueError, match="already has a schedule named 'hourly-sales'"):
-        schedules.every(30, name="hourly-sales")(hourly_sales)
-    with pytest.raises(ValueError, match="scheduler name"):
-        Scheduler("no spaces")
-
-
 def _report(moment: datetime) -> GenerateReport:
     return GenerateReport(
         report_id=uuid.UUID(int=1),
@@ -47,6 +25,22 @@ def _report(moment: datetime) -> GenerateReport:
         period_start=moment - timedelta(days=1),
         period_end=moment,
     )
+
+
+def test_scheduler_names_schedules_after_their_factories_and_refuses_twins() -> None:
+    schedules = Scheduler("reports")
+
+    @schedules.every(60)
+    def hourly_sales(moment: datetime) -> GenerateReport:
+        return _report(moment)
+
+    assert [s.name for s in schedules.schedules] == ["hourly-sales"]
+    assert schedules.schedules[0].record_key == "hourly-sales"
+    assert schedules.schedules[0].make(at(9)) == hourly_sales(at(9))
+    with pytest.raises(ValueError, match="already has a schedule named 'hourly-sales'"):
+        schedules.every(30, name="hourly-sales")(hourly_sales)
+    with pytest.raises(ValueError, match="scheduler name"):
+        Scheduler("no spaces")
 
 
 def test_a_scheduler_takes_in_what_it_publishes_unless_given_a_catalog() -> None:
