@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from keel.deploy.local.errors import StackError
+from keel.deploy.local.errors import MissingToolError, StackError
 from keel.deploy.local.settings import LocalStackSettings
 from keel.deploy.local.stack import LocalStack, ServerStatus
 from keel.schemas.settings import ClusterSettings
@@ -42,6 +42,9 @@ def start() -> None:
         return
     try:
         _print(_stack().start())
+    except MissingToolError as exc:  # a prerequisite, such as the 'local' extra's Java
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
