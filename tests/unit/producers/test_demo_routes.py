@@ -60,3 +60,11 @@ def test_demo_without_routes_prints_the_demo_routes_and_publishes_nothing() -> N
     assert result.exit_code == 2
     assert "no route for keel.jobs.GenerateReport, keel.jobs.ProcessPayment" in result.stderr
     assert f"KEEL_ROUTES='{demo_routes_json()}'" in result.stderr
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/worker.md"])
+def test_docs_show_the_demo_routes(doc: str) -> None:
+    shown = re.findall(r"KEEL_ROUTES='(\{\"keel\.jobs\..+\})'", (REPO / doc).read_text())
+    assert shown, f"{doc} shows no KEEL_ROUTES for the demo"
+    for value in shown:
+        assert ProducerSettings(routes=json.loads(value)).routes == DEMO_ROUTES
