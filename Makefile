@@ -53,11 +53,15 @@ lock: $(STAMP)
 	$(PIP_COMPILE) --output-file deploy/build-requirements.lock deploy/build-requirements.in
 
 # Start the local broker and registry (or use KAFKA_BOOTSTRAP_SERVERS/SCHEMA_REGISTRY_URL),
-# then create the routed job topics and their dead-letter topics.
-# then run the reference worker with a live line of counts while a demo producer feeds it.
+# then create the demo's job topics and their dead-letter topics,
+# then run the demo worker with a live line of counts while a demo producer feeds it.
 # Ctrl-C stops both: the worker drains and commits, the producer flushes. RUN_SECONDS=N stops
 # them after N seconds instead.
+# keel has no default routes: the demo's (keel.producers.demo.DEMO_ROUTES, which a unit test
+# holds this line to) reach all three commands as KEEL_ROUTES.
+DEMO_ROUTES := {"keel.jobs.SendEmail": {"topic": "jobs.email", "partitions": 12}, "keel.jobs.GenerateReport": {"topic": "jobs.reports", "partitions": 3}, "keel.jobs.ProcessPayment": {"topic": "jobs.payments", "partitions": 12}}
 RUN_SECONDS ?= 0
+run: export KEEL_ROUTES = $(DEMO_ROUTES)
 run: $(STAMP)
 	$(BIN)/keel broker start
 	$(BIN)/keel topics ensure

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from keel.deploy.strimzi import TopicPolicy, kafka_topics, render
-from keel.producers.settings import ProducerSettings
+from keel.producers.settings import NO_ROUTES, ProducerSettings
 
 app = typer.Typer(help="Generate deployment manifests from keel's settings.")
 
@@ -19,5 +19,9 @@ def topics(
     """Print Strimzi KafkaTopic manifests for every routed topic and its dead-letter topic."""
     if min_insync_replicas > replicas:
         raise typer.BadParameter("min-insync-replicas cannot exceed replicas")
+    routed = ProducerSettings().topics()
+    if not routed:  # an empty manifest file would deploy nothing, silently
+        typer.echo(f"error: {NO_ROUTES}", err=True)
+        raise typer.Exit(2)
     policy = TopicPolicy(cluster, replicas, min_insync_replicas)
-    typer.echo(render(kafka_topics(ProducerSettings().topics(), policy)), nl=False)
+    typer.echo(render(kafka_topics(routed, policy)), nl=False)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import typer
 
-from keel.producers.demo import publish_demo
+from keel.producers.demo import demo_routes_json, publish_demo, unrouted_demo_jobs
 from keel.producers.publisher import Publisher
-from keel.producers.settings import ProducerSettings
+from keel.producers.settings import NO_ROUTES, ProducerSettings
 from keel.producers.topics import ensure_topics, with_dead_letters
 from keel.schemas import asyncapi, avsc, clients, evolution, generate, schema_registry
 from keel.schemas.asyncapi import Channel
@@ -30,8 +30,15 @@ schemas_app = typer.Typer(help="The Avro job contract.", no_args_is_help=True)
 
 @topics_app.command("ensure")
 def ensure() -> None:
-    """Create every routed job topic and its dead-letter topic; report what was there."""
+    """Create every routed job topic and its dead-letter topic; report what was there.
+
+    With no routes there is nothing to create, and a deploy step that creates nothing is
+    misconfigured: it says how to set `KEEL_ROUTES` and exits 2.
+    """
     cluster, settings = ClusterSettings(), ProducerSettings()
+    if not settings.routes:
+        typer.secho(f"error: {NO_ROUTES}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
     admin = clients.admin(cluster)
     wanted = with_dead_letters(settings.topics())
     report = ensure_topics(admin, wanted, settings.replication_factor)
@@ -173,10 +180,23 @@ def demo(
     rate: float = typer.Option(20.0, min=0.1, max=10_000, help="Jobs per second."),
     jobs: int = typer.Option(0, min=0, help="Jobs to send; 0 sends until interrupted."),
 ) -> None:
-    """Publish a steady stream of the demo jobs (emails, payments, reports)."""
+    """Publish a steady stream of the demo jobs (emails, payments, reports).
+
+    The demo's topics come from `KEEL_ROUTES`, as every service's do (`keel.producers.demo`).
+    """
+    settings = ProducerSettings()
+    unrouted = unrouted_demo_jobs(settings)
+    if unrouted:
+        typer.secho(
+            f"error: no route for {', '.join(unrouted)}; the demo runs with "
+            f"KEEL_ROUTES='{demo_routes_json()}'",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
     # SIGTERM (from `make run`, or a container stop) ends the stream like Ctrl-C: flushed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with Publisher(catalog=demo_catalog()) as publisher:
+    with Publisher(settings=settings, catalog=demo_catalog()) as publisher:
         try:
             sent = publish_demo(publisher, rate, jobs)
         except KeyboardInterrupt:

@@ -3,11 +3,20 @@
 Sends SendEmail, ProcessPayment and GenerateReport jobs over a small set of users and orders at
 a steady rate through the ordinary `Publisher`: what a real service would publish, keyed the
 way ordering requires (emails by user, payments by order; reports unordered).
+
+Where the demo jobs go is `DEMO_ROUTES`, and it reaches every command through `KEEL_ROUTES`
+like any service's routes: the Makefile's `run` target, deploy/compose.yaml and
+deploy/k8s/base/worker.env each set it once to `demo_routes_json()`, and the tests hold them to
+it. No command falls back to these routes when `KEEL_ROUTES` is unset: `keel topics ensure`,
+`keel demo` and `keel worker keel.consumers.demo:app` must agree on the topics, and a fallback
+in one of them would let the producer write where no topic was created and no worker reads.
+`keel demo` without them stops before publishing and prints the line to set.
 """
 
 import datetime
 import decimal
 import itertools
+import json
 import random
 import time
 import uuid
@@ -15,11 +24,28 @@ from collections.abc import Iterator
 
 from keel.producers.publisher import Publisher
 from keel.producers.records import Key
+from keel.producers.settings import ProducerSettings, Route
 from keel.schemas.demo import GenerateReport, ProcessPayment, ReportFormat, SendEmail
 from keel.schemas.job import Job
 
+DEMO_ROUTES: dict[str, Route] = {
+    "keel.jobs.SendEmail": Route(topic="jobs.email", partitions=12),
+    "keel.jobs.GenerateReport": Route(topic="jobs.reports", partitions=3),
+    "keel.jobs.ProcessPayment": Route(topic="jobs.payments", partitions=12),
+}
+
 _USERS = [uuid.UUID(int=n + 1) for n in range(200)]
 _FLUSH_EVERY = 500
+
+
+def demo_routes_json() -> str:
+    """`DEMO_ROUTES` as the `KEEL_ROUTES` value that runs the demo."""
+    return json.dumps({name: route.model_dump() for name, route in DEMO_ROUTES.items()})
+
+
+def unrouted_demo_jobs(settings: ProducerSettings) -> list[str]:
+    """The demo job types that `settings` has no route for (none, to run the demo)."""
+    return sorted(name for name in DEMO_ROUTES if name not in settings.routes)
 
 
 def demo_jobs(seed: int = 1) -> Iterator[tuple[Job, Key | None]]:

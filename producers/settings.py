@@ -3,8 +3,10 @@
 Read once from the environment (prefix `KEEL_`), like Celery's `task_routes`: `KEEL_ROUTES` is
 JSON mapping an Avro full name to a topic and its partition count, e.g.
 `{"keel.jobs.SendEmail": {"topic": "jobs.email", "partitions": 12}}`. Several job types may share
-a topic, so that jobs of one entity stay in order across types. The defaults are the safe ones:
-idempotent, acknowledged by all in-sync replicas, lz4-compressed, lingering 5 ms to batch.
+a topic, so that jobs of one entity stay in order across types. There are no default routes: a
+service names its own topics, and the demo's live with the demo (`keel.producers.demo`). The
+delivery defaults are the safe ones: idempotent, acknowledged by all in-sync replicas,
+lz4-compressed, lingering 5 ms to batch.
 """
 
 from typing import Any, Literal
@@ -34,11 +36,12 @@ class Route(BaseModel):
     partitions: int = Field(default=12, ge=1)
 
 
-DEFAULT_ROUTES: dict[str, Route] = {
-    "keel.jobs.SendEmail": Route(topic="jobs.email", partitions=12),
-    "keel.jobs.GenerateReport": Route(topic="jobs.reports", partitions=3),
-    "keel.jobs.ProcessPayment": Route(topic="jobs.payments", partitions=12),
-}
+# What a command that needs routes says when there are none.
+NO_ROUTES = (
+    "no routes: KEEL_ROUTES is unset or empty, so there are no job topics. Set it to JSON that "
+    "maps each job type to its topic, e.g. "
+    """KEEL_ROUTES='{"myservice.jobs.SendInvoice": {"topic": "invoices", "partitions": 6}}'"""
+)
 
 
 class ProducerSettings(BaseSettings):
@@ -46,7 +49,7 @@ class ProducerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KEEL_", frozen=True, extra="ignore")
 
-    routes: dict[str, Route] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    routes: dict[str, Route] = Field(default_factory=dict)
     acks: Literal["all", "1", "0"] = "all"
     enable_idempotence: bool = True
     compression_type: Literal["lz4", "zstd", "snappy", "gzip", "none"] = "lz4"

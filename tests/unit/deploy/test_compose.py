@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from keel.deploy.local.artifacts import APICURIO_VERSION, KAFKA_VERSION
+from keel.producers.demo import DEMO_ROUTES
+from keel.producers.settings import ProducerSettings
 from tests.support.deploy import DEPLOY, REPO
 
 COMPOSE = DEPLOY / "compose.yaml"
@@ -103,3 +105,10 @@ def test_compose_creates_topics_with_keels_own_command(compose: dict[str, Any]) 
 
     assert topics["entrypoint"] == ["keel", "topics", "ensure"]
     assert topics["image"] == compose["services"]["worker"]["image"]
+
+
+def test_topics_worker_and_producer_share_the_demo_routes(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("topics", "worker", "producer"):
+        routes = json.loads(services[name]["environment"]["KEEL_ROUTES"])
+        assert ProducerSettings(routes=routes).routes == DEMO_ROUTES, name

@@ -8,11 +8,11 @@ import subprocess
 
 import kubernetes_validate
 import pytest
+from typer.testing import CliRunner
 
+from keel.cli import app
 from keel.consumers.settings import WorkerSettings
 from keel.deploy.strimzi import TopicPolicy, kafka_topics
-from keel.deploy.strimzi import render as render_topics
-from keel.producers.settings import ProducerSettings
 from tests.support.deploy import (
     DEAD_LETTER_SUFFIX,
     K8S,
@@ -226,10 +226,33 @@ def test_topics_fit_their_strimzi_cluster(manifests: list[Manifest]) -> None:
             assert int(spec["config"]["min.insync.replicas"]) >= 2
 
 
-def test_the_kafka_topics_are_what_keel_deploy_topics_generates() -> None:
-    generated = render_topics(kafka_topics(ProducerSettings().topics(), TopicPolicy()))
+def test_the_kafka_topics_are_what_keel_deploy_topics_generates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As the file's header says: generated from the routes the worker is deployed with.
+    routes = next(
+        line.split("=", 1)[1]
+        for line in (K8S / "base" / "worker.env").read_text().splitlines()
+        if line.startswith("KEEL_ROUTES=")
+    )
+    monkeypatch.setenv("KEEL_ROUTES", routes)
 
-    assert (K8S / "base" / "kafkatopics.yaml").read_text() == generated
+    generated = CliRunner().invoke(app, ["deploy", "topics"])
+
+    assert generated.exit_code == 0, generated.output
+    assert (K8S / "base" / "kafkatopics.yaml").read_text() == generated.stdout
+
+
+def test_keel_deploy_topics_without_routes_prints_no_manifests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KEEL_ROUTES", raising=False)
+
+    generated = CliRunner().invoke(app, ["deploy", "topics"])
+
+    assert generated.exit_code == 2
+    assert generated.stdout == ""
+    assert "no routes" in generated.stderr
 
 
 def test_dead_letter_topics_have_the_partitions_of_their_job_topic() -> None:

@@ -155,9 +155,22 @@ def test_dashboard_and_readme_match_the_worker_metrics() -> None:
     assert documented_metrics() == exported
 
 
-def test_kafka_topics_follow_the_producer_routes() -> None:
-    settings = _module("keel.producers.settings").ProducerSettings()
+@pytest.mark.parametrize("source", sorted(_deployed_environments()))
+def test_deployed_workers_read_the_demo_routes(source: str) -> None:
+    # keel has no default routes: a worker of the demo app finds its topics in KEEL_ROUTES.
+    demo = _module("keel.producers.demo")
+    routes = json.loads(_deployed_environments()[source]["KEEL_ROUTES"])
+    assert _module("keel.producers.settings").ProducerSettings(routes=routes).routes == (
+        demo.DEMO_ROUTES
+    )
+
+
+def test_kafka_topics_and_lag_triggers_follow_the_deployed_routes() -> None:
+    routes = json.loads(_env_file(K8S / "base" / "worker.env")["KEEL_ROUTES"])
+    settings = _module("keel.producers.settings").ProducerSettings(routes=routes)
     topics = load_all(K8S / "base" / "kafkatopics.yaml")
+    scaled = load_all(K8S / "base" / "scaledobject.yaml")[0]
     assert job_topics(topics) == settings.topics()
+    assert {t["metadata"]["topic"] for t in scaled["spec"]["triggers"]} == set(settings.topics())
     dead_letter_topic = _module("keel.schemas.topics").dead_letter_topic
     assert dead_letter_topic("t") == f"t{DEAD_LETTER_SUFFIX}"

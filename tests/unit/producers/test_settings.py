@@ -6,12 +6,15 @@ from keel.producers.errors import NoRouteError
 from keel.producers.settings import ProducerSettings, Route
 
 
-def test_defaults_route_every_reference_job() -> None:
-    routes = ProducerSettings().routes
+def test_no_routes_without_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KEEL_ROUTES", raising=False)
 
-    assert routes["keel.jobs.SendEmail"].topic == "jobs.email"
-    assert routes["keel.jobs.GenerateReport"] == Route(topic="jobs.reports", partitions=3)
-    assert routes["keel.jobs.ProcessPayment"].topic == "jobs.payments"
+    settings = ProducerSettings()
+
+    assert settings.routes == {}
+    assert settings.topics() == {}
+    with pytest.raises(NoRouteError, match="KEEL_ROUTES"):
+        settings.route("keel.jobs.SendEmail")
 
 
 def test_routes_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
