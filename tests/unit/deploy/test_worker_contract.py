@@ -1,23 +1,27 @@
 """The deployment files agree with the code they deploy: the worker's setting names, health
 paths and metric names, and the producer's topic routes.
 
-The worker (`keel.consumers.settings`, `keel.consumers.telemetry.health` and `.metrics`) and
-the producer's routing (`keel.producers.settings`) land on their own branches; until a module
-is in this tree, the test that needs it skips and names it.
+The deployment files are read as written, and the overlays as kustomize renders them.
 """
 
 import asyncio
 import functools
-import importlib
 import json
 import re
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
+from keel.consumers.pipeline import observer
+from keel.consumers.settings import WorkerSettings
+from keel.consumers.telemetry import health
+from keel.consumers.telemetry.metrics import Metrics
+from keel.consumers.telemetry.prometheus import PrometheusView
+from keel.producers.demo import DEMO_ROUTES
+from keel.producers.settings import ProducerSettings
+from keel.schemas.topics import dead_letter_topic
 from tests.support.deploy import (
     DASHBOARD,
     DEAD_LETTER_SUFFIX,
@@ -29,20 +33,10 @@ from tests.support.deploy import (
     load_all,
     queried_metrics,
     render,
-    tool,
     worker_env,
 )
 
 PREFIX = "KEEL_WORKER_"
-
-
-def _module(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
-            pytest.skip(f"{name} is not in this tree yet")
-        raise
 
 
 def _env_file(path: Path) -> dict[str, str]:
@@ -62,9 +56,8 @@ def _deployed_environments() -> dict[str, dict[str, str]]:
             k: str(v) for k, v in compose["services"]["worker"]["environment"].items()
         },
     }
-    if tool("kustomize") is not None:
-        for overlay in ("dev", "prod"):
-            environments[f"k8s/overlays/{overlay}"] = worker_env(render(overlay))
+    for overlay in ("dev", "prod"):
+        environments[f"k8s/overlays/{overlay}"] = worker_env(render(overlay))
     return environments
 
 
@@ -90,7 +83,7 @@ async def _status(port: int, path: str) -> int:
     return int(status_line.split()[1])
 
 
-async def _serve_and_ask(health: ModuleType, paths: set[str]) -> dict[str, int]:
+async def _serve_and_ask(paths: set[str]) -> dict[str, int]:
     healthy = health.Probe(ok=True, detail={})
     server = health.HealthServer(lambda: healthy, lambda: healthy, lambda: "")
     await server.start("127.0.0.1", 0)
@@ -104,20 +97,19 @@ async def _serve_and_ask(health: ModuleType, paths: set[str]) -> dict[str, int]:
 def test_deployed_settings_are_worker_settings(
     source: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings_module = _module("keel.consumers.settings")
     env = _deployed_environments()[source]
-    fields = settings_module.WorkerSettings.model_fields
+    fields = WorkerSettings.model_fields
     unknown = [k for k in env if k.startswith(PREFIX) and k[len(PREFIX) :].lower() not in fields]
     assert unknown == [], f"{source} sets variables the worker ignores"
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    settings = settings_module.WorkerSettings()
+    settings = WorkerSettings()
     assert settings.cluster.kafka_bootstrap_servers == env["KAFKA_BOOTSTRAP_SERVERS"]
     assert settings.shutdown_grace == float(env[f"{PREFIX}SHUTDOWN_GRACE"])
 
 
 def test_readme_names_every_worker_setting() -> None:
-    fields = _module("keel.consumers.settings").WorkerSettings.model_fields
+    fields = WorkerSettings.model_fields
     readme = (DEPLOY / "README.md").read_text()
     nested = {"cluster", "telemetry"}  # their own variables: KAFKA_*, SCHEMA_REGISTRY_URL, OTEL_*
     missing = [f for f in fields if f not in nested and f"`{PREFIX}{f.upper()}`" not in readme]
@@ -125,30 +117,25 @@ def test_readme_names_every_worker_setting() -> None:
 
 
 def test_image_and_manifests_use_the_worker_default_health_port() -> None:
-    fields = _module("keel.consumers.settings").WorkerSettings.model_fields
+    fields = WorkerSettings.model_fields
     default = fields["health_port"].default
     assert f"EXPOSE {default}" in (DEPLOY / "Dockerfile").read_text()
     assert _env_file(K8S / "base" / "worker.env")[f"{PREFIX}HEALTH_PORT"] == str(default)
 
 
 def test_probe_and_scrape_paths_are_served_by_the_worker() -> None:
-    health = _module("keel.consumers.telemetry.health")
     healthcheck = re.search(r"127\.0\.0\.1:\d+(/\w+)", (DEPLOY / "Dockerfile").read_text())
     assert healthcheck is not None
     paths = _statefulset_paths() | {healthcheck[1]}
-    assert asyncio.run(_serve_and_ask(health, paths)) == dict.fromkeys(sorted(paths), 200)
+    assert asyncio.run(_serve_and_ask(paths)) == dict.fromkeys(sorted(paths), 200)
 
 
 def test_dashboard_and_readme_match_the_worker_metrics() -> None:
-    metrics_module = _module("keel.consumers.telemetry.metrics")
-    observer = _module("keel.consumers.pipeline.observer")
-    metrics = metrics_module.Metrics()
+    metrics = Metrics()
     for outcome in (observer.PROCESSED, observer.FAILED, observer.RETRIED):
         metrics.attempt_ended("keel.jobs.SendEmail", outcome, 0.01)
     metrics.dead_lettered("keel.jobs.SendEmail", "invalid-job")
-    rendered = (
-        _module("keel.consumers.telemetry.prometheus").PrometheusView(metrics.snapshot).render()
-    )
+    rendered = PrometheusView(metrics.snapshot).render()
     exported = set(re.findall(r"^# TYPE (\S+) ", rendered, re.MULTILINE))
     dashboard: dict[str, Any] = json.loads(DASHBOARD.read_text())
     assert queried_metrics(dashboard) <= exported
@@ -158,19 +145,15 @@ def test_dashboard_and_readme_match_the_worker_metrics() -> None:
 @pytest.mark.parametrize("source", sorted(_deployed_environments()))
 def test_deployed_workers_read_the_demo_routes(source: str) -> None:
     # keel has no default routes: a worker of the demo app finds its topics in KEEL_ROUTES.
-    demo = _module("keel.producers.demo")
     routes = json.loads(_deployed_environments()[source]["KEEL_ROUTES"])
-    assert _module("keel.producers.settings").ProducerSettings(routes=routes).routes == (
-        demo.DEMO_ROUTES
-    )
+    assert ProducerSettings(routes=routes).routes == DEMO_ROUTES
 
 
 def test_kafka_topics_and_lag_triggers_follow_the_deployed_routes() -> None:
     routes = json.loads(_env_file(K8S / "base" / "worker.env")["KEEL_ROUTES"])
-    settings = _module("keel.producers.settings").ProducerSettings(routes=routes)
+    settings = ProducerSettings(routes=routes)
     topics = load_all(K8S / "base" / "kafkatopics.yaml")
     scaled = load_all(K8S / "base" / "scaledobject.yaml")[0]
     assert job_topics(topics) == settings.topics()
     assert {t["metadata"]["topic"] for t in scaled["spec"]["triggers"]} == set(settings.topics())
-    dead_letter_topic = _module("keel.schemas.topics").dead_letter_topic
     assert dead_letter_topic("t") == f"t{DEAD_LETTER_SUFFIX}"
