@@ -5,7 +5,6 @@ import random
 import threading
 import time
 import zlib
-from collections.abc import Callable
 
 import pytest
 
@@ -15,6 +14,7 @@ from keel.consumers.pipeline.records import Message
 from keel.consumers.testing import InMemoryWorker
 from keel.schemas.job import Job
 from tests.support.jobs import catalog_of
+from tests.support.waiting import until
 
 
 class Step(Job):
@@ -40,14 +40,6 @@ FIRST_RETRY_WAIT = 1.0
 
 def make_app(**kwargs: object) -> App:
     return App("test", catalog=CATALOG, **kwargs)  # type: ignore[arg-type]
-
-
-async def wait_until(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    """Poll `condition` on the loop; fail naming `what` if it does not hold within `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {timeout}s for {what}"
-        await asyncio.sleep(0.001)
 
 
 class RetryWatch(NoObserver):
@@ -112,7 +104,7 @@ async def test_commits_only_the_contiguous_watermark_while_a_job_is_stuck() -> N
     for n in range(2, 10):
         worker.send(Step(key="b", n=n), key=b"b")
     run = asyncio.ensure_future(worker.run_until_idle())
-    await wait_until(lambda: len(finished) == 9, "the 9 jobs around the stuck one to finish")
+    await until(lambda: len(finished) == 9, 5, "the 9 jobs around the stuck one to finish")
     assert worker.committed == {0: 1}  # later jobs finished, the commit stays at the stuck one
     release.set()
     await run
@@ -328,7 +320,7 @@ async def test_buffered_above_the_high_mark_pauses_fetching() -> None:
     for n in range(8):
         worker.send(Step(key=f"k{n}", n=n), key=f"k{n}".encode())
     run = asyncio.ensure_future(worker.run_until_idle())
-    await wait_until(lambda: worker.paused, "flow control to pause fetching")
+    await until(lambda: worker.paused, 5, "flow control to pause fetching")
     release.set()
     await run
     assert not worker.paused
