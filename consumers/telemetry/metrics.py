@@ -115,13 +115,21 @@ class Metrics(NoObserver):
     scoped = False
 
     def __init__(
-        self, readings: Readings | None = None, latency_every: int = LATENCY_SAMPLE_EVERY
+        self,
+        readings: Readings | None = None,
+        latency_every: int = LATENCY_SAMPLE_EVERY,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        """`latency_every`: observe the latency of one processed job in this many."""
+        """`latency_every`: observe the latency of one processed job in this many.
+
+        `clock` gives the epoch seconds a latency ends at (a test fixes it, to know the value).
+        """
         self._types: dict[str, _TypeStats] = {}
         self._latency_every = max(latency_every, 1)
         self._readings = readings or Readings()
-        self.started = time.time()
+        self._clock = clock
+        self.started = clock()
 
     def bound(self, readings: Readings) -> "Metrics":
         """These metrics, reading their gauges from `readings`."""
@@ -157,7 +165,7 @@ class Metrics(NoObserver):
         stats.to_skip = stats.every - 1
         published_ms = record.timestamp()[1]
         if published_ms > 0:  # else a record without a timestamp: no latency to tell
-            latency = max(time.time() - published_ms / 1000, 0.0)
+            latency = max(self._clock() - published_ms / 1000, 0.0)
             histogram = stats.latency
             histogram.buckets[bisect_left(LATENCY_BUCKETS, latency)] += 1
             histogram.total += latency

@@ -26,7 +26,6 @@ from keel.schemas.errors import (
     TruncatedError,
     UnknownJobTypeError,
     UnknownSchemaIdError,
-    WrongMagicByteError,
 )
 from keel.schemas.generate import render
 from keel.schemas.job import Job
@@ -93,23 +92,35 @@ def test_schema_id_is_the_registered_one(client: SchemaRegistryClient, codec: Jo
     assert struct.unpack(">I", value[1:5])[0] == latest.schema_id
 
 
+# The id is far above any this registry has handed out, so its answer is "not found".
+UNKNOWN_SCHEMA_ID = 0x7FFFFFF0
+
+
 @pytest.mark.parametrize(
-    ("value", "error"),
+    ("value", "reason", "message"),
     [
-        (None, TruncatedError),
-        (b"", TruncatedError),
-        (b"\x01\x00\x00\x00\x01abc", WrongMagicByteError),
-        (b'{"json": true}', WrongMagicByteError),
-        (b"\x00\x00\x01", TruncatedError),
-        (b"\x00\x7f\xff\xff\xf0", UnknownSchemaIdError),
+        (None, "truncated", "empty value"),
+        (b"", "truncated", "empty value"),
+        (b"\x01\x00\x00\x00\x01abc", "wrong-magic-byte", "first byte is 1, not 0"),
+        (b'{"json": true}', "wrong-magic-byte", "first byte is 123, not 0"),
+        (b"\x00\x00\x01", "truncated", "3 bytes is shorter than the framing"),
     ],
 )
 def test_poison_values_are_refused_with_a_reason(
-    codec: JobCodec, value: bytes | None, error: type[DecodeError]
+    codec: JobCodec, value: bytes | None, reason: str, message: str
 ) -> None:
-    with pytest.raises(error) as refused:
+    with pytest.raises(DecodeError) as refused:
         codec.decode(value)
-    assert refused.value.reason == error.reason
+    assert (refused.value.reason, str(refused.value)) == (reason, message)
+
+
+def test_an_unknown_schema_id_is_refused_with_the_registry_s_own_message(codec: JobCodec) -> None:
+    with pytest.raises(UnknownSchemaIdError) as refused:
+        codec.decode(struct.pack(">bI", 0, UNKNOWN_SCHEMA_ID))
+    assert refused.value.reason == "unknown-schema-id"
+    # What the registry answered (its error 40403), passed on after the id it was asked about.
+    registry_says = f"Schema {UNKNOWN_SCHEMA_ID} not found."
+    assert str(refused.value) == f"schema id {UNKNOWN_SCHEMA_ID}: {registry_says}"
 
 
 def test_truncated_body_is_refused(codec: JobCodec) -> None:

@@ -2,7 +2,8 @@
 
 In order of preference:
 1. `KAFKA_BOOTSTRAP_SERVERS` / `SCHEMA_REGISTRY_URL` name an existing cluster: use it as is.
-2. A Docker engine answers: Kafka and Apicurio Registry containers through testcontainers.
+2. A Docker engine answers: Kafka and Apicurio Registry containers through testcontainers, at
+   the local stack's versions and with its broker properties (`tests.support.kafka_container`).
 3. Otherwise: the project's own local stack, on free ports and in a throwaway data directory,
    so a session never disturbs the developer's `keel broker` instance.
 """
@@ -15,10 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keel.deploy.local import private_stack
+from keel.deploy.local.artifacts import APICURIO_VERSION
+from keel.deploy.local.broker import LocalBroker
+from keel.deploy.local.settings import LocalStackSettings
 from keel.schemas.settings import CCOMPAT_PATH, ClusterSettings
+from tests.support.kafka_container import apache_kafka
 
-REGISTRY_IMAGE = "apicurio/apicurio-registry:3.3.3"
-KAFKA_IMAGE = "confluentinc/cp-kafka:7.9.0"
+REGISTRY_IMAGE = f"apicurio/apicurio-registry:{APICURIO_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ def provision(scratch: Path) -> Iterator[Cluster]:
             configured.kafka_bootstrap_servers, configured.schema_registry_url, "environment"
         )
     elif docker_engine_answers():
-        with _containers() as cluster:
+        with _containers(scratch) as cluster:
             yield cluster
     else:
         with private_stack(scratch) as stack:
@@ -68,9 +72,8 @@ def docker_engine_answers() -> bool:
 
 
 @contextmanager
-def _containers() -> Iterator[Cluster]:
+def _containers(scratch: Path) -> Iterator[Cluster]:
     # Imported here: testcontainers is only needed, and only importable cleanly, with an engine.
-    from testcontainers.community.kafka import KafkaContainer  # noqa: PLC0415
     from testcontainers.core.container import DockerContainer  # noqa: PLC0415
     from testcontainers.core.wait_strategies import HttpWaitStrategy  # noqa: PLC0415
 
@@ -79,8 +82,9 @@ def _containers() -> Iterator[Cluster]:
         .with_exposed_ports(8080)
         .waiting_for(HttpWaitStrategy(8080, f"{CCOMPAT_PATH}/subjects"))
     )
-    with KafkaContainer(KAFKA_IMAGE).with_kraft() as kafka, registry:
+    broker = LocalBroker(LocalStackSettings(data_dir=scratch)).properties()
+    with apache_kafka(broker) as bootstrap_servers, registry:
         host = registry.get_container_host_ip()
         port = registry.get_exposed_port(8080)
         registry_url = f"http://{host}:{port}{CCOMPAT_PATH}"
-        yield Cluster(kafka.get_bootstrap_server(), registry_url, "testcontainers")
+        yield Cluster(bootstrap_servers, registry_url, "testcontainers")

@@ -9,9 +9,12 @@ import zlib
 import pytest
 
 from keel.consumers import App, Context, Reject, Retry, RetryPolicy
+from keel.consumers.pipeline.observer import RETRIED, NoObserver
+from keel.consumers.pipeline.records import Message
 from keel.consumers.testing import InMemoryWorker
 from keel.schemas.job import Job
 from tests.support.jobs import catalog_of
+from tests.support.waiting import until
 
 
 class Step(Job):
@@ -31,9 +34,30 @@ class Keyed(Job):
 
 CATALOG = catalog_of(Step, Other, Keyed, ordered=[Keyed])
 
+# How long the first retry of the retry test waits: far longer than one short job takes.
+FIRST_RETRY_WAIT = 1.0
+
 
 def make_app(**kwargs: object) -> App:
     return App("test", catalog=CATALOG, **kwargs)  # type: ignore[arg-type]
+
+
+class RetryWatch(NoObserver):
+    """Tells the test when an attempt has ended in a retry, i.e. the retry's wait has begun."""
+
+    def __init__(self) -> None:
+        self.retried = asyncio.Event()
+
+    def attempt_ended(
+        self,
+        job_type: str,
+        outcome: str,
+        seconds: float,
+        record: Message | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        if outcome == RETRIED:
+            self.retried.set()
 
 
 async def test_same_key_in_offset_order_different_keys_concurrently() -> None:
@@ -80,8 +104,7 @@ async def test_commits_only_the_contiguous_watermark_while_a_job_is_stuck() -> N
     for n in range(2, 10):
         worker.send(Step(key="b", n=n), key=b"b")
     run = asyncio.ensure_future(worker.run_until_idle())
-    while len(finished) < 9:
-        await asyncio.sleep(0.001)
+    await until(lambda: len(finished) == 9, 5, "the 9 jobs around the stuck one to finish")
     assert worker.committed == {0: 1}  # later jobs finished, the commit stays at the stuck one
     release.set()
     await run
@@ -90,24 +113,42 @@ async def test_commits_only_the_contiguous_watermark_while_a_job_is_stuck() -> N
 
 
 async def test_retry_blocks_only_its_key_and_succeeds_on_attempt_three() -> None:
+    # Given a job of key "flaky" that asks for a retry, and a second job of its key behind it
+    watch = RetryWatch()
     app = make_app(retry=RetryPolicy(max_attempts=5))
-    attempts: list[tuple[int, int]] = []
+    events: list[tuple[str, int, int]] = []
 
     @app.handler(Step)
     async def step(job: Step, ctx: Context) -> None:
-        attempts.append((job.n, ctx.attempt))
+        events.append(("start", job.n, ctx.attempt))
         if job.n == 0 and ctx.attempt < 3:
-            raise Retry(after=0.02)
+            # The first wait is long enough for the other key's job to run inside it.
+            raise Retry(after=FIRST_RETRY_WAIT if ctx.attempt == 1 else 0.01)
+        events.append(("end", job.n, ctx.attempt))
 
-    worker = InMemoryWorker(app)
+    worker = InMemoryWorker(app, observer=watch)  # one partition: both keys share it
     worker.send(Step(key="flaky", n=0), key=b"flaky")
     worker.send(Step(key="flaky", n=1), key=b"flaky")
+    run = asyncio.ensure_future(worker.run_until_idle(timeout=FIRST_RETRY_WAIT + 10))
+
+    # When another key's job is delivered during the first retry's wait
+    await asyncio.wait_for(watch.retried.wait(), timeout=5)
     worker.send(Step(key="calm", n=2), key=b"calm")
-    await worker.run_until_idle()
+    assert events == [("start", 0, 1)]  # nothing else has run: the wait is still on
+    await run
     await worker.close()
-    flaky = [a for a in attempts if a[0] != 2]
-    assert flaky == [(0, 1), (0, 2), (0, 3), (1, 1)]  # n=1 waited for n=0's retries
-    assert attempts.index((2, 1)) < attempts.index((0, 2))  # the other key did not wait
+
+    # Then that job finished before the retry ran, and the flaky key kept its own order
+    assert events.index(("end", 2, 1)) < events.index(("start", 0, 2)), events
+    flaky = [event for event in events if event[1] != 2]
+    assert flaky == [
+        ("start", 0, 1),
+        ("start", 0, 2),
+        ("start", 0, 3),
+        ("end", 0, 3),
+        ("start", 1, 1),  # n=1 waited for n=0's retries
+        ("end", 1, 1),
+    ]
     assert worker.dead_letters == []
 
 
@@ -279,8 +320,7 @@ async def test_buffered_above_the_high_mark_pauses_fetching() -> None:
     for n in range(8):
         worker.send(Step(key=f"k{n}", n=n), key=f"k{n}".encode())
     run = asyncio.ensure_future(worker.run_until_idle())
-    while not worker.paused:
-        await asyncio.sleep(0.001)
+    await until(lambda: worker.paused, 5, "flow control to pause fetching")
     release.set()
     await run
     assert not worker.paused

@@ -30,6 +30,7 @@ from tests.support.jobs import catalog_of
 SEND_EMAIL = "keel.jobs.SendEmail"
 LAG = {("jobs.email", 0): 42, ("jobs.email", 1): 0}
 TIME_LAG = {("jobs.email", 0): 3.5, ("jobs.email", 1): 0.0}
+NOW_MS = 1_750_000_000_000  # what the metrics' clock reads in these tests (epoch ms)
 
 
 class Step(Job):
@@ -53,30 +54,47 @@ class _Record:
         return (1, self._timestamp)
 
 
+def now() -> float:
+    """The metrics' clock in these tests: latencies are exact, however late a test runs."""
+    return NOW_MS / 1000
+
+
 def counted() -> Metrics:
     metrics = Metrics(
-        Readings(buffered=lambda: 3, lag=lambda: LAG, time_lag=lambda: TIME_LAG), latency_every=1
+        Readings(buffered=lambda: 3, lag=lambda: LAG, time_lag=lambda: TIME_LAG),
+        latency_every=1,
+        clock=now,
     )
-    now_ms = int(time.time() * 1000)
-    metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.003, _Record(now_ms - 2_000))  # type: ignore[arg-type]
-    metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.02, _Record(now_ms - 200))  # type: ignore[arg-type]
+    metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.003, _Record(NOW_MS - 2_000))  # type: ignore[arg-type]
+    metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.02, _Record(NOW_MS - 200))  # type: ignore[arg-type]
     metrics.dead_lettered(SEND_EMAIL, "invalid-job")
     return metrics
 
 
 def test_latency_is_sampled_from_the_first_processed_job_on() -> None:
-    metrics = Metrics(latency_every=4)
-    now_ms = int(time.time() * 1000)
+    metrics = Metrics(latency_every=4, clock=now)
     for n in range(9):  # jobs 0, 4 and 8 are observed
-        record = _Record(now_ms - (2_000 if n % 4 == 0 else 200))
+        record = _Record(NOW_MS - (2_000 if n % 4 == 0 else 200))
         metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.001, record)  # type: ignore[arg-type]
-    metrics.attempt_ended(SEND_EMAIL, "retried", 0.001, _Record(now_ms))  # type: ignore[arg-type]
+    metrics.attempt_ended(SEND_EMAIL, "retried", 0.001, _Record(NOW_MS - 9_000))  # type: ignore[arg-type]
 
     snapshot = metrics.snapshot()
     assert snapshot.durations[SEND_EMAIL].count == 10  # every attempt's duration
     latency = snapshot.latencies[SEND_EMAIL]
     assert latency.count == 3
-    assert 5.9 < latency.total < 6.5  # the three 2-second jobs, none of the others
+    assert latency.total == pytest.approx(6.0)  # the three 2-second jobs, none of the others
+
+
+def test_latency_is_measured_on_the_wall_clock_by_default() -> None:
+    metrics = Metrics(latency_every=1)
+    published = time.time() - 60
+    before = time.time()
+    metrics.attempt_ended(SEND_EMAIL, PROCESSED, 0.001, _Record(int(published * 1000)))  # type: ignore[arg-type]
+    after = time.time()
+
+    # Bounded by readings of the clock on either side, not by a guess at how long that took
+    latency = metrics.snapshot().latencies[SEND_EMAIL]
+    assert before - published <= latency.total <= after - published + 0.001
 
 
 def samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
