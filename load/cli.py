@@ -110,7 +110,10 @@ def _headline(data: dict[str, object]) -> str:
         f"{'PASS' if data['ok'] else 'FAIL'} {data['scenario']}: keel {rates['keel_per_s']}/s, "
         f"baseline {rates['baseline_per_s']}/s, ratio {rates['ratio']}; "
         f"p50 {latency['p50_ms']} ms, p99 {latency['p99_ms']} ms; lost {oracle['lost']}, "
-        f"duplicates {oracle['duplicates']}, order violations {oracle['order_violations']}"
+        f"duplicates {oracle['duplicates']}, order violations {oracle['order_violations']}, "
+        f"runs out of order {oracle['runs_out_of_order']} "
+        f"(+{oracle['runs_out_of_order_across_workers']} across workers), "
+        f"overlaps {oracle['overlaps']} (+{oracle['overlaps_across_workers']} across workers)"
     )
 
 

@@ -5,7 +5,7 @@ import time
 
 from confluent_kafka import KafkaException
 
-from keel.load.completions import LoggedCompletion
+from keel.load.completions import LoggedRun
 from keel.load.lag import LagProbe
 from keel.load.report import TimelinePoint
 from keel.load.resources import ResourceSampler
@@ -22,7 +22,7 @@ class Monitor:
         self, tail: CompletionTail, lag: LagProbe, pool: WorkerPool, every_s: float = 0.5
     ) -> None:
         self.timeline: list[TimelinePoint] = []
-        self.completions: list[LoggedCompletion] = []
+        self.completions: list[LoggedRun] = []
         self.resources = ResourceSampler()
         self.last_lag = -1
         self._tail = tail
@@ -69,8 +69,8 @@ class Monitor:
             self.sample()
 
 
-def _p99_ms(window: list[LoggedCompletion]) -> float:
+def _p99_ms(window: list[LoggedRun]) -> float:
     if not window:
         return 0.0
-    latencies = sorted(c.completion.done_ns - c.intended_ns for c in window)
+    latencies = sorted(c.run.end_ns - c.intended_ns for c in window)
     return latencies[min(len(latencies) - 1, int(len(latencies) * _P99))] / 1e6

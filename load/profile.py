@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keel.load.completions import CompletionLog
 from keel.load.jobs import LoadJob
+from keel.load.key_runs import Run
 
 _BUCKETS = 10_000
 
@@ -43,13 +44,22 @@ def job_identity(key: str, seq: int) -> str:
 
 
 class LoadHandler:
-    """Runs one load job per call and logs its completion before returning."""
+    """Runs one load job per call and logs the run, failed or not, before returning."""
 
     def __init__(self, profile: LoadProfile) -> None:
         self.profile = profile
         self._log: CompletionLog | None = None
 
     async def __call__(self, job: LoadJob, attempt: int = 1) -> None:
+        started = time.time_ns()
+        try:
+            await self._work(job, attempt)
+        except BaseException:  # cancelled by a drain deadline too: the run ended, unfinished
+            self._record(job, attempt, started, ok=False)
+            raise
+        self._record(job, attempt, started, ok=True)
+
+    async def _work(self, job: LoadJob, attempt: int) -> None:
         profile = self.profile
         if profile.failure_rate and attempt == 1 and _chosen(job, profile.failure_rate):
             raise InjectedFailure(f"{job_identity(job.key, job.seq)} fails its first attempt")
@@ -57,9 +67,12 @@ class LoadHandler:
             _burn(profile.cpu_ms)
         if profile.sleep_ms:
             await asyncio.sleep(profile.sleep_ms / 1000)
-        self._completion_log().record(
-            job_identity(job.key, job.seq), job.key, job.seq, job.intended_ns, time.time_ns()
-        )
+
+    def _record(self, job: LoadJob, attempt: int, started: int, *, ok: bool) -> None:
+        identity = job_identity(job.key, job.seq)
+        ended = time.time_ns()
+        run = Run(identity, job.key, job.seq, started, ended, os.getpid(), attempt, ok)
+        self._completion_log().record(run, job.intended_ns)
 
     def close(self) -> None:
         if self._log is not None:

@@ -18,15 +18,15 @@ from confluent_kafka import KafkaException
 
 from keel.load.baseline import BaselineSpec, run_baseline
 from keel.load.catalog import load_catalog
-from keel.load.completions import LoggedCompletion, read_completions
+from keel.load.completions import LoggedRun, read_completions
 from keel.load.config import RunConfig
-from keel.load.dead_letters import read_dead_letters
+from keel.load.dead_letters import mark_dead_letters, read_dead_letters
 from keel.load.faults import FaultInjector
 from keel.load.jobs import LoadJob
 from keel.load.lag import LagProbe
 from keel.load.latency import LatencyRecorder
 from keel.load.monitor import Monitor
-from keel.load.oracle import DeadLetter, SentJob, Verdict, judge
+from keel.load.oracle import SentJob, Verdict, judge
 from keel.load.producer import OpenLoopProducer, ProducePlan
 from keel.load.profile import LoadHandler, LoadProfile
 from keel.load.report import Rate, TimelinePoint
@@ -121,7 +121,7 @@ def live_round(
     completions = list(read_completions(logs.glob("*.log")))
     return LiveResult(
         sent=producer.sent,
-        verdict=judge(producer.sent, [c.completion for c in completions], dead),
+        verdict=judge(producer.sent, [c.run for c in completions], dead),
         latency=_latency(completions),
         rate=_rate(completions),
         timeline=monitor.timeline,
@@ -133,7 +133,13 @@ def live_round(
 def keel_replay(
     config: RunConfig, cluster: ClusterSettings, topic: Topic, out: Path, sent: list[SentJob]
 ) -> tuple[Rate, Verdict]:
-    """A fresh group of keel workers runs every record already on the topic."""
+    """A fresh group of keel workers runs every record already on the topic.
+
+    The round is judged like the live one: its poison must reach the dead-letter topic again,
+    so only the letters it adds count.
+    """
+    dead_letters = dead_letter_topic(topic.name)
+    before = mark_dead_letters(cluster, dead_letters)
     logs = out / f"replay-{uuid.uuid4().hex[:6]}"
     logs.mkdir(parents=True)
     group = _group("replay")
@@ -147,8 +153,8 @@ def keel_replay(
         pool.close(grace_s=30)
         lag.close()
     completions = list(read_completions(logs.glob("*.log")))
-    poison = [DeadLetter(j.partition, j.offset) for j in sent if j.poison]
-    return _rate(completions), judge(sent, [c.completion for c in completions], poison)
+    dead = read_dead_letters(cluster, dead_letters, after=before)
+    return _rate(completions), judge(sent, [c.run for c in completions], dead)
 
 
 def baseline_replay(
@@ -236,22 +242,25 @@ def _holds(condition: Callable[[], bool]) -> bool:
         return False
 
 
-def _latency(completions: list[LoggedCompletion]) -> LatencyRecorder:
+def _latency(runs: list[LoggedRun]) -> LatencyRecorder:
+    """From each job's intended send time to the end of its first successful run."""
     recorder = LatencyRecorder()
-    first: dict[str, LoggedCompletion] = {}
-    for logged in completions:
-        seen = first.get(logged.completion.job_id)
-        if seen is None or logged.completion.done_ns < seen.completion.done_ns:
-            first[logged.completion.job_id] = logged
+    first: dict[str, LoggedRun] = {}
+    for logged in runs:
+        if not logged.run.ok:
+            continue
+        seen = first.get(logged.run.job_id)
+        if seen is None or logged.run.end_ns < seen.run.end_ns:
+            first[logged.run.job_id] = logged
     for logged in first.values():
-        recorder.record_ns(logged.intended_ns, logged.completion.done_ns)
+        recorder.record_ns(logged.intended_ns, logged.run.end_ns)
     return recorder
 
 
-def _rate(completions: list[LoggedCompletion]) -> Rate:
-    """Unique jobs over the time from the first completion to the last."""
-    if not completions:
+def _rate(runs: list[LoggedRun]) -> Rate:
+    """Unique jobs completed over the time from the first completion to the last."""
+    done = [logged.run for logged in runs if logged.run.ok]
+    if not done:
         return Rate(0, 0.0)
-    done = [c.completion.done_ns for c in completions]
-    unique = len({c.completion.job_id for c in completions})
-    return Rate(unique, (max(done) - min(done)) / 1e9)
+    ends = [run.end_ns for run in done]
+    return Rate(len({run.job_id for run in done}), (max(ends) - min(ends)) / 1e9)

@@ -9,6 +9,7 @@ summary         medians, ratio, latency, oracle, resources -> summary.json, repo
 import platform
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
@@ -74,23 +75,30 @@ def _median(rates: list[Rate]) -> Rate:
 
 
 def _combined(verdicts: list[Verdict]) -> Verdict:
-    """The live verdict, with the failures of any replay round added to it."""
+    """The live verdict, with the failures and the breaks of any replay round added to it."""
     live, replays = verdicts[0], verdicts[1:]
     examples = dict(live.examples)
     for replay in replays:
         for name, ids in replay.examples.items():
             examples.setdefault(f"replay_{name}", ids)
-    return Verdict(
-        sent=live.sent,
-        completed=live.completed,
-        lost=live.lost + sum(r.lost for r in replays),
-        duplicates=live.duplicates,
-        order_violations=live.order_violations + sum(r.order_violations for r in replays),
-        poison_sent=live.poison_sent,
-        poison_missing=live.poison_missing,
-        unexpected_dead_letters=live.unexpected_dead_letters,
+    return replace(
+        live,
         examples=examples,
+        **{name: getattr(live, name) + sum(getattr(r, name) for r in replays) for name in _ADDED},
     )
+
+
+# Counts where a replay round can find a failure of its own; the rest describe the live round.
+_ADDED = (
+    "lost",
+    "order_violations",
+    "runs_out_of_order",
+    "runs_out_of_order_across_workers",
+    "overlaps",
+    "overlaps_across_workers",
+    "poison_missing",
+    "unexpected_dead_letters",
+)
 
 
 def _describe(config: RunConfig, topic: Topic) -> dict[str, object]:

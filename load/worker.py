@@ -1,7 +1,10 @@
 """The app each worker process of a load run serves: `keel worker keel.load.worker:app`.
 
-Injected failures are retried quickly (the load profile makes them fail only once), so a run
-with failures measures keel's retry path without waiting out production backoffs.
+Every run of a job, failed attempts included, is logged with its start and end, the worker's
+pid and the attempt (`keel.load.completions`), so the oracle can judge each run, not only the
+first success. Injected failures are retried quickly (the load profile makes them fail only
+once), so a run with failures measures keel's retry path without waiting out production
+backoffs.
 """
 
 from keel.consumers import App, Context, RetryPolicy

@@ -1,4 +1,5 @@
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ def test_a_finished_job_is_logged_with_its_identity(tmp_path: Path) -> None:
     handler.close()
 
     [logged] = read_completions(tmp_path.glob("*.log"))
-    assert (logged.completion.job_id, logged.completion.seq, logged.intended_ns) == ("k1:4", 4, 123)
-    assert logged.completion.done_ns > 123
+    run = logged.run
+    assert (run.job_id, run.key, run.seq, logged.intended_ns) == ("k1:4", "k1", 4, 123)
+    assert (run.worker, run.attempt, run.ok) == (os.getpid(), 1, True)
+    assert 123 < run.start_ns <= run.end_ns
 
 
 def test_chosen_jobs_fail_once_then_succeed(tmp_path: Path) -> None:
@@ -36,8 +39,11 @@ def test_chosen_jobs_fail_once_then_succeed(tmp_path: Path) -> None:
         _run(handler, job, attempt=2)
     handler.close()
 
+    runs = [logged.run for logged in read_completions(tmp_path.glob("*.log"))]
     assert 30 < len(failed) < 90
-    assert len(list(read_completions(tmp_path.glob("*.log")))) == 200
+    assert sum(run.ok for run in runs) == 200
+    assert sorted((r.seq, r.attempt) for r in runs if not r.ok) == [(j.seq, 1) for j in failed]
+    assert all(r.attempt == 2 for r in runs if r.ok and r.seq in {j.seq for j in failed})
 
 
 def test_rates_outside_zero_to_one_are_refused() -> None:

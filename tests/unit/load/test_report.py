@@ -28,7 +28,20 @@ def _summary(lost: int = 0) -> RunSummary:
         keel=Rate(1000, 0.5),
         baseline=Rate(1000, 0.4),
         latency=LatencySummary(1000, 1.0, 2.0, 3.0, 4.0, 5.0),
-        verdict=Verdict(1000, 1000 - lost, lost, 0, 0, 0, 0, 0),
+        verdict=Verdict(
+            sent=1000,
+            completed=1000 - lost,
+            lost=lost,
+            duplicates=0,
+            order_violations=0,
+            runs_out_of_order=0,
+            runs_out_of_order_across_workers=0,
+            overlaps=0,
+            overlaps_across_workers=2,
+            poison_sent=0,
+            poison_missing=0,
+            unexpected_dead_letters=0,
+        ),
         timeline=[
             TimelinePoint(0.5, 500, 1000.0, 500, 2.5),
             TimelinePoint(1.0, 1000, 1000.0, 0, 3),
@@ -53,6 +66,18 @@ def test_a_failed_oracle_shows_in_json_and_markdown(tmp_path: Path) -> None:
     report = (tmp_path / "report.md").read_text()
     assert "**FAIL**" in report
     assert "| lost | 3 |" in report
+
+
+def test_the_overlaps_and_runs_out_of_order_are_reported(tmp_path: Path) -> None:
+    write_report(_summary(), tmp_path)
+
+    oracle = json.loads((tmp_path / "summary.json").read_text())["oracle"]
+    report = (tmp_path / "report.md").read_text()
+    assert (oracle["overlaps"], oracle["overlaps_across_workers"]) == (0, 2)
+    assert (oracle["runs_out_of_order"], oracle["runs_out_of_order_across_workers"]) == (0, 0)
+    assert "| overlaps_across_workers | 2 |" in report
+    assert "| runs_out_of_order | 0 |" in report
+    assert "**PASS**" in report  # overlaps across workers are shown, not failed
 
 
 def test_plots_are_real_pngs(tmp_path: Path) -> None:
