@@ -126,6 +126,8 @@ def _read(path: str) -> dict[str, str]:
             return dict(javaproperties.load(file))
     except OSError as error:
         raise SettingsError(f"{PROPERTIES_VARIABLE}={path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"{PROPERTIES_VARIABLE}={path}: not UTF-8 text") from None
 
 
 def _read_secret(variable: str, path: Path) -> str:
