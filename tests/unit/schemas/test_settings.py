@@ -361,3 +361,16 @@ def test_an_unreadable_secret_file_is_named(without_password: pytest.MonkeyPatch
 
     with pytest.raises(SettingsError, match="KAFKA_SASL_PASSWORD_FILE=/nowhere/password"):
         ClusterSettings()
+
+
+def test_a_properties_file_that_is_not_text_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    properties = tmp_path / "client.properties"
+    properties.write_bytes(b"sasl.password=\xff\xfe\n")
+    monkeypatch.setenv("KAFKA_CLIENT_PROPERTIES", str(properties))
+
+    with pytest.raises(SettingsError, match="not UTF-8 text") as refused:
+        ClusterSettings()
+
+    assert str(properties) in str(refused.value)
