@@ -69,6 +69,7 @@ class Worker:
         self.settings = settings
         self.group = app.group_id
         self.topics = resolve_topics(app, settings)
+        _LOG.info("worker %s connects with %s", self.group, settings.cluster)  # str(): redacted
         loop = asyncio.get_running_loop()
         self.pool = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="keel-sync")
         self.sink = KafkaSink(

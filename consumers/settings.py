@@ -1,9 +1,10 @@
 """Everything a worker reads from the environment, read once into one frozen object.
 
 Variables are prefixed `KEEL_WORKER_` (for example `KEEL_WORKER_MAX_IN_FLIGHT=200`); the cluster
-addresses come from `keel.schemas.settings.ClusterSettings` (`KAFKA_BOOTSTRAP_SERVERS`,
-`SCHEMA_REGISTRY_URL`). `consumer_config` passes further librdkafka settings through unchanged,
-with their dotted names, e.g. `KEEL_WORKER_CONSUMER_CONFIG='{"fetch.max.bytes": "1048576"}'`.
+and its credentials come from `keel.schemas.settings.ClusterSettings` (`KAFKA_BOOTSTRAP_SERVERS`,
+`SCHEMA_REGISTRY_URL`, `KAFKA_SECURITY_PROTOCOL`, ...: docs/security.md). `consumer_config`
+passes further librdkafka settings through unchanged, with their dotted names, e.g.
+`KEEL_WORKER_CONSUMER_CONFIG='{"fetch.max.bytes": "1048576"}'`.
 """
 
 from typing import Literal

@@ -17,6 +17,7 @@ from keel.deploy.local.cli import app as broker_app
 from keel.extras import OPTIONAL_GROUPS, MissingExtraError
 from keel.producers.cli import demo, schemas_app, topics_app
 from keel.producers.scheduler.cli import scheduler_app
+from keel.schemas.config_cli import show_config
 
 MISSING_EXTRA_STATUS = 2
 
@@ -55,6 +56,7 @@ def build(command: str) -> typer.Typer:
         found = group.load(name) if name == command else group.placeholder()
         app.add_typer(found, name=name, help=group.summary)
     app.add_typer(deploy_app, name="deploy")
+    app.command("config")(show_config)
     return app
 
 

@@ -7,6 +7,8 @@ directly (its `Cluster` fixture, raw producers for poison records, readers from 
 import ast
 from pathlib import Path
 
+import pytest
+
 import keel
 import keel.consumers
 import keel.deploy
@@ -56,10 +58,14 @@ def test_the_factory_constructs_each_client_kind() -> None:
     assert built == _CLIENTS
 
 
+@pytest.mark.usefixtures("clean_env")
 def test_every_client_config_starts_from_the_cluster_settings() -> None:
     cluster = ClusterSettings(
         kafka_bootstrap_servers="kafka-1:9092", schema_registry_url="http://registry:8081"
     )
 
-    assert cluster.kafka_config() == {"bootstrap.servers": "kafka-1:9092"}
+    assert cluster.kafka_config() == {
+        "bootstrap.servers": "kafka-1:9092",
+        "security.protocol": "PLAINTEXT",
+    }
     assert cluster.registry_config() == {"url": "http://registry:8081"}
