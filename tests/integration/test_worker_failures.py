@@ -1,15 +1,19 @@
 """Poison records, retries and fatal errors, against the real broker and registry."""
 
+import asyncio
 import random
 import struct
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 
+import httpx
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka.admin._resource import ResourceType
 from confluent_kafka.cimpl import NewTopic
+from prometheus_client.parser import text_string_to_metric_families
 
 from keel.consumers import App, Context, Retry, RetryPolicy
 from keel.schemas.demo import SendEmail
@@ -27,6 +31,7 @@ from tests.support.worker import (
 )
 
 KEY = b"poisoned-key"
+COMMIT_INTERVAL = 0.05
 
 
 def framed(schema_id: int, body: bytes) -> bytes:
@@ -163,14 +168,21 @@ async def test_an_unwritable_dead_letter_topic_holds_the_partition_until_it_is_f
     async def handle(job: SendEmail, ctx: Context) -> None:
         handled.append(seq_of(job)[0])
 
-    settings = worker_settings(cluster, [topic], dead_letter_retry_max=0.5)
-    async with running(app, settings) as worker:
+    settings = worker_settings(
+        cluster, [topic], dead_letter_retry_max=0.5, commit_interval=COMMIT_INTERVAL
+    )
+    async with running(app, settings) as worker, httpx.AsyncClient() as http:
+        health = f"http://127.0.0.1:{worker.health.port}"
         # When the poison record cannot be dead-lettered, the jobs behind it still run,
-        # but the partition's commit stays at the poison record and readiness says why
         await wait_for(lambda: len(handled) == 20, 30, "the good jobs")
-        await wait_for(lambda: not worker.ready().ok, 30, "readiness to fail")
-        assert f"{topic}/0" in worker.ready().detail["dead_letter_blocked"]  # type: ignore[operator]
-        assert committed(cluster, app.name, topic, 1)[0] in {0, -1001}
+        # but the partition's commit stays at the poison record, commit after commit
+        await wait_for(lambda: committed(cluster, app.name, topic, 1)[0] == 0, 10, "commit")
+        assert await commits_seen(cluster, app.name, topic, 1.0) == {0}
+        # and readiness and the metric say which partition, over HTTP
+        ready = await http.get(f"{health}/readyz")
+        assert ready.status_code == 503
+        assert f"{topic}/0" in ready.json()["dead_letter_blocked"]
+        assert blocked_gauge((await http.get(f"{health}/metrics")).text) == 1
         # Then once the topic takes records, the write goes through and the commit moves on
         fix = ConfigResource(
             ResourceType.TOPIC,
@@ -186,4 +198,29 @@ async def test_an_unwritable_dead_letter_topic_holds_the_partition_until_it_is_f
         admin.incremental_alter_configs([fix])[fix].result(timeout=30)
         await wait_for(lambda: committed(cluster, app.name, topic, 1)[0] == 21, 30, "commit")
         await wait_for(lambda: worker.ready().ok, 10, "readiness to recover")
-    assert len(read_all(cluster, dlt, 1)) == 1
+        assert (await http.get(f"{health}/readyz")).status_code == 200
+        assert blocked_gauge((await http.get(f"{health}/metrics")).text) == 0
+    # And the dead-letter topic holds the poison record once, up to its end offset
+    assert end_offsets(cluster, dlt, 1) == {0: 1}
+    [letter] = read_all(cluster, dlt, 1)
+    assert (letter.value, letter.key) == (b"\x07 not a job", KEY)
+
+
+async def commits_seen(cluster: Cluster, group: str, topic: str, seconds: float) -> set[int]:
+    """Every committed offset of partition 0 read over `seconds`, several commit intervals."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seen.add(committed(cluster, group, topic, 1)[0])
+        await asyncio.sleep(COMMIT_INTERVAL / 4)
+    return seen
+
+
+def blocked_gauge(metrics: str) -> float:
+    [family] = [
+        f
+        for f in text_string_to_metric_families(metrics)
+        if f.name == "keel_dead_letter_blocked_partitions"
+    ]
+    [sample] = family.samples
+    return sample.value
