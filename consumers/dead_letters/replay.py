@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.cimpl import NewTopic
 
 from keel.consumers.dead_letters.headers import header_map
@@ -33,6 +33,13 @@ from keel.schemas.settings import ClusterSettings
 from keel.schemas.topics import DEAD_LETTER_SUFFIX
 
 LEDGER_SUFFIX = ".replays"
+_NO_LEADER_YET = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+    }
+)
 BATCH = 200
 
 
@@ -207,13 +214,11 @@ def _read_to_end(
 def _drain(
     consumer: Consumer, topic: str, partitions: Sequence[int], timeout: float
 ) -> Iterator[Any]:
-    ends = {
-        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout)[1] for p in partitions
-    }
+    deadline = time.monotonic() + timeout
+    ends = {p: _end_offset(consumer, TopicPartition(topic, p), deadline) for p in partitions}
     pending = {p for p, end in ends.items() if end > 0}
     consumer.assign([TopicPartition(topic, p, 0) for p in pending])
     found: list[Any] = []
-    deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
         for message in consumer.consume(500, 0.2):
             if message.error() is not None:
@@ -226,6 +231,19 @@ def _drain(
             pending = {p for p in pending if _position(consumer, topic, p) < ends[p]}
     found.sort(key=lambda m: (m.partition(), m.offset()))
     yield from found
+
+
+def _end_offset(consumer: Consumer, partition: TopicPartition, deadline: float) -> int:
+    """The partition's end offset, asked again while a topic created moments ago (the replay
+    ledger, on a first replay) has no leader yet."""
+    while True:
+        try:
+            left = max(deadline - time.monotonic(), 0.1)
+            return int(consumer.get_watermark_offsets(partition, left)[1])
+        except KafkaException as error:
+            if error.args[0].code() not in _NO_LEADER_YET or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _position(consumer: Consumer, topic: str, partition: int) -> int:
