@@ -1,0 +1,130 @@
+"""The secured local broker: SASL_SSL with SCRAM-SHA-512, the local CA, and ACLs enforced.
+
+A private secured stack of this module's own, on free ports. Clients are built as plain
+librdkafka dicts from the stack's security files.
+"""
+
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._acl import AclOperation
+
+from keel.deploy.local import LocalStack, private_stack
+from keel.deploy.local.security import LocalSecurity
+from keel.deploy.local.users import create_user, grant, super_user_admin, topic
+from tests.support.topics import create_topic, unique_name
+
+pytestmark = pytest.mark.slow
+
+_AUTHENTICATION_DEADLINE_S = 10.0
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    with private_stack(tmp_path_factory.mktemp("secured-stack"), security="sasl_ssl") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def super_admin(secured: LocalStack) -> AdminClient:
+    return super_user_admin(secured.settings)
+
+
+def _security(stack: LocalStack) -> LocalSecurity:
+    return LocalSecurity(stack.settings)
+
+
+def _produce(config: dict[str, Any], topic_name: str, value: bytes) -> KafkaError | None:
+    """Produce one record and wait for its delivery report; the report's error, if any."""
+    outcome: list[KafkaError | None] = []
+    producer = Producer({**config, "message.timeout.ms": 15000})
+    producer.produce(topic_name, value, on_delivery=lambda error, _message: outcome.append(error))
+    producer.flush(20)
+    assert outcome, "no delivery report within the deadline"
+    return outcome[0]
+
+
+def test_the_super_user_writes_and_reads_over_sasl_ssl(
+    secured: LocalStack, super_admin: AdminClient
+) -> None:
+    config = _security(secured).client_config()
+    name = create_topic(super_admin, unique_name("secured"))
+
+    assert _produce(config, name, b"over TLS") is None
+
+    consumer = Consumer(
+        {**config, "group.id": f"test-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
+    )
+    try:
+        consumer.subscribe([name])
+        deadline = time.monotonic() + 30
+        message = None
+        while message is None and time.monotonic() < deadline:
+            polled = consumer.poll(0.5)
+            message = polled if polled is not None and polled.error() is None else None
+    finally:
+        consumer.close()
+    assert message is not None
+    assert message.value() == b"over TLS"
+
+
+def test_a_user_writes_the_topic_it_was_granted_and_no_other(
+    secured: LocalStack, super_admin: AdminClient
+) -> None:
+    allowed = create_topic(super_admin, unique_name("allowed"))
+    refused = create_topic(super_admin, unique_name("refused"))
+    user, password = f"writer-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    create_user(super_admin, user, password)
+    grant(super_admin, f"User:{user}", topic(allowed), [AclOperation.WRITE])
+    config = _security(secured).client_config(user, password)
+
+    assert _produce(config, allowed, b"granted") is None
+    error = _produce(config, refused, b"not granted")
+
+    assert error is not None
+    assert error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+
+
+def test_a_wrong_password_fails_authentication_within_seconds(secured: LocalStack) -> None:
+    errors: list[KafkaError] = []
+    config = _security(secured).client_config(password="not-the-password")
+    admin = AdminClient({**config, "error_cb": errors.append})
+    started = time.monotonic()
+
+    with pytest.raises(KafkaException):
+        admin.list_topics(timeout=_AUTHENTICATION_DEADLINE_S)
+    admin.poll(0)  # serve the error callback
+
+    authentication = [e for e in errors if e.code() == KafkaError._AUTHENTICATION]
+    assert authentication, [str(e) for e in errors]
+    assert "SCRAM-SHA-512" in authentication[0].str()
+    assert time.monotonic() - started <= _AUTHENTICATION_DEADLINE_S + 1
+
+
+def test_a_plaintext_client_cannot_use_the_secured_port(secured: LocalStack) -> None:
+    plaintext = AdminClient(
+        {"bootstrap.servers": secured.settings.bootstrap_servers, "log_level": 0}
+    )
+
+    with pytest.raises(KafkaException):
+        plaintext.list_topics(timeout=5)
+
+
+def test_no_plain_client_listener_is_open(secured: LocalStack) -> None:
+    with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
+        probe.connect(("127.0.0.1", secured.settings.broker_port))
+
+
+def test_the_security_files_are_private(secured: LocalStack) -> None:
+    security = _security(secured)
+    private = [security.keystore_file, security.password_file, security.client_properties_file]
+
+    assert [oct(path.stat().st_mode & 0o777) for path in private] == ["0o600"] * 3
+    assert Path(security.ca_file).read_text().startswith("-----BEGIN CERTIFICATE-----")
