@@ -16,6 +16,10 @@ The listeners, decided so that clients can only use the secured one:
   metadata the controller serves), so the node authenticates to itself with PLAIN, as the super
   user, whose password only the broker's own configuration holds.
 No plain client listener is opened; `broker_port` stays unused while secured.
+
+The registry, secured too, needs no identity server: Apicurio Registry 3.3 authenticates HTTP
+basic credentials against Quarkus's embedded users, and serves HTTPS only (its plain port is not
+opened) with the broker's certificate. The super user is its one user, with the admin role.
 """
 
 import os
@@ -71,6 +75,30 @@ class LocalSecurity:
             "sasl.username": username,
             "sasl.password": self.super_user_password() if password is None else password,
             "ssl.ca.location": str(self.ca_file),
+        }
+
+    def registry_client_config(self) -> dict[str, str]:
+        """The confluent-kafka registry client's keys for the secured registry, as the super
+        user."""
+        return {
+            "url": self.settings.registry_url,
+            "basic.auth.user.info": f"{SUPER_USER}:{self.super_user_password()}",
+            "ssl.ca.location": str(self.ca_file),
+        }
+
+    def registry_properties(self) -> dict[str, str]:
+        """Apicurio's (Quarkus's) settings for HTTPS and basic auth, kept out of `ps` output
+        in the registry's `config/application.properties`."""
+        return {
+            "quarkus.http.auth.basic": "true",
+            "apicurio.authn.mechanism.priority": "basic",
+            "quarkus.security.users.embedded.plain-text": "true",
+            f"quarkus.security.users.embedded.users.{SUPER_USER}": self.super_user_password(),
+            f"quarkus.security.users.embedded.roles.{SUPER_USER}": "sr-admin",
+            "quarkus.http.ssl-port": str(self.settings.registry_port),
+            "quarkus.http.insecure-requests": "disabled",
+            "quarkus.http.ssl.certificate.files": str(self.keystore_file),
+            "quarkus.http.ssl.certificate.key-files": str(self.keystore_file),
         }
 
     def broker_properties(self) -> dict[str, str]:

@@ -74,5 +74,6 @@ class LocalStackSettings(BaseSettings):
 
     @property
     def registry_url(self) -> str:
-        """The base URL of the registry's Confluent-compatible API."""
-        return f"http://127.0.0.1:{self.registry_port}{CCOMPAT_PATH}"
+        """The base URL of the registry's Confluent-compatible API (HTTPS when secured)."""
+        scheme = "https" if self.secured else "http"
+        return f"{scheme}://127.0.0.1:{self.registry_port}{CCOMPAT_PATH}"

@@ -6,6 +6,7 @@ librdkafka dicts from the stack's security files.
 
 import contextlib
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._acl import AclOperation
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.deploy.local import LocalStack, private_stack
 from keel.deploy.local.security import LocalSecurity
@@ -152,3 +155,16 @@ def test_the_security_files_are_private(secured: LocalStack) -> None:
 
     assert [oct(path.stat().st_mode & 0o777) for path in private] == ["0o600"] * 3
     assert Path(security.ca_file).read_text().startswith("-----BEGIN CERTIFICATE-----")
+
+
+def test_the_registry_asks_for_credentials_over_https(secured: LocalStack) -> None:
+    security = _security(secured)
+    url = f"{secured.settings.registry_url}/subjects"
+    trust = ssl.create_default_context(cafile=str(security.ca_file))
+
+    assert url.startswith("https://")
+    assert httpx.get(url, verify=trust).status_code == 401
+    wrong = httpx.get(url, verify=trust, auth=("admin", uuid.uuid4().hex))
+    assert wrong.status_code == 401
+    with SchemaRegistryClient(security.registry_client_config()) as registry:
+        assert registry.get_subjects() == []
