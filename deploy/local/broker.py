@@ -2,6 +2,8 @@
 
 Storage is formatted once with a cluster id that keel records beside it; a data directory that
 Kafka formatted for another cluster is refused with a clear error instead of a failed start.
+The security mode is recorded beside it too: a secured broker's super user is created at format
+time, so storage formatted for one mode is never started in the other.
 """
 
 import base64
@@ -13,12 +15,14 @@ from confluent_kafka.admin import AdminClient
 
 from keel.deploy.local.errors import StackError, StaleDataDirError
 from keel.deploy.local.java import JavaRuntime
+from keel.deploy.local.security import LocalSecurity, write_private
 from keel.deploy.local.server import ManagedServer
-from keel.deploy.local.settings import LocalStackSettings
+from keel.deploy.local.settings import LocalStackSettings, SecurityMode
 from keel.schemas import clients
 from keel.schemas.settings import ClusterSettings
 
 _CLUSTER_ID_FILE = "cluster.id"
+_SECURITY_FILE = "security.mode"
 _LOG4J = """\
 status = warn
 appender.file.type = Console
@@ -39,6 +43,7 @@ class LocalBroker:
         self.settings = settings
         self.home = settings.data_dir / "broker"
         self.server = ManagedServer("broker", self.home)
+        self.security = LocalSecurity(settings)
         self._admin: AdminClient | None = None
 
     def properties(self) -> dict[str, str]:
@@ -64,12 +69,15 @@ class LocalBroker:
             "group.initial.rebalance.delay.ms": "0",
             "log.cleaner.dedupe.buffer.size": str(2 * 1024 * 1024),
             "auto.create.topics.enable": "false",
+            **(self.security.broker_properties() if s.secured else {}),
         }
 
     def start(self, java: JavaRuntime, jars: Path, die_with_parent: bool = False) -> None:
         """Spawn the broker if it is not running; `wait_ready` tells when it serves requests."""
         if self.server.pid() is not None:
             return
+        if self.settings.secured:
+            self.security.ensure()
         self._write_config()
         self._format_once(java, jars)
         heap = f"{self.settings.broker_heap_mb}m"
@@ -84,7 +92,8 @@ class LocalBroker:
         """A real metadata request answered by this broker, not just an open port."""
         if self._admin is None:
             cluster = ClusterSettings(kafka_bootstrap_servers=self.settings.bootstrap_servers)
-            self._admin = clients.admin(cluster, {"log_level": 0})
+            secured = self.security.client_config() if self.settings.secured else {}
+            self._admin = clients.admin(cluster, {"log_level": 0, **secured})
         try:
             metadata = self._admin.list_topics(timeout=1)
         except Exception:  # any failure here only means "not yet"
@@ -109,7 +118,8 @@ class LocalBroker:
     def _write_config(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         lines = [f"{key}={value}" for key, value in self.properties().items()]
-        self._config_path().write_text("\n".join(lines) + "\n")
+        # Private: a secured broker's configuration holds the super user's password.
+        write_private(self._config_path(), "\n".join(lines) + "\n")
         (self.home / "log4j2.properties").write_text(_LOG4J)
 
     def _format_once(self, java: JavaRuntime, jars: Path) -> None:
@@ -122,12 +132,22 @@ class LocalBroker:
                     f"stack ({recorded or 'none recorded'}). Run `keel broker reset` to wipe it, "
                     f"or set KEEL_LOCAL_DATA_DIR to another directory"
                 )
+            self._check_security_mode()
             return
         cluster_id = recorded or new_cluster_id()
         config = str(self._config_path())
+        scram = self.security.format_arguments() if self.settings.secured else []
         done = subprocess.run(
             self._command(
-                java, jars, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", config
+                java,
+                jars,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                config,
+                *scram,
             ),
             capture_output=True,
             text=True,
@@ -137,6 +157,28 @@ class LocalBroker:
         if done.returncode != 0:
             raise StackError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
         (self.home / _CLUSTER_ID_FILE).write_text(cluster_id + "\n")
+        (self.home / _SECURITY_FILE).write_text(self.settings.security + "\n")
+
+    def recorded_security(self) -> SecurityMode | None:
+        """The mode the storage was formatted for; None before the first start.
+
+        Storage formatted before modes were recorded was formatted plain.
+        """
+        if not (self.home / _CLUSTER_ID_FILE).is_file():
+            return None
+        path = self.home / _SECURITY_FILE
+        if path.is_file() and path.read_text().strip() == "sasl_ssl":
+            return "sasl_ssl"
+        return "plaintext"
+
+    def _check_security_mode(self) -> None:
+        recorded = self.recorded_security()
+        if recorded is not None and recorded != self.settings.security:
+            raise StaleDataDirError(
+                f"{self.home} was formatted for a {recorded} broker, not {self.settings.security} "
+                f"(a secured broker's super user is created at format time). Run `keel broker "
+                f"reset` to wipe it, or set KEEL_LOCAL_DATA_DIR to another directory"
+            )
 
     def _recorded_cluster_id(self) -> str | None:
         path = self.home / _CLUSTER_ID_FILE

@@ -4,7 +4,9 @@ from typing import Annotated
 
 import typer
 
+from keel.deploy.local.broker import LocalBroker
 from keel.deploy.local.errors import MissingToolError, StackError
+from keel.deploy.local.security import SUPER_USER, LocalSecurity
 from keel.deploy.local.settings import LocalStackSettings
 from keel.deploy.local.stack import LocalStack, ServerStatus
 from keel.schemas.settings import ClusterSettings
@@ -12,8 +14,13 @@ from keel.schemas.settings import ClusterSettings
 app = typer.Typer(help="Run a local Apache Kafka broker and schema registry (no Docker needed).")
 
 
-def _stack() -> LocalStack:
-    return LocalStack(LocalStackSettings())
+def _stack(secure: bool = False) -> LocalStack:
+    """The configured stack, secured if asked to be or if its storage was formatted secured
+    (the data directory keeps the mode it was formatted with until `keel broker reset`)."""
+    settings = LocalStackSettings()
+    if secure or LocalBroker(settings).recorded_security() == "sasl_ssl":
+        settings = settings.model_copy(update={"security": "sasl_ssl"})
+    return LocalStack(settings)
 
 
 def _external_notice() -> bool:
@@ -35,13 +42,33 @@ def _print(statuses: list[ServerStatus]) -> None:
         typer.echo(f"{line}  log {status.log_file}")
 
 
+def _print_credentials(stack: LocalStack) -> None:
+    if stack.settings.secured:
+        security = LocalSecurity(stack.settings)
+        typer.echo(
+            f"SASL_SSL (SCRAM-SHA-512) only; super user {SUPER_USER!r}, password in "
+            f"{security.password_file}, CA {security.ca_file}; "
+            f"librdkafka client config: {security.client_properties_file}"
+        )
+
+
 @app.command()
-def start() -> None:
+def start(
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="SASL_SSL with SCRAM-SHA-512 and ACLs (as KEEL_LOCAL_SECURITY=sasl_ssl).",
+        ),
+    ] = False,
+) -> None:
     """Start the broker and the registry (harmless if they already run) and wait until ready."""
     if _external_notice():
         return
+    stack = _stack(secure)
     try:
-        _print(_stack().start())
+        _print(stack.start())
+        _print_credentials(stack)
     except MissingToolError as exc:  # a prerequisite, such as the 'local' extra's Java
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

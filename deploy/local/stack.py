@@ -17,7 +17,7 @@ from keel.deploy.local.broker import LocalBroker
 from keel.deploy.local.java import find_java
 from keel.deploy.local.ports import pick_free_ports, require_free
 from keel.deploy.local.server import ManagedServer
-from keel.deploy.local.settings import LocalStackSettings
+from keel.deploy.local.settings import LocalStackSettings, SecurityMode
 
 
 @dataclass(frozen=True)
@@ -110,21 +110,26 @@ class LocalStack:
     def _check_ports(self) -> None:
         s = self.settings
         if self.broker.server.pid() is None:
-            require_free(s.broker_port, "Kafka broker")
+            if not s.secured:
+                require_free(s.broker_port, "Kafka broker")
             require_free(s.controller_port, "Kafka controller")
+            if s.secured:
+                require_free(s.secure_port, "Kafka SASL_SSL listener")
         if self.registry.server.pid() is None:
             require_free(s.registry_port, "schema registry HTTP")
             require_free(s.registry_management_port, "schema registry management")
 
 
 @contextmanager
-def private_stack(data_dir: Path) -> Iterator[LocalStack]:
+def private_stack(data_dir: Path, security: SecurityMode = "plaintext") -> Iterator[LocalStack]:
     """A stack of its own on free ports, for a test session or a benchmark: started, and
     stopped however the block ends (or, should this process die first, with it)."""
-    broker, controller, registry, management = pick_free_ports(4)
+    broker, controller, secure, registry, management = pick_free_ports(5)
     settings = LocalStackSettings(
         broker_port=broker,
         controller_port=controller,
+        secure_port=secure,
+        security=security,
         registry_port=registry,
         registry_management_port=management,
         data_dir=data_dir,
