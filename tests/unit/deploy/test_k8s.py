@@ -29,7 +29,7 @@ from tests.support.deploy import (
 
 # Custom resources: their schemas come with the operators' CRDs, which no package registry
 # reachable here ships; test_scaled_object_* and test_*topic* check the fields the operators need.
-CUSTOM_KINDS = {"ScaledObject", "KafkaTopic", "KafkaUser"}
+CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication", "KafkaTopic", "KafkaUser"}
 
 _rendered: dict[str, list[Manifest]] = {}
 

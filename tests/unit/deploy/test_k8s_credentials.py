@@ -241,3 +241,27 @@ def test_no_overlay_commits_a_secret() -> None:
     # The Secrets are made outside git; the component names them and mounts them, nothing more.
     for overlay in OVERLAYS:
         assert list(of_kind(_render(overlay), "Secret")) == []
+
+
+def test_prod_lag_triggers_sign_in_as_the_worker() -> None:
+    manifests = _render("prod")
+    auths = {a["metadata"]["name"]: a["spec"] for a in of_kind(manifests, "TriggerAuthentication")}
+    worker = _workload(manifests, "StatefulSet", "keel-worker")
+    container = worker["spec"]["template"]["spec"]["containers"][0]
+    secrets = {v["secretName"]: v for v in _secret_volumes(worker).values()}
+
+    triggers = next(iter(of_kind(manifests, "ScaledObject")))["spec"]["triggers"]
+    for trigger in triggers:
+        assert (trigger["metadata"]["sasl"], trigger["metadata"]["tls"]) == (
+            "scram_sha512",
+            "enable",
+        )
+        auth = auths[trigger["authenticationRef"]["name"]]
+        [username] = auth["env"]
+        assert (username["name"], username["containerName"]) == (
+            "KAFKA_SASL_USERNAME",
+            container["name"],
+        )
+        # The scaler reads the same Secrets, by the same keys, as the worker's pods.
+        for ref in auth["secretTargetRef"]:
+            assert ref["key"] in secrets[ref["name"]]
