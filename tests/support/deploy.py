@@ -91,12 +91,17 @@ def worker_env(manifests: list[Manifest]) -> dict[str, str]:
     return env
 
 
+def compacted(topic: Manifest) -> bool:
+    """A topic that keeps the latest record per key: a scheduler's state, never jobs."""
+    return bool(topic["spec"].get("config", {}).get("cleanup.policy") == "compact")
+
+
 def job_topics(topics: list[Manifest]) -> dict[str, int]:
-    """Job topics (not dead-letter topics) with their partition counts."""
+    """Job topics (not dead-letter topics, not a scheduler's state) with their partitions."""
     return {
         t["spec"]["topicName"]: t["spec"]["partitions"]
         for t in topics
-        if not t["spec"]["topicName"].endswith(DEAD_LETTER_SUFFIX)
+        if not t["spec"]["topicName"].endswith(DEAD_LETTER_SUFFIX) and not compacted(t)
     }
 
 

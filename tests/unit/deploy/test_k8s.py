@@ -19,6 +19,7 @@ from tests.support.deploy import (
     KUBERNETES_VERSION,
     OVERLAYS,
     Manifest,
+    compacted,
     job_topics,
     of_kind,
     one,
@@ -28,7 +29,7 @@ from tests.support.deploy import (
 
 # Custom resources: their schemas come with the operators' CRDs, which no package registry
 # reachable here ships; test_scaled_object_* and test_*topic* check the fields the operators need.
-CUSTOM_KINDS = {"ScaledObject", "KafkaTopic"}
+CUSTOM_KINDS = {"ScaledObject", "TriggerAuthentication", "KafkaTopic", "KafkaUser"}
 
 _rendered: dict[str, list[Manifest]] = {}
 
@@ -52,6 +53,10 @@ def _container(manifests: list[Manifest]) -> Manifest:
     return containers[0]
 
 
+def _named(manifests: list[Manifest], kind: str, name: str) -> Manifest:
+    return next(m for m in of_kind(manifests, kind) if m["metadata"]["name"] == name)
+
+
 def test_overlay_validates_against_the_kubernetes_schemas(manifests: list[Manifest]) -> None:
     checked = set()
     for manifest in manifests:
@@ -59,7 +64,7 @@ def test_overlay_validates_against_the_kubernetes_schemas(manifests: list[Manife
             continue
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
         checked.add(manifest["kind"])
-    assert {"StatefulSet", "Service", "PodDisruptionBudget", "ConfigMap"} <= checked
+    assert {"StatefulSet", "Deployment", "Service", "PodDisruptionBudget", "ConfigMap"} <= checked
 
 
 def test_schema_validation_rejects_a_broken_statefulset(manifests: list[Manifest]) -> None:
@@ -125,7 +130,7 @@ def test_worker_runs_unprivileged(manifests: list[Manifest]) -> None:
 def test_disruption_budget_and_service_select_the_worker_pods(manifests: list[Manifest]) -> None:
     statefulset = one(manifests, "StatefulSet")
     labels = statefulset["spec"]["template"]["metadata"]["labels"]
-    budget = one(manifests, "PodDisruptionBudget")["spec"]
+    budget = _named(manifests, "PodDisruptionBudget", statefulset["metadata"]["name"])["spec"]
     assert budget["selector"]["matchLabels"].items() <= labels.items()
     assert budget["maxUnavailable"] == 1
     service = next(
@@ -139,14 +144,12 @@ def test_disruption_budget_and_service_select_the_worker_pods(manifests: list[Ma
     assert metrics_port["targetPort"] in {p["name"] for p in _container(manifests)["ports"]}
 
 
-def test_settings_come_from_the_config_map_and_credentials_from_the_secret(
-    manifests: list[Manifest],
-) -> None:
+def test_settings_come_from_the_config_map(manifests: list[Manifest]) -> None:
     sources = _container(manifests)["envFrom"]
     config_maps = {m["metadata"]["name"] for m in of_kind(manifests, "ConfigMap")}
     assert {s["configMapRef"]["name"] for s in sources if "configMapRef" in s} <= config_maps
-    secret_names = {s["secretRef"]["name"] for s in sources if "secretRef" in s}
-    assert secret_names == {"keel-worker-credentials"}
+    # Credentials are files mounted from Secrets (test_k8s_credentials.py), not variables.
+    assert [s for s in sources if "secretRef" in s] == []
     assert "KAFKA_BOOTSTRAP_SERVERS" in worker_env(manifests)
 
 
@@ -192,7 +195,7 @@ def test_scaled_object_lag_target_sits_above_the_worker_buffer(manifests: list[M
 
 
 def test_every_job_topic_has_its_dead_letter_topic(manifests: list[Manifest]) -> None:
-    topics = list(of_kind(manifests, "KafkaTopic"))
+    topics = [t for t in of_kind(manifests, "KafkaTopic") if not compacted(t)]
     names = {t["spec"]["topicName"] for t in topics}
     jobs = job_topics(topics)
     assert jobs
