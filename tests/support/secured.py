@@ -90,6 +90,13 @@ def super_admin(secured_stack: LocalStack) -> AdminClient:
 
 
 @pytest.fixture(scope="session")
+def admin_user(secured_stack: LocalStack) -> SecuredUser:
+    """The super user, for a test's own setup and checks (never for the role under test)."""
+    security = LocalSecurity(secured_stack.settings)
+    return SecuredUser(SUPER_USER, security.super_user_password(), security)
+
+
+@pytest.fixture(scope="session")
 def secured_user(secured_stack: LocalStack, super_admin: AdminClient) -> MakeUser:
     """`secured_user("worker", Grant(...), ...)`: a new user with only those grants."""
     security = LocalSecurity(secured_stack.settings)
