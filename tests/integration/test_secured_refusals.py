@@ -19,7 +19,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._acl import AclOperation
 
 from keel.deploy.local.ports import pick_free_ports
-from keel.deploy.local.users import group, topic
+from keel.deploy.local.users import grant, group, topic
 from keel.producers import Publisher
 from keel.schemas import clients
 from keel.schemas.errors import AuthenticationError
@@ -164,13 +164,13 @@ def test_topics_ensure_without_create_rights_names_each_topic_and_why(
 def test_a_worker_that_may_not_write_its_dead_letter_topic_holds_the_partition(
     secured_user: MakeUser, super_admin: AdminClient, admin_user: SecuredUser, tmp_path: Path
 ) -> None:
-    # Given two jobs around a poison record, and a worker allowed to read but not to write
-    # the dead-letter topic
+    # Given a job, a poison record and another job (of another key), and a worker allowed to
+    # read but not to write the dead-letter topic
     jobs = create_topic(super_admin, unique_name("refused-dlt"))
     dead_letters = create_topic(super_admin, dead_letter_topic(jobs))
     publish_as_admin(admin_user, jobs, 1)
     publish_poison(admin_user.settings(), jobs)
-    publish_as_admin(admin_user, jobs, 1)
+    publish_as_admin(admin_user, jobs, 2)
     group_id = f"workers-{jobs}"
     user = secured_user("worker", Grant(topic(jobs), [READ]), Grant(group(group_id), [READ]))
     (port,) = pick_free_ports(1)
@@ -188,8 +188,8 @@ def test_a_worker_that_may_not_write_its_dead_letter_topic_holds_the_partition(
         shutdown_grace="2",
     )
     try:
-        wait_until(lambda: _blocked(port), 60, "readiness to fail on the blocked partition")
-        # Then the log names the topic and the missing operation
+        # Then readiness fails on the blocked partition, and the log names the topic and Write
+        wait_until(lambda: _ready(port) is False, 60, "readiness to fail on the blocked partition")
         wait_until(
             lambda: (
                 f"cannot write to the dead-letter topic for {jobs}/0 (not authorized to Write "
@@ -198,23 +198,33 @@ def test_a_worker_that_may_not_write_its_dead_letter_topic_holds_the_partition(
             30,
             "the refusal in the log",
         )
+        wait_until(lambda: len(lines(output)) == 3, 30, "the other jobs to run")
+        # And nothing is dropped: the commit stays at the poison record (offset 1)
+        time.sleep(1.0)  # several commit intervals
+        assert _committed(admin_user, group_id, jobs) <= 1
+        assert records_in(admin_user.settings(), dead_letters) == 0
+
+        # When Write is granted, the next retry goes through without a restart
+        grant(super_admin, f"User:{user.name}", topic(dead_letters), [WRITE])
+        wait_until(lambda: records_in(admin_user.settings(), dead_letters) == 1, 60, "the letter")
+        wait_until(lambda: _ready(port) is True, 30, "readiness to recover")
         assert worker.terminate() == 0
     finally:
         worker.stop()
 
-    # And nothing was dropped: the commit stays at the poison record, none is dead-lettered
-    assert len(lines(output)) == 2  # both jobs ran (the second one is past the poison)
-    assert _committed(admin_user, group_id, jobs) <= 1
-    assert records_in(admin_user.settings(), dead_letters) == 0
+    assert _committed(admin_user, group_id, jobs) == 4
     assert_no_secret([worker.log], user.secrets())
 
 
-def _blocked(port: int) -> bool:
+def _ready(port: int) -> bool | None:
+    """True or False as `/readyz` says (False only for a blocked dead-letter write)."""
     try:
         answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
     except httpx.HTTPError:
-        return False
-    return answer.status_code == 503 and bool(answer.json()["dead_letter_blocked"])
+        return None
+    if answer.status_code == 200:
+        return True
+    return False if answer.json()["dead_letter_blocked"] else None
 
 
 def _committed(admin_user: SecuredUser, group_id: str, jobs: str) -> int:
