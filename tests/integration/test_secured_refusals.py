@@ -24,17 +24,16 @@ from keel.producers import Publisher
 from keel.schemas import clients
 from keel.schemas.errors import AuthenticationError
 from keel.schemas.topics import dead_letter_topic
-from tests.integration.test_secured_roles import (
+from tests.support.processes import WorkerProcess, lines
+from tests.support.secured import Grant, MakeUser, SecuredUser, assert_no_secret
+from tests.support.secured_runs import (
     cluster_of,
     keel,
     publish_as_admin,
     publish_poison,
     records_in,
     routes,
-    worker_grants,
 )
-from tests.support.processes import WorkerProcess, lines
-from tests.support.secured import Grant, MakeUser, SecuredUser, assert_no_secret
 from tests.support.topics import create_topic, unique_name
 from tests.support.waiting import wait_until
 
@@ -72,7 +71,12 @@ def test_a_worker_with_a_wrong_password_stops_at_once_naming_the_mechanism(
 ) -> None:
     jobs = create_topic(super_admin, unique_name("refused-login"))
     group_id = f"workers-{jobs}"
-    user = secured_user("worker", *worker_grants(jobs, group_id))
+    user = secured_user(
+        "worker",
+        Grant(topic(jobs), [READ]),
+        Grant(group(group_id), [READ]),
+        Grant(topic(dead_letter_topic(jobs)), [WRITE]),
+    )
     wrong = _with_wrong_password(user)
 
     started = time.monotonic()

@@ -4,31 +4,29 @@ The grants below are the ones docs/security.md lists per role; a test that passe
 shows they are enough. Every process's output is searched for the passwords afterwards.
 """
 
-import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._acl import AclOperation
 from confluent_kafka.admin._resource import ResourceType
 
 from keel.consumers.dead_letters.replay import LEDGER_SUFFIX
 from keel.deploy.local.users import Resource, group, topic
-from keel.producers import Publisher
-from keel.producers.settings import ProducerSettings, Route
-from keel.schemas import clients
-from keel.schemas.headers import JobHeaders, new_job_id
-from keel.schemas.settings import ClusterSettings
 from keel.schemas.topics import dead_letter_topic
-from tests.support.cluster import Cluster
 from tests.support.processes import WorkerProcess, lines
-from tests.support.sample import email
 from tests.support.schedules import every_second
 from tests.support.secured import Grant, MakeUser, SecuredUser, assert_no_secret
+from tests.support.secured_runs import (
+    cluster_of,
+    keel,
+    publish_as_admin,
+    publish_poison,
+    records_in,
+    routes,
+)
 from tests.support.topics import create_topic, unique_name
 from tests.support.waiting import wait_until
 
@@ -36,7 +34,6 @@ pytestmark = pytest.mark.slow
 
 READ, WRITE, CREATE = AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE
 DESCRIBE = AclOperation.DESCRIBE
-_EMAIL = "keel.jobs.SendEmail"
 _REPORT = "keel.jobs.GenerateReport"
 
 
@@ -78,52 +75,6 @@ def scheduler_grants(name: str, jobs: str) -> list[Grant]:
         Grant(transactional_id(f"keel-scheduler.{name}"), [WRITE]),
         Grant(topic(jobs), [WRITE]),
     ]
-
-
-def keel(user: SecuredUser, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`keel ARGS` as `user`, to completion; its output is checked for secrets."""
-    done = subprocess.run(
-        [sys.executable, "-m", "keel", *args],
-        env=user.process_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert_no_secret([done.stdout, done.stderr], user.secrets())
-    return done
-
-
-def routes(jobs: str, job_type: str = _EMAIL) -> str:
-    return json.dumps({job_type: {"topic": jobs, "partitions": 1}})
-
-
-def publish_as_admin(admin_user: SecuredUser, jobs: str, count: int) -> None:
-    settings = ProducerSettings(routes={_EMAIL: Route(topic=jobs, partitions=1)})
-    with Publisher(cluster=admin_user.settings(), settings=settings) as publisher:
-        for seq in range(count):
-            publisher.publish(*email(seq, seq))
-
-
-def publish_poison(cluster: ClusterSettings, jobs: str) -> None:
-    producer = clients.producer(cluster)
-    headers = JobHeaders(new_job_id(), _EMAIL, int(time.time() * 1000)).encode()
-    producer.produce(jobs, b"not avro", b"poison", headers=list(headers))
-    assert producer.flush(30) == 0
-
-
-def records_in(cluster: ClusterSettings, name: str) -> int:
-    consumer = clients.consumer(cluster, "peek")
-    try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(name, 0), 30)
-        return int(high - low)
-    finally:
-        consumer.close()
-
-
-def cluster_of(user: SecuredUser) -> Cluster:
-    env = user.env()
-    return Cluster(env["KAFKA_BOOTSTRAP_SERVERS"], env["SCHEMA_REGISTRY_URL"], "secured")
 
 
 def test_a_worker_runs_jobs_dead_letters_poison_and_the_dlt_tools_replay_it(
