@@ -16,6 +16,7 @@ from keel.consumers.app import App
 from keel.consumers.runner import Worker, serve
 from keel.consumers.telemetry.logs import configure_logging
 from keel.producers.loading import load_target
+from keel.schemas.errors import RefusedError
 
 TERMINAL_EVERY_S = 1.0  # the live line's redraw on a terminal
 LOG_EVERY_S = 10.0  # a plain line of counts this often into a file or a pipe
@@ -43,7 +44,11 @@ def run_worker(
     app = load_app(target)
     configure_logging(app.settings.log_format, "WARNING" if progress else log_level)
     collector.tune(app.settings.gc_threshold)
-    asyncio.run(serve(app, handle_signals=True, on_start=_show_progress if progress else None))
+    try:
+        asyncio.run(serve(app, handle_signals=True, on_start=_show_progress if progress else None))
+    except RefusedError as error:  # credentials or ACLs: one line, no traceback, no retry
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
 
 
 def _show_progress(worker: Worker) -> None:

@@ -16,11 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING
 
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.cimpl import NewTopic
 
 from keel.consumers.app import App
 from keel.consumers.dead_letters.kafka_sink import KafkaSink
 from keel.consumers.engine_factory import build_engine, engine_config
+from keel.consumers.permissions import check_worker_access
 from keel.consumers.pipeline.commit import Committer
 from keel.consumers.pipeline.observer import observers
 from keel.consumers.pipeline.source import Source
@@ -35,6 +37,7 @@ from keel.consumers.telemetry.providers import Telemetry
 from keel.consumers.telemetry.tracing import Tracing
 from keel.producers.settings import ProducerSettings
 from keel.schemas import clients
+from keel.schemas.access import check_authentication, refusal
 from keel.schemas.catalog import JobCatalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.job import Job
@@ -72,8 +75,9 @@ class Worker:
         _LOG.info("worker %s connects with %s", self.group, settings.cluster)  # str(): redacted
         loop = asyncio.get_running_loop()
         self.pool = ThreadPoolExecutor(settings.sync_threads, thread_name_prefix="keel-sync")
+        dead_letter_config = settings.dead_letter_producer_config()
         self.sink = KafkaSink(
-            partial(clients.producer, settings.cluster, settings.dead_letter_producer_config())
+            lambda extra: clients.producer(settings.cluster, {**dead_letter_config, **extra})
         )
         self.metrics = Metrics()
         self.lag = ConsumerLag()
@@ -147,7 +151,13 @@ class Worker:
         return Probe(ok, detail)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Serve until `stop` is set, then shut down gracefully."""
+        """Serve until `stop` is set, then shut down gracefully.
+
+        Raises `RefusedError` before anything starts if the cluster refuses the credentials, or
+        the principal may not read its group or topics: an idle worker would look healthy.
+        """
+        check_authentication(self.settings.cluster)
+        check_worker_access(self.settings.cluster, self.group, self.topics)
         ensure_dead_letter_topics(self.settings, self.topics)
         if self.settings.health_port is not None:
             await self.health.start(self.settings.health_host, self.settings.health_port)
@@ -212,9 +222,12 @@ def ensure_dead_letter_topics(settings: WorkerSettings, topics: list[str]) -> No
         try:
             future.result(timeout=30)
             _LOG.info("created dead-letter topic %s", name)
-        except Exception as error:  # another worker may have just created it
-            if "TOPIC_ALREADY_EXISTS" not in str(error):
-                raise
+        except KafkaException as error:
+            why = refusal(error.args[0], "Create", name)
+            if why is not None:  # it may exist unseen (no Describe): a poison record will say
+                _LOG.warning("dead-letter topic %s not created: %s", name, why)
+            elif error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise  # unless another worker has just created it
 
 
 async def serve(

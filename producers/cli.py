@@ -33,7 +33,8 @@ def ensure() -> None:
     """Create every routed job topic and its dead-letter topic; report what was there.
 
     With no routes there is nothing to create, and a deploy step that creates nothing is
-    misconfigured: it says how to set `KEEL_ROUTES` and exits 2.
+    misconfigured: it says how to set `KEEL_ROUTES` and exits 2. A topic the cluster refused
+    to create is named with the reason (a missing Create ACL), and the exit status is 1.
     """
     cluster, settings = ClusterSettings(), ProducerSettings()
     if not settings.routes:
@@ -48,6 +49,10 @@ def ensure() -> None:
         typer.echo(f"found   {name}")
     for warning in report.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    for name, why in report.refused.items():
+        typer.secho(f"not created {name}: {why}", fg=typer.colors.RED, err=True)
+    if report.refused:
+        raise typer.Exit(1)
 
 
 _SCHEMAS = typer.Option(

@@ -22,6 +22,7 @@ from keel.producers.records import Key, Record, RecordBuilder
 from keel.producers.settings import ProducerSettings
 from keel.producers.tracing import traced_build
 from keel.schemas import clients
+from keel.schemas.access import check_authentication
 from keel.schemas.catalog import JobCatalog
 from keel.schemas.codec import JobCodec
 from keel.schemas.headers import JOB_ID, header_value
@@ -48,6 +49,7 @@ class Connection:
         self.size_limit = int(config.get("message.max.bytes", DEFAULT_PRODUCER_LIMIT))
         self.delivery_timeout_s = self.settings.delivery_timeout_ms / 1000
         self._failures = _FailureLog()
+        check_authentication(self.cluster)  # a wrong password fails here, not at each publish
         self.registry = clients.registry(self.cluster)
         try:
             codec = JobCodec(

@@ -12,6 +12,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from keel.schemas.access import refusal
 from keel.schemas.topics import dead_letter_topic
 
 _TIMEOUT_S = 30.0
@@ -26,6 +27,7 @@ class TopicReport:
     created: list[str] = field(default_factory=list)
     found: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # topic -> why it was not created
 
 
 def with_dead_letters(topics: dict[str, int]) -> dict[str, int]:
@@ -63,11 +65,15 @@ def _create(admin: AdminClient, topics: list[NewTopic], report: TopicReport) -> 
             future.result(timeout=_TIMEOUT_S)
             report.created.append(name)
         except KafkaException as error:
+            why = refusal(error.args[0], "Create", name)
+            if why is not None:  # the principal lacks Create on the topic (or the cluster)
+                report.refused[name] = why
             # Created by someone else since we listed (a broker's metadata can also lag behind
             # a creation): found, not made.
-            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            elif error.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                report.found.append(name)
+            else:
                 raise
-            report.found.append(name)
 
 
 def _check_partitions(admin: AdminClient, topics: dict[str, int], report: TopicReport) -> None:

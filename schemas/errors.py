@@ -14,6 +14,9 @@
     └── RegistryError               talking to the schema registry failed
         ├── RegistryUnavailableError  no answer: transient, retry later, never poison
         └── SchemaRejectedError       the registry refused a schema; carries its message
+└── RefusedError                the cluster refused this client: fix credentials or ACLs
+    ├── AuthenticationError     wrong credentials: names the mechanism and the user
+    └── AuthorizationError      a missing ACL: names the operation and the resource
 
 Decoding raises `RegistryUnavailableError` rather than a `DecodeError` when the registry cannot be
 asked about a new schema id: the record may be fine, so a worker must not dead-letter it.
@@ -79,3 +82,15 @@ class RegistryUnavailableError(RegistryError):
 
 class SchemaRejectedError(RegistryError):
     """The registry refused a schema (for example as incompatible); the message is its own."""
+
+
+class RefusedError(KeelError):
+    """The cluster refused this client; retrying cannot help until a person changes something."""
+
+
+class AuthenticationError(RefusedError):
+    """The cluster did not accept the client's credentials (the message names the mechanism)."""
+
+
+class AuthorizationError(RefusedError):
+    """The principal lacks an ACL (the message names the operation and the resource)."""

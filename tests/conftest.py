@@ -9,6 +9,9 @@ from confluent_kafka.admin import AdminClient
 from tests.support.cluster import Cluster, provision
 from tests.support.topics import create_topic, unique_name
 
+# The secured stack's fixtures, for any test that asks for them.
+pytest_plugins = ["tests.support.secured"]
+
 _MARKER_BY_FOLDER = {"unit": "unit", "integration": "kafka"}
 
 

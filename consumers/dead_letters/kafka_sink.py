@@ -4,18 +4,24 @@ Delivery reports are served by polling the producer from the event loop (a short
 writes are pending), so `done` runs on the loop thread with no extra thread. A record too large
 for the broker once our headers are added is written again with the traceback header dropped;
 an idempotent producer that hits a fatal error is replaced.
+
+A refused write is told in the authorizer's words (`refused_write`): "not authorized to Write
+topic jobs.dlt". Without Write on any topic an idempotent producer cannot even get its producer
+id (Kafka then asks for IdempotentWrite on the cluster) and fails fatally before the first
+write; the producer's error callback keeps that cause, which `produce` would only call "fatal".
 """
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import cast
+from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from keel.consumers.dead_letters.sink import Acknowledged
 from keel.consumers.pipeline.records import Header
+from keel.schemas.access import not_authorized, refusal
 from keel.schemas.headers import DLT_TRACEBACK
 
 _LOG = logging.getLogger(__name__)
@@ -26,9 +32,11 @@ _DROPPED = b"(dropped: the record was too large with it)"
 class KafkaSink:
     """Writes dead letters with a confluent-kafka `Producer`."""
 
-    def __init__(self, connect: Callable[[], Producer]) -> None:
+    def __init__(self, connect: Callable[[Mapping[str, Any]], Producer]) -> None:
+        """`connect(extra)` builds the producer with `extra` keys (the error callback) added."""
         self._connect = connect
-        self._producer = connect()
+        self._fatal: KafkaError | None = None  # why the producer failed fatally, if it did
+        self._producer = self._new_producer()
         self._loop = asyncio.get_running_loop()
         self._pending = 0
         self._polling: asyncio.TimerHandle | None = None
@@ -54,7 +62,7 @@ class KafkaSink:
             self._loop.call_later(0.05, self.publish, topic, key, value, headers, done)
             return
         except KafkaException as error:
-            self._loop.call_soon(done, str(error.args[0]))
+            self._loop.call_soon(done, self._refused(topic, error.args[0]))
             return
         self._pending += 1
         self._schedule()
@@ -70,14 +78,31 @@ class KafkaSink:
         if error is None:
             done(None)
             return
-        if error.fatal():
-            _LOG.error("dead-letter producer failed fatally (%s); replacing it", error)
-            self._producer = self._connect()
         topic, key, value, headers = record
         if error.code() == KafkaError.MSG_SIZE_TOO_LARGE and _has_traceback(headers):
             self.publish(topic, key, value, _without_traceback(headers), done)
             return
-        done(error.str())
+        done(self._refused(topic, error))
+
+    def _refused(self, topic: str, error: KafkaError) -> str:
+        """Why a write to `topic` failed; a fatal producer is replaced, its cause named."""
+        if error.fatal() or error.code() == KafkaError._FATAL:
+            try:
+                self._producer.poll(0)  # serves the error callback that holds the cause
+            except KafkaException as raised:  # or poll raises the cause itself
+                self._fatal = self._fatal or raised.args[0]
+            cause, self._fatal = self._fatal, None
+            error = cause or error
+            _LOG.error("dead-letter producer failed fatally (%s); replacing it", error)
+            self._producer = self._new_producer()
+        return refused_write(error, topic)
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            self._fatal = error
+
+    def _new_producer(self) -> Producer:
+        return self._connect({"error_cb": self._on_error})
 
     def _schedule(self) -> None:
         if self._polling is None:
@@ -91,12 +116,24 @@ class KafkaSink:
 
     def close(self, timeout: float = 10.0) -> None:
         """Wait for pending writes (their reports run here), then let the producer go."""
-        remaining = self._producer.flush(timeout)
+        try:
+            remaining = self._producer.flush(timeout)
+        except KafkaException as error:  # a fatal producer: what it held is not acknowledged
+            _LOG.warning("dead-letter producer closed failed: %s", error.args[0].str())
+            remaining = 0
         if remaining:
             _LOG.warning("%d dead-letter writes unacknowledged at close", remaining)
         if self._polling is not None:
             self._polling.cancel()
             self._polling = None
+
+
+def refused_write(error: KafkaError, topic: str) -> str:
+    """The line for a failed dead-letter write: an ACL refusal names Write and the topic."""
+    if error.code() == KafkaError.CLUSTER_AUTHORIZATION_FAILED:
+        # Only an idempotent producer's id asks about the cluster: Write on the topic suffices.
+        return not_authorized("Write", "topic", topic, error.name())
+    return refusal(error, "Write", topic) or error.str()
 
 
 def _has_traceback(headers: list[Header]) -> bool:

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from tests.support.cluster import Cluster
@@ -18,9 +19,12 @@ class WorkerProcess:
         topic: str,
         group: str,
         output: Path,
+        *,
         latency: float = 0.02,
+        env: Mapping[str, str] | None = None,
         **settings: str,
     ) -> None:
+        """`env` is laid over the cluster's variables (credentials for a secured cluster)."""
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
@@ -32,6 +36,7 @@ class WorkerProcess:
             "KEEL_WORKER_SESSION_TIMEOUT_MS": "6000",
             "KEEL_TEST_OUTPUT": str(output),
             "KEEL_TEST_LATENCY": str(latency),
+            **(env or {}),
         }
         env.update({f"KEEL_WORKER_{name.upper()}": value for name, value in settings.items()})
         self.log = output.with_suffix(f".{len(list(output.parent.glob('*.log')))}.log")
