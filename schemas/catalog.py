@@ -10,6 +10,7 @@ contract; they come from the producer's routing settings.
 """
 
 import json
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,7 @@ class JobCatalog:
         self._by_name: dict[str, JobType] = {}
         self._by_model: dict[type[Job], JobType] = {}
         self._learns = learns
+        self._learning = threading.Lock()  # one thread takes in a new model; lookups take none
         for job_type in types:
             self._add(job_type)
 
@@ -121,7 +123,8 @@ class JobCatalog:
             return found
         if not self._learns:
             raise NotInCatalogError(f"{model.__name__} is not in the job catalog")
-        return self._add(JobType.from_model(model))
+        with self._learning:  # threads publishing a new type at once: the first takes it in
+            return self._by_model.get(model) or self._add(JobType.from_model(model))
 
     def including(self, other: "JobCatalog") -> "JobCatalog":
         """This catalog plus the types of `other`."""

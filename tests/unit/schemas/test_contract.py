@@ -1,6 +1,9 @@
 """The .avsc files are the contract; the generated models must say exactly the same."""
 
 import json
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from uuid import uuid4
 
@@ -60,6 +63,29 @@ def test_a_learning_catalog_takes_in_a_model_when_first_asked() -> None:
     assert catalog.of(SendEmail).name == "keel.jobs.SendEmail"
     assert catalog.names == ["keel.jobs.SendEmail"]
     assert catalog.of(SendEmail) is catalog.of(SendEmail)
+
+
+def test_a_learning_catalog_takes_in_a_model_once_when_threads_ask_together() -> None:
+    # A sync Publisher may be shared by a web server's threads: the first publishes of a new
+    # job type can ask for it at the same moment. Switching threads every microsecond makes
+    # them meet inside the catalog.
+    catalog = JobCatalog.learning()
+    start = threading.Barrier(8)
+
+    def ask(_: int) -> JobType:
+        start.wait()
+        return catalog.of(ProcessPayment)
+
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            found = list(pool.map(ask, range(8)))
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+    assert all(job_type is found[0] for job_type in found)
+    assert catalog.names == ["keel.jobs.ProcessPayment"]
 
 
 def test_container_names_the_model_adds_are_not_part_of_the_contract() -> None:
