@@ -50,11 +50,12 @@ def commit_until(
     while True:
         try:
             commit()
-            return attempt
         except KafkaException as error:
             if _is_final(error) or deadline.remaining(clock) <= backoff:
                 raise
             _LOG.warning("commit on revoke failed (attempt %d), retrying: %s", attempt, error)
+        else:
+            return attempt
         sleep(backoff)
         backoff = min(backoff * 2, MAX_BACKOFF)
         attempt += 1

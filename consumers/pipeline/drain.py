@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Iterable
 
 async def wait_idle(waits: Iterable[Awaitable[object]], timeout: float, cut: asyncio.Event) -> bool:
     """True once every wait is done; False at `timeout` or when `cut` is set first."""
-    idle = asyncio.ensure_future(asyncio.gather(*waits))
-    stopped = asyncio.ensure_future(cut.wait())
+    idle: asyncio.Future[object] = asyncio.ensure_future(asyncio.gather(*waits))
+    stopped: asyncio.Future[object] = asyncio.ensure_future(cut.wait())
     try:
-        await asyncio.wait({idle, stopped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait((idle, stopped), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         return idle.done() and not idle.cancelled()
     finally:
         for task in (idle, stopped):

@@ -121,7 +121,8 @@ def _pre_stop_seconds(container: Manifest) -> float:
     if hook is None:
         return 0.0
     command = hook.get("exec", {}).get("command", [])
-    assert command[:1] == ["sleep"] and len(command) == 2, f"unknown preStop hook {hook}"
+    assert command[:1] == ["sleep"], f"unknown preStop hook {hook}"
+    assert len(command) == 2, f"unknown preStop hook {hook}"
     return float(command[1])
 
 
