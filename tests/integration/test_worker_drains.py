@@ -58,7 +58,7 @@ def test_sigterm_mid_load_exits_within_the_shutdown_timeout_and_commits_what_fin
         shutdown_timeout=str(SHUTDOWN_TIMEOUT),
     )
     try:
-        wait_until(lambda: started(output) and len(lines(output)) >= 300, 60, "the load")
+        wait_until(lambda: bool(started(output)) and len(lines(output)) >= 300, 60, "the load")
 
         # When it gets SIGTERM
         sent = time.monotonic()
