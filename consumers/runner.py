@@ -187,8 +187,10 @@ class Worker:
             self.engine.running,
             self.engine.buffered,
         )
-        await self.engine.stop(jobs_deadline(deadline, timeout).remaining())
-        self.engine.cut_drains()  # a revoke drain under way, or the close's, waits no longer
+        jobs_until = jobs_deadline(deadline, timeout).remaining()
+        # A revoke drain under way, or the close's, waits no longer than the running jobs' share.
+        asyncio.get_running_loop().call_later(jobs_until, self.engine.cut_drains)
+        await self.engine.stop(jobs_until)
         self._committer_stop.set()
         await committing
         await _within(deadline, self.committer.flush())
