@@ -18,6 +18,9 @@
 - `partition`   the state of one owned partition and of one record in it (`RecordState`)
 - `offsets`     the committable watermark and the finished-above set in commit metadata
 - `commit`      what to commit and when (interval, revoke, shutdown)
+- `commit_retry` the revoke's commit, tried again until the drain's deadline
+- `deadline`    one moment that the steps of a revoke or a shutdown share
+- `drain`       waiting for partitions to go idle, until a timeout or a cut
 - `engine`      ties the stages together for every record; `keel.consumers.runner` owns the loop
 
 Imports point one way. The pipeline reads the contract (`keel.schemas`) and the leaf modules of

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from keel.consumers.context import Context
 from keel.consumers.pipeline.decode import DecodeStage, Poison, Unavailable
+from keel.consumers.pipeline.drain import wait_idle
 from keel.consumers.pipeline.execute import Execute
 from keel.consumers.pipeline.flow import FlowControl
 from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
@@ -101,6 +102,7 @@ class Engine:
         self._waiting = self._ready.waiting  # truthy while a job waits for a slot
         self._running = 0
         self._stopping = False
+        self._cut = asyncio.Event()  # set: drains stop waiting (the shutdown's jobs share ended)
         self._loop = asyncio.get_running_loop()
         self._dead_letters = dead_letters(finished=self._finish, given_up=self._given_up)
 
@@ -142,6 +144,10 @@ class Engine:
         """Start nothing new; let running jobs finish until `timeout`."""
         self._stopping = True
         await self._drain(list(self._parts.values()), timeout)
+
+    def cut_drains(self) -> None:
+        """Every drain, under way or to come, stops waiting for running jobs."""
+        self._cut.set()
 
     def positions(self) -> dict[TopicPartition, Position]:
         """What may be committed now, per owned partition."""
@@ -390,9 +396,7 @@ class Engine:
         waits = [part.idle.wait() for part in parts if part.busy]
         if not waits:
             return
-        try:
-            await asyncio.wait_for(asyncio.gather(*waits), timeout)
-        except TimeoutError:
+        if not await wait_idle(waits, timeout, self._cut):
             busy = [_label(p.tp) for p in parts if p.busy]
             _LOG.warning("drain deadline passed with jobs still running on %s", busy)
 
