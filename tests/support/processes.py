@@ -4,7 +4,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.support.cluster import Cluster
@@ -22,9 +22,11 @@ class WorkerProcess:
         *,
         latency: float = 0.02,
         env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
         **settings: str,
     ) -> None:
-        """`env` is laid over the cluster's variables (credentials for a secured cluster)."""
+        """`env` is laid over the cluster's variables (credentials for a secured cluster);
+        `args` follow `keel worker APP` (e.g. `--processes 2`)."""
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
@@ -42,7 +44,7 @@ class WorkerProcess:
         self.log = output.with_suffix(f".{len(list(output.parent.glob('*.log')))}.log")
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "keel", "worker", "tests.support.apps:app"],
+                [sys.executable, "-m", "keel", "worker", "tests.support.apps:app", *args],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
