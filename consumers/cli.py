@@ -55,7 +55,7 @@ def run_worker(
     if processes > 1:
         raise typer.Exit(supervise(target, processes, app.settings, log_level))
     if child is not None:  # started by the supervisor: its own health port, its index in logs
-        app.configure(child_settings(app.settings, child_health_port))
+        app.configure(child_settings(app.settings, child, child_health_port))
         tag_child_logs(child, app.settings.log_format)
     collector.tune(app.settings.gc_threshold)
     try:

@@ -58,9 +58,13 @@ def child_command(target: str, index: int, health_port: int, log_level: str) -> 
     ]
 
 
-def child_settings(settings: WorkerSettings, health_port: int | None) -> WorkerSettings:
-    """A child's settings: its health endpoint on loopback only, where the supervisor polls it."""
-    return settings.model_copy(update={"health_host": "127.0.0.1", "health_port": health_port})
+def child_settings(settings: WorkerSettings, index: int, health_port: int | None) -> WorkerSettings:
+    """Child `index`'s settings: health on loopback only, where the supervisor polls it, and a
+    static membership id of its own (the broker fences a second member with the same id)."""
+    update: dict[str, object] = {"health_host": "127.0.0.1", "health_port": health_port}
+    if settings.group_instance_id is not None:
+        update["group_instance_id"] = f"{settings.group_instance_id}-{index}"
+    return settings.model_copy(update=update)
 
 
 def free_port() -> int:
