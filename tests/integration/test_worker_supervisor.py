@@ -22,7 +22,8 @@ PARTITIONS = 4
 SHUTDOWN_GRACE = 10.0
 # Slow jobs, few at a time (about 100 jobs/s per process): the load outlasts a kill, a restart
 # and the rebalance that follows it.
-SLOW = {"latency": 0.1, "max_in_flight": "5", "shutdown_grace": str(SHUTDOWN_GRACE)}
+LATENCY = 0.1
+MAX_IN_FLIGHT = "5"
 
 
 def publish(cluster: Cluster, topic: str) -> set[tuple[str, int]]:
@@ -90,9 +91,16 @@ def test_two_processes_share_the_group_and_a_killed_one_comes_back_losing_nothin
     output = tmp_path / "finished"
     port = free_port()
     pod = WorkerProcess(
-        cluster, topic, f"sup-{topic}", output, args=("--processes", "2"),
-        health_port=str(port), **SLOW,
-    )  # fmt: skip
+        cluster,
+        topic,
+        f"sup-{topic}",
+        output,
+        args=("--processes", "2"),
+        latency=LATENCY,
+        health_port=str(port),
+        max_in_flight=MAX_IN_FLIGHT,
+        shutdown_grace=str(SHUTDOWN_GRACE),
+    )
     try:
         # When both children are working (each has partitions: each finishes jobs)
         wait_until(
@@ -137,7 +145,16 @@ def test_sigterm_drains_every_process_within_the_bound_and_commits(
     expected = publish(cluster, topic)
     output = tmp_path / "finished"
     group = f"sup-stop-{topic}"
-    pod = WorkerProcess(cluster, topic, group, output, args=("--processes", "2"), **SLOW)
+    pod = WorkerProcess(
+        cluster,
+        topic,
+        group,
+        output,
+        args=("--processes", "2"),
+        latency=LATENCY,
+        max_in_flight=MAX_IN_FLIGHT,
+        shutdown_grace=str(SHUTDOWN_GRACE),
+    )
     try:
         wait_until(lambda: len(pids(output)) == 2, 90, "two busy processes")
         children = pids(output)
