@@ -10,8 +10,9 @@ completion logs (`keel.load.completions`); each job burns 1 ms of CPU in its han
 rotating which goes first, so drift on a shared machine hits both; the ratio is of the medians.
 
 The broker, the registry and this script share the machine's cores with the workers. Each
-round reports the CPU seconds the worker processes used and those the whole machine used, so the
-share left to the broker and everything else is visible beside the ratio.
+round reports the CPU seconds the worker processes used, those of the broker and registry (their
+pids given with `--server-pid`, e.g. from `keel broker status`), and those of the whole machine,
+so what the broker costs on the same cores is visible beside the ratio.
 
 Without KAFKA_BOOTSTRAP_SERVERS it starts a private local stack on free ports (as
 `keel.load.worker_bench` does). Numbers are printed as JSON, never asserted.
@@ -60,10 +61,13 @@ class Round:
     jobs_per_s: float
     seconds: float
     worker_cpu_s: float  # the worker processes (the supervisor and its children)
-    machine_cpu_s: float  # every process on the machine, the broker among them
+    server_cpu_s: float  # the processes named by --server-pid: the broker and the registry
+    machine_cpu_s: float  # every process on the machine, anything else running included
 
 
-def run_round(settings: ClusterSettings, processes: int, jobs: int, scratch: Path) -> Round:
+def run_round(
+    settings: ClusterSettings, processes: int, jobs: int, scratch: Path, servers: list[int]
+) -> Round:
     """Start the worker(s), publish `jobs` jobs, time them, stop the worker(s)."""
     topic = f"bench.processes.{uuid.uuid4().hex[:8]}"
     ensure_topics(clients.admin(settings), {topic: PARTITIONS})
@@ -74,16 +78,18 @@ def run_round(settings: ClusterSettings, processes: int, jobs: int, scratch: Pat
         _wait_ready(pod, port, processes)
         machine_before = _machine_cpu_s()
         worker_before = _tree_cpu_s(pod.pid)
+        servers_before = sum(_tree_cpu_s(pid) for pid in servers)
         _publish(settings, topic, jobs)
         _wait_done(pod, logs, jobs)
         worker_cpu = _tree_cpu_s(pod.pid) - worker_before
+        server_cpu = sum(_tree_cpu_s(pid) for pid in servers) - servers_before
         machine_cpu = _machine_cpu_s() - machine_before
     finally:
         pod.send_signal(signal.SIGTERM)
         pod.wait(STOP_TIMEOUT_S)
     runs = [logged.run for logged in read_completions(logs.glob("completions-*.log"))]
     seconds = (max(r.end_ns for r in runs) - min(r.start_ns for r in runs)) / 1e9
-    return Round(processes, jobs / seconds, seconds, worker_cpu, machine_cpu)
+    return Round(processes, jobs / seconds, seconds, worker_cpu, server_cpu, machine_cpu)
 
 
 def _start(
@@ -171,6 +177,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=8000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument(
+        "--server-pid", type=int, action="append", default=[], help="broker/registry pid"
+    )
     args = parser.parse_args()
     setups = [1, args.processes]
     rounds: list[Round] = []
@@ -178,7 +187,9 @@ def main() -> None:
         for number in range(args.rounds):
             for offset in range(len(setups)):
                 processes = setups[(number + offset) % len(setups)]
-                rounds.append(run_round(settings, processes, args.jobs, Path(scratch)))
+                rounds.append(
+                    run_round(settings, processes, args.jobs, Path(scratch), args.server_pid)
+                )
                 print(json.dumps(asdict(rounds[-1])), file=sys.stderr)
     medians = {
         n: statistics.median(r.jobs_per_s for r in rounds if r.processes == n) for n in setups
