@@ -131,6 +131,7 @@ class Supervisor:
         command = child_command(self._target, child.index, child.port, self._log_level)
         process = await asyncio.create_subprocess_exec(*command)
         child.pid = process.pid
+        child.live_at = time.monotonic()
         _LOG.info("worker process %d started: pid %d", child.index, process.pid)
         return process
 

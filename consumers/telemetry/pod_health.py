@@ -4,9 +4,10 @@ Each child serves its own `/livez`, `/readyz` and `/metrics` on 127.0.0.1, on a 
 supervisor picked for it; the supervisor polls them every second and serves the pod's view on
 `KEEL_WORKER_HEALTH_PORT`, the port a single worker uses, so probes and scrapers need no change:
 
-- `/livez`   200 unless a running child answers 503 (its poll loop is stuck): Kubernetes then
-             restarts the pod, as it would a single stuck worker. A child that has died or is
-             starting counts as live: the supervisor is restarting it.
+- `/livez`   200 unless a running child answers 503 (its poll loop is stuck), or has not
+             answered 200 for `SILENT_AFTER_S` (stopped, or too stuck to answer): Kubernetes
+             then restarts the pod, as it would a single stuck worker. A child that has died,
+             or started less than `SILENT_AFTER_S` ago, counts as live: the supervisor is on it.
 - `/readyz`  200 when every child answers ready; the body shows each child's answer.
 - `/metrics` every child's metrics, each sample labelled `child="<index>"`, and
              `keel_worker_child_restarts_total{child}`, so a dashboard sums over children.
@@ -17,6 +18,7 @@ metrics a scraper reads are at most one poll old.
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +32,9 @@ from keel.consumers.telemetry.health import Probe
 
 _LOG = logging.getLogger(__name__)
 POLL_EVERY_S = 1.0
+# A running child that has not said it is live for this long is stuck (a worker's own liveness
+# window is 15 s; this also covers a child's start-up: imports, connecting, joining).
+SILENT_AFTER_S = 30.0
 _ANSWER_TIMEOUT_S = 2.0
 
 
@@ -42,6 +47,7 @@ class ChildState:
     pid: int | None = None  # None while it is not running
     restarts: int = 0
     live: bool | None = None  # None: it did not answer (starting, or gone)
+    live_at: float = 0.0  # monotonic: when it started, or last answered live
     ready: bool = False
     metrics: str = ""
     detail: dict[str, object] = field(default_factory=dict)
@@ -74,7 +80,12 @@ class PodHealth:
                     continue
 
     def live(self) -> Probe:
-        stuck = [c.index for c in self._children if c.pid is not None and c.live is False]
+        silent_since = time.monotonic() - SILENT_AFTER_S
+        stuck = [
+            c.index
+            for c in self._children
+            if c.pid is not None and (c.live is False or c.live_at < silent_since)
+        ]
         return Probe(not stuck, {"stuck_children": stuck, **self._states()})
 
     def ready(self) -> Probe:
@@ -123,6 +134,8 @@ class PodHealth:
             child.live, child.ready = None, False  # not serving yet, or just gone
             return
         child.live = live.status_code == httpx2.codes.OK
+        if child.live:
+            child.live_at = time.monotonic()
         child.ready = ready.status_code == httpx2.codes.OK
         child.detail = _detail(ready)
         child.metrics = metrics.text if metrics.status_code == httpx2.codes.OK else ""

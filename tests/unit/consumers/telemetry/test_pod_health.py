@@ -1,10 +1,11 @@
 """The pod's health under `--processes N`: every child's answers, aggregated."""
 
 import logging
+import time
 
 from keel.consumers.telemetry.child_logs import tag_child_logs
 from keel.consumers.telemetry.logs import configure_logging
-from keel.consumers.telemetry.pod_health import ChildState, PodHealth
+from keel.consumers.telemetry.pod_health import SILENT_AFTER_S, ChildState, PodHealth
 
 CHILD_METRICS = """# HELP keel_jobs_processed_total Jobs processed.
 # TYPE keel_jobs_processed_total counter
@@ -20,7 +21,7 @@ keel_job_duration_seconds_count{job_type="a.B"} %d.0
 def child(index: int, *, live: bool | None = True, ready: bool = True, done: int = 0) -> ChildState:
     return ChildState(
         index, 9000 + index, pid=100 + index, live=live, ready=ready,
-        metrics=CHILD_METRICS % (done, done, done),
+        metrics=CHILD_METRICS % (done, done, done), live_at=time.monotonic(),
     )  # fmt: skip
 
 
@@ -36,6 +37,16 @@ def test_a_stuck_child_fails_liveness_but_a_restarting_one_does_not() -> None:
     probe = PodHealth([child(0), child(1, live=False)]).live()
     assert not probe.ok
     assert probe.detail["stuck_children"] == [1]
+
+
+def test_a_running_child_silent_for_too_long_fails_liveness() -> None:
+    silent = child(1, live=None)  # it stopped answering (SIGSTOP, or too stuck to serve)
+    silent.live_at = time.monotonic() - SILENT_AFTER_S - 1
+    probe = PodHealth([child(0), silent]).live()
+    assert not probe.ok
+    assert probe.detail["stuck_children"] == [1]
+    silent.live_at = time.monotonic() - SILENT_AFTER_S + 5  # silent, but not for that long yet
+    assert PodHealth([child(0), silent]).live().ok
 
 
 def test_metrics_carry_each_childs_samples_under_its_label_and_the_restarts() -> None:
