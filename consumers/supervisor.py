@@ -92,8 +92,13 @@ class Supervisor:
         if self._settings.health_port is not None:
             await server.start(self._settings.health_host, self._settings.health_port)
         polling = asyncio.create_task(self.health.run(stop), name="keel-pod-health")
+        keepers = [asyncio.create_task(self._keep(child, stop)) for child in self.children]
         try:
-            codes = await asyncio.gather(*(self._keep(child, stop) for child in self.children))
+            codes = await asyncio.gather(*keepers)
+        except Exception:
+            stop.set()  # one keeper failed (a child could not be started): drain the others
+            await asyncio.wait(keepers)
+            raise
         finally:
             await polling
             await server.close()
