@@ -1,5 +1,6 @@
 """The pod's health under `--processes N`: every child's answers, aggregated."""
 
+import json
 import logging
 import time
 
@@ -70,5 +71,20 @@ def test_child_log_lines_say_which_child_wrote_them() -> None:
         record = logging.LogRecord("keel.x", logging.INFO, __file__, 1, "hello", None, None)
         assert handler.filter(record)
         assert "[child 2] keel.x hello" in handler.format(record)
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+
+
+def test_child_json_log_lines_carry_a_child_field() -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("json", "INFO")
+    try:
+        tag_child_logs(1, "json")
+        handler = logging.getLogger().handlers[0]
+        record = logging.LogRecord("keel.x", logging.INFO, __file__, 1, "hello", None, None)
+        assert handler.filter(record)
+        line = json.loads(handler.format(record))
+        assert (line["child"], line["message"]) == (1, "hello")
     finally:
         root.handlers[:], root.level = saved[0], saved[1]
