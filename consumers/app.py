@@ -93,6 +93,10 @@ class App:
             self._settings = WorkerSettings()
         return self._settings
 
+    def configure(self, settings: WorkerSettings) -> None:
+        """Run with `settings` instead (a supervised worker process takes its own health port)."""
+        self._settings = settings
+
     @property
     def group_id(self) -> str:
         return self.settings.group_id or self.name

@@ -14,6 +14,8 @@ from rich.text import Text
 from keel.consumers import collector
 from keel.consumers.app import App
 from keel.consumers.runner import Worker, serve
+from keel.consumers.supervisor import child_settings, supervise
+from keel.consumers.telemetry.child_logs import tag_child_logs
 from keel.consumers.telemetry.logs import configure_logging
 from keel.producers.loading import load_target
 from keel.schemas.errors import RefusedError
@@ -36,13 +38,25 @@ def run_worker(
         bool, typer.Option(help="Show one live line of counts instead of a log per event.")
     ] = False,
     log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO",
+    *,
+    processes: Annotated[
+        int, typer.Option(min=1, help="Worker processes in the group, under one supervisor.")
+    ] = 1,
+    child: Annotated[int | None, typer.Option(hidden=True)] = None,
+    child_health_port: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Run the handlers of APP until SIGTERM or SIGINT, then drain, commit and leave.
 
     Logs are text or JSON lines as KEEL_WORKER_LOG_FORMAT says (see keel.consumers.telemetry.logs).
+    With --processes N, N worker processes share the group (see keel.consumers.supervisor).
     """
     app = load_app(target)
     configure_logging(app.settings.log_format, "WARNING" if progress else log_level)
+    if processes > 1:
+        raise typer.Exit(supervise(target, processes, app.settings, log_level))
+    if child is not None:  # started by the supervisor: its own health port, its index in logs
+        app.configure(child_settings(app.settings, child, child_health_port))
+        tag_child_logs(child, app.settings.log_format)
     collector.tune(app.settings.gc_threshold)
     try:
         asyncio.run(serve(app, handle_signals=True, on_start=_show_progress if progress else None))

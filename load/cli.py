@@ -13,6 +13,7 @@ from keel.load.bench import run_publish_bench
 from keel.load.config import SCENARIOS
 from keel.load.faults import Fault
 from keel.load.keys import Skew
+from keel.load.publish_latency import run_publish_latency
 from keel.load.report import write_report
 from keel.load.run import run_load
 from keel.schemas.settings import ClusterSettings
@@ -40,6 +41,26 @@ def publish(
         f"stock AvroSerializer {result.stock_per_s:,.0f}/s, typed/stock "
         f"{result.ratio_vs_stock:.2f}; "
         f"{jobs:,} jobs x {rounds} rounds, {partitions} partitions)"
+    )
+
+
+@bench_app.command("publish-latency")
+def publish_latency(
+    rate: float = typer.Option(1000.0, min=1, max=50_000, help="Publishes per second."),
+    seconds: float = typer.Option(30.0, min=1, max=3600, help="Measured seconds (after 2 s)."),
+    partitions: int = typer.Option(12, min=1, max=64, help="Partitions of the bench topic."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """`await publish()` latency at a steady rate: what a web endpoint pays per job."""
+    result = run_publish_latency(ClusterSettings(), rate, seconds, partitions)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    call = "  ".join(f"{name} {ms:.1f}" for name, ms in result.call_ms.items())
+    typer.echo(
+        f"await publish() at {result.achieved_per_s:,.0f}/s, ms: {call}  "
+        f"(first publish {result.first_publish_ms:.1f} ms after opening in "
+        f"{result.open_ms:.0f} ms; {result.publishes:,} publishes)"
     )
 
 

@@ -4,7 +4,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tests.support.cluster import Cluster
@@ -23,10 +23,11 @@ class WorkerProcess:
         latency: float = 0.02,
         env: Mapping[str, str] | None = None,
         target: str = "tests.support.apps:app",
+        args: Sequence[str] = (),
         **settings: str,
     ) -> None:
         """`env` is laid over the cluster's variables (credentials for a secured cluster);
-        `target` is the `module:app` to run."""
+        `target` is the `module:app` to run, and `args` follow it (e.g. `--processes 2`)."""
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
@@ -44,7 +45,7 @@ class WorkerProcess:
         self.log = output.with_suffix(f".{len(list(output.parent.glob('*.log')))}.log")
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "keel", "worker", target],
+                [sys.executable, "-m", "keel", "worker", target, *args],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
