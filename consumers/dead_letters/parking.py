@@ -46,6 +46,14 @@ TOPIC_CONFIG = {
     "min.cleanable.dirty.ratio": "0.1",
     "delete.retention.ms": "86400000",
 }
+_NOT_YET = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._TIMED_OUT,
+    }
+)
 QUARANTINE_HEADERS = frozenset({BLOCKED_BY, BLOCKED_BY_JOB})
 
 
@@ -158,7 +166,10 @@ def read_state(
     consumer = connect()
     try:
         partition = TopicPartition(topic, 0)
-        low, high = consumer.get_watermark_offsets(partition, timeout)
+        marks = _watermarks(consumer, partition, timeout)
+        if marks is None:
+            return []
+        low, high = marks
         if high <= low:
             return []
         consumer.assign([TopicPartition(topic, 0, low)])
@@ -179,6 +190,26 @@ def read_state(
         return found
     finally:
         consumer.close()
+
+
+def _watermarks(
+    consumer: Consumer, partition: TopicPartition, timeout: float
+) -> tuple[int, int] | None:
+    """The state topic's offsets; None when it cannot be read (missing, or refused: warned)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(partition, timeout)
+            return int(low), int(high)
+        except KafkaException as raised:
+            error: KafkaError = raised.args[0]
+            why = refusal(error, "Read", partition.topic)
+            if why is not None or time.monotonic() > deadline:
+                _LOG.error("held keys not read: %s", why or error.str())
+                return None
+            if error.code() not in _NOT_YET:
+                raise
+            time.sleep(0.2)  # created moments ago: no leader yet
 
 
 def state_reader(cluster: ClusterSettings) -> Callable[[], Consumer]:
