@@ -169,9 +169,16 @@ class InMemoryWorker:
         extra = [(name, text.encode()) for name, text in (headers or {}).items()]
         return self._append(key, value, [*sent, *extra])
 
-    def send_raw(self, value: bytes | None, *, key: bytes | None = None) -> tuple[int, int]:
+    def send_raw(
+        self,
+        value: bytes | None,
+        *,
+        key: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, int]:
         """Queue bytes as they are: the worker's decoder decides what they are (often poison)."""
-        return self._append(key, value, [])
+        extra = [(name, text.encode()) for name, text in (headers or {}).items()]
+        return self._append(key, value, extra)
 
     def _append(
         self, key: bytes | None, value: bytes | None, headers: list[Header]
