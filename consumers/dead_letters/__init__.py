@@ -4,7 +4,10 @@
     writer      the write, finished only once acknowledged; retried while the topic fails
     sink        the seam the writer produces through; `kafka_sink` is its Kafka producer
     replay      reading a dead-letter topic and replaying records to their origin, once
-    cli         `keel dlt list|show|replay`
+    parking     key quarantine's Kafka side: parked records, and the holds' state topic
+    quarantine  a replay's order for a held key: blocker, parked jobs, resume marker
+    release     `keel dlt release`: a held key's parked jobs without their blocker
+    cli         `keel dlt list|show|replay|release`
 
 The writer works on the pipeline's per-record state; the engine knows it only through its
 `DeadLetters` protocol, so this package imports the pipeline and never the reverse.

@@ -1,11 +1,11 @@
-"""`keel dlt list|show|replay`: the dead-letter tools on the command line."""
+"""`keel dlt list|show|replay|release`: the dead-letter tools on the command line."""
 
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from keel.consumers.dead_letters import replay
+from keel.consumers.dead_letters import release, replay
 from keel.schemas.headers import (
     DLT_ATTEMPTS,
     DLT_ERROR_CLASS,
@@ -106,3 +106,16 @@ def replay_letters(
         f"replayed {report.replayed}, already replayed {report.already_replayed}, "
         f"not selected {report.not_selected}"
     )
+
+
+@app.command("release")
+def release_key(
+    topic: Topic,
+    key: Annotated[str, typer.Argument(help="The quarantined key, as text (UTF-8).")],
+) -> None:
+    """Let a quarantined key's parked jobs run without the job that blocks them."""
+    report = release.release(ClusterSettings(), replay.dead_letter_name(topic), key.encode("utf-8"))
+    if report.blocker is None:
+        typer.echo(f"no dead letter has key {key!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"released {report.released} parked jobs held behind {report.blocker}")

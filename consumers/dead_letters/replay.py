@@ -5,7 +5,8 @@ original job headers, `keel-attempt` reset to 1, and an audit trail (`keel-repla
 dead-letter record, `keel-replayed-at`). Each replay is also recorded in a compacted ledger
 topic beside the dead-letter topic (`T.dlt.replays`, keyed by dead-letter partition:offset), in
 the same Kafka transaction as the replayed record: a record is replayed exactly once, however
-often `replay` runs and wherever it stops.
+often `replay` runs and wherever it stops. A replayed job that blocked its key brings the
+key's parked jobs and a resume marker behind it (`quarantine.replay_order`).
 """
 
 import time
@@ -16,6 +17,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.cimpl import NewTopic
 
+from keel.consumers.dead_letters import quarantine
 from keel.consumers.dead_letters.headers import header_map
 from keel.consumers.pipeline.records import Header
 from keel.schemas import clients
@@ -126,8 +128,10 @@ def replay(
     ensure_ledger(cluster, dead_letters)
     done = replayed_ids(cluster, dead_letters)
     letters = read_letters(cluster, dead_letters)
-    chosen = [x for x in letters if selection(x) and x.id not in done]
+    selected = [x for x in letters if selection(x) and x.id not in done]
+    chosen = quarantine.replay_order(letters, selected, done)
     skipped = sum(1 for x in letters if selection(x) and x.id in done)
+    sent = sum(1 for x in chosen if isinstance(x, Letter))
     producer = clients.producer(
         cluster,
         {
@@ -139,11 +143,14 @@ def replay(
     started = time.monotonic()
     for index in range(0, len(chosen), BATCH):
         producer.begin_transaction()
-        for count, letter in enumerate(chosen[index : index + BATCH], start=index):
+        for count, item in enumerate(chosen[index : index + BATCH], start=index):
             _pace(started, count, rate)
-            _produce_replay(producer, dead_letters, letter)
+            if isinstance(item, quarantine.Resume):
+                quarantine.produce_resume(producer, item)
+            else:
+                produce_replay(producer, dead_letters, item)
         producer.commit_transaction(60)
-    return ReplayReport(len(chosen), skipped, len(letters) - len(chosen) - skipped)
+    return ReplayReport(sent, skipped, len(letters) - sent - skipped)
 
 
 def replay_headers(letter: Letter, now_ms: int) -> list[Header]:
@@ -151,10 +158,13 @@ def replay_headers(letter: Letter, now_ms: int) -> list[Header]:
     kept = [
         (name, value)
         for name, value in letter.raw_headers
-        if name not in DEAD_LETTER_HEADERS and name not in {ATTEMPT, REPLAY_OF, REPLAYED_AT}
+        if name not in DEAD_LETTER_HEADERS
+        and name not in {ATTEMPT, REPLAY_OF, REPLAYED_AT}
+        and name not in quarantine.QUARANTINE_HEADERS
     ]
     return [
         *kept,
+        *quarantine.replay_tag(letter),
         (ATTEMPT, b"1"),
         (REPLAY_OF, f"{letter.topic}/{letter.id}".encode()),
         (REPLAYED_AT, str(now_ms).encode()),
@@ -174,7 +184,7 @@ def ensure_ledger(cluster: ClusterSettings, dead_letters: str) -> None:
             raise
 
 
-def _produce_replay(producer: Producer, dead_letters: str, letter: Letter) -> None:
+def produce_replay(producer: Producer, dead_letters: str, letter: Letter) -> None:
     origin = letter.header(DLT_ORIGIN_TOPIC)
     if not origin:
         raise ValueError(f"{letter.topic}/{letter.id} has no {DLT_ORIGIN_TOPIC} header")

@@ -49,7 +49,7 @@ async def recorder() -> AsyncIterator[tuple[Recorder, InMemoryWorker]]:
     await worker.close()
 
 
-def ran(recorder: Recorder, key: bytes) -> list[int]:
+def ran(recorder: Recorder, key: bytes | None) -> list[int]:
     return [n for k, n in recorder.ran if k == key]
 
 
@@ -85,14 +85,15 @@ async def test_a_rejected_job_parks_the_later_jobs_of_its_key_only(
 async def test_the_hold_is_saved_before_the_blocking_job_counts_as_finished(
     recorder: tuple[Recorder, InMemoryWorker],
 ) -> None:
-    app, worker = recorder
+    _app, worker = recorder
 
     await park_behind_step_three(worker)
 
     first = worker.quarantine_state[0]
     assert first.topic == "keel.quarantine.billing"
     assert first.key == b"jobs.steps\0" + KEY
-    assert first.value is not None and BLOCKER.encode() in first.value
+    assert first.value is not None
+    assert BLOCKER.encode() in first.value
     # each parked job moves the hold's last parked offset: the last one is step 10, offset 18
     assert worker.quarantine_state[-1].value is not None
     assert b'"parked_through": 18' in worker.quarantine_state[-1].value
