@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -54,6 +55,7 @@ _NOT_YET = frozenset(
         KafkaError._TIMED_OUT,
     }
 )
+NOT_AUTHORIZED = "not authorized to "  # how `refused_write` begins a refusal
 QUARANTINE_HEADERS = frozenset({BLOCKED_BY, BLOCKED_BY_JOB})
 
 
@@ -106,6 +108,7 @@ class KafkaKeeper:
         self._names = names
         self._group = group
         self._topic = quarantine_topic(group)
+        self._refused = False
 
     def park(self, record: RecordState, hold: Hold, done: Done) -> None:
         message = record.message
@@ -134,7 +137,20 @@ class KafkaKeeper:
 
     def save(self, tp: records.TopicPartition, key: bytes, hold: Hold | None, done: Done) -> None:
         value = None if hold is None else encode_hold(tp[1], key, hold)
-        self._sink.publish(self._topic, state_key(tp[0], key), value, [], done)
+        self._sink.publish(
+            self._topic, state_key(tp[0], key), value, [], partial(self._saved, done)
+        )
+
+    def _saved(self, done: Done, error: str | None) -> None:
+        """A refused write keeps the hold in this worker only (the access check warned at start):
+        the key is still held here, and a new owner no longer knows it. Other errors are retried.
+        """
+        if error is not None and error.startswith(NOT_AUTHORIZED):
+            if not self._refused:
+                _LOG.error("holds kept in memory only, lost on a restart: %s", error)
+                self._refused = True
+            error = None
+        done(error)
 
 
 class HoldReader:
