@@ -1,0 +1,92 @@
+"""What a replay or a release of a quarantined key writes, and in which order; the saved holds."""
+
+from keel.consumers.dead_letters.parking import encode_hold, fold, state_key
+from keel.consumers.dead_letters.quarantine import Resume, replay_order, replay_tag
+from keel.consumers.dead_letters.release import blocker_for
+from keel.consumers.dead_letters.replay import Letter, replay_headers
+from keel.consumers.pipeline.quarantine import Hold
+from keel.schemas.headers import (
+    BLOCKED_BY,
+    DLT_ORIGIN_OFFSET,
+    DLT_ORIGIN_PARTITION,
+    DLT_ORIGIN_TOPIC,
+    DLT_REASON,
+    QUARANTINE_REPLAY,
+)
+
+KEY = b"account-1"
+BLOCKER = "jobs/0/2"
+
+
+def letter(offset: int, origin: int, reason: str, key: bytes | None = KEY, **extra: str) -> Letter:
+    headers = {
+        DLT_ORIGIN_TOPIC: "jobs",
+        DLT_ORIGIN_PARTITION: "0",
+        DLT_ORIGIN_OFFSET: str(origin),
+        DLT_REASON: reason,
+        **extra,
+    }
+    raw = tuple((name, value.encode()) for name, value in headers.items())
+    return Letter("jobs.dlt", 0, offset, key, b"job", raw)
+
+
+def parked(offset: int, origin: int) -> Letter:
+    return letter(offset, origin, "quarantined", **{BLOCKED_BY: BLOCKER})
+
+
+def shape(items: list[Letter | Resume]) -> list[object]:
+    return [(i.blocker, i.covers) if isinstance(i, Resume) else i.id for i in items]
+
+
+def test_a_replayed_blocker_brings_its_parked_jobs_in_origin_order_then_a_marker() -> None:
+    # the dead-letter topic may hold parked jobs out of origin order, and a duplicate
+    letters = [letter(0, 2, "rejected"), parked(1, 5), parked(2, 3), parked(3, 5), parked(4, 7)]
+
+    ordered = replay_order(letters, letters, done=set())
+
+    assert shape(ordered) == ["0:0", "0:2", "0:1", "0:4", (BLOCKER, 7)]
+
+
+def test_parked_jobs_whose_blocker_is_not_replayed_stay_parked() -> None:
+    letters = [letter(0, 2, "rejected"), parked(1, 3), letter(2, 9, "fatal-error", key=None)]
+
+    ordered = replay_order(letters, letters[1:], done=set())
+
+    assert shape(ordered) == ["0:2"]
+
+
+def test_a_tail_parked_during_an_earlier_replay_goes_with_a_marker_of_its_own() -> None:
+    letters = [letter(0, 2, "rejected"), parked(1, 3), parked(2, 8)]
+
+    ordered = replay_order(letters, [letters[2]], done={"0:0", "0:1"})
+
+    assert shape(ordered) == ["0:2", (BLOCKER, 8)]
+
+
+def test_a_replayed_job_of_a_key_is_tagged_with_its_hold_and_loses_the_parked_headers() -> None:
+    headers = dict(replay_headers(parked(1, 3), now_ms=1))
+
+    assert headers[QUARANTINE_REPLAY] == BLOCKER.encode()
+    assert BLOCKED_BY not in headers
+    assert replay_tag(letter(0, 2, "rejected", key=None)) == []
+
+
+def test_release_takes_the_hold_named_by_the_keys_newest_dead_letter() -> None:
+    old = letter(0, 1, "rejected")
+    letters = [old, letter(1, 2, "rejected"), parked(2, 3), letter(3, 4, "rejected", key=b"x")]
+
+    assert blocker_for(letters, KEY) == BLOCKER
+    assert blocker_for(letters[:1], KEY) == "jobs/0/1"
+    assert blocker_for(letters, b"nobody") is None
+
+
+def test_saved_holds_add_up_to_the_last_value_per_key_and_a_tombstone_ends_one() -> None:
+    first, second = Hold(BLOCKER, "job-3"), Hold(BLOCKER, "job-3", parked_through=7)
+    entries = [
+        (state_key("jobs", KEY), encode_hold(0, KEY, first)),
+        (state_key("jobs", b"gone"), encode_hold(1, b"gone", first)),
+        (state_key("jobs", KEY), encode_hold(0, KEY, second)),
+        (state_key("jobs", b"gone"), None),
+    ]
+
+    assert fold(entries) == {("jobs", 0): {KEY: second}}
