@@ -18,20 +18,26 @@ KEY = b"account-1"
 BLOCKER = "jobs/0/2"
 
 
-def letter(offset: int, origin: int, reason: str, key: bytes | None = KEY, **extra: str) -> Letter:
+def letter(
+    offset: int,
+    origin: int,
+    reason: str,
+    key: bytes | None = KEY,
+    extra: dict[str, str] | None = None,
+) -> Letter:
     headers = {
         DLT_ORIGIN_TOPIC: "jobs",
         DLT_ORIGIN_PARTITION: "0",
         DLT_ORIGIN_OFFSET: str(origin),
         DLT_REASON: reason,
-        **extra,
+        **(extra or {}),
     }
     raw = tuple((name, value.encode()) for name, value in headers.items())
     return Letter("jobs.dlt", 0, offset, key, b"job", raw)
 
 
 def parked(offset: int, origin: int) -> Letter:
-    return letter(offset, origin, "quarantined", **{BLOCKED_BY: BLOCKER})
+    return letter(offset, origin, "quarantined", extra={BLOCKED_BY: BLOCKER})
 
 
 def shape(items: list[Letter | Resume]) -> list[object]:

@@ -94,6 +94,7 @@ async def test_the_hold_is_saved_before_the_blocking_job_counts_as_finished(
     assert first.key == b"jobs.steps\0" + KEY
     assert first.value is not None
     assert BLOCKER.encode() in first.value
+    assert b'"parked_through": -1' in first.value  # saved before anything was parked
     # each parked job moves the hold's last parked offset: the last one is step 10, offset 18
     assert worker.quarantine_state[-1].value is not None
     assert b'"parked_through": 18' in worker.quarantine_state[-1].value
