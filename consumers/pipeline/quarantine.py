@@ -114,6 +114,7 @@ class KeyQuarantine:
         self._finish = finish
         self._given_up = given_up
         self._books: dict[TopicPartition, dict[bytes, Hold]] = {}
+        self._holding = False  # any key held: else `takes` answers from the record alone
         self.parked = 0  # records parked by this worker since it started
 
     # -- ownership ----------------------------------------------------------------------------
@@ -123,9 +124,14 @@ class KeyQuarantine:
         if holds:
             _LOG.info("%s/%s starts with %d quarantined keys", *tp, len(holds))
         self._books[tp] = holds
+        self._count()
 
     def forget(self, tp: TopicPartition) -> None:
         self._books.pop(tp, None)
+        self._count()
+
+    def _count(self) -> None:
+        self._holding = any(self._books.values())
 
     @property
     def held(self) -> int:
@@ -147,6 +153,8 @@ class KeyQuarantine:
         if message.value() is None and header_value(message.headers(), QUARANTINE_RESUME):
             self._resume(record, key)
             return True
+        if not self._holding:  # the common case: one attribute read per keyed record
+            return False
         hold = self.hold_of(record.part.tp, key)
         if hold is None or _text(message.headers(), QUARANTINE_REPLAY) == hold.blocker:
             return False
@@ -172,6 +180,7 @@ class KeyQuarantine:
         book = self._books.get(record.part.tp)
         if book is not None:
             book[key] = hold
+            self._holding = True
         _LOG.warning("key %r of %s/%s quarantined behind %s", key, *record.part.tp, hold.blocker)
         self._finish(record)
 
@@ -226,6 +235,7 @@ class KeyQuarantine:
         book = self._books.get(record.part.tp)
         if book is not None:
             book.pop(key, None)
+            self._count()
         _LOG.info("key %r of %s/%s runs again", key, *record.part.tp)
         self._finish(record)
 
