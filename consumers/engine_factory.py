@@ -54,12 +54,14 @@ def build_engine(
     on_flow: Callable[[], None] = lambda: None,
     rng: Random | None = None,
     holds: HoldSource | None = None,
+    quarantine_keys: bool | None = None,
 ) -> Engine:
     """An engine that runs `app`'s handlers on the running loop.
 
     `config` defaults to the app's settings; `catalog` (what names job types and says which are
     ordered by key) to the app's catalog. With `holds` (where a new owner of a partition
-    finds its held keys), keys are quarantined behind their dead letters, saved through `sink`.
+    finds its held keys), keys are quarantined behind their dead letters, saved through `sink`;
+    `quarantine_keys` (the default of job types that do not say) defaults to the app's settings.
     """
     settings = app.settings
     names = CatalogNames(catalog or app.catalog)
@@ -85,8 +87,8 @@ def build_engine(
         if holds is None
         else partial(
             KeyQuarantine,
-            KafkaKeeper(sink, names, app.group_id),
+            KafkaKeeper(sink, names, app.group_id, holds.durable),
             holds,
-            default=settings.quarantine_keys,
+            default=settings.quarantine_keys if quarantine_keys is None else quarantine_keys,
         ),
     )

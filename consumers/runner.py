@@ -108,6 +108,7 @@ class Worker:
             ),
             on_flow=self._flow,
             holds=self.holds,
+            quarantine_keys=settings.quarantine_keys,
         )
         quarantine = self.engine.quarantine
         self.metrics.bound(

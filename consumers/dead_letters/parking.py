@@ -40,6 +40,7 @@ from keel.schemas.topics import quarantine_topic
 
 _LOG = logging.getLogger(__name__)
 READ_TIMEOUT = 30.0
+WATERMARK_TIMEOUT = 5.0
 # Compact soon: the topic is read whole on every assignment.
 TOPIC_CONFIG = {
     "cleanup.policy": "compact",
@@ -103,8 +104,16 @@ def fold(
 class KafkaKeeper:
     """Parks records in the dead-letter topic and saves holds in the group's state topic."""
 
-    def __init__(self, sink: DeadLetterSink, names: Names, group: str) -> None:
+    def __init__(
+        self,
+        sink: DeadLetterSink,
+        names: Names,
+        group: str,
+        durable: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """`durable()` False: the state topic cannot be used, holds stay in memory (logged)."""
         self._sink = sink
+        self._durable = durable
         self._names = names
         self._group = group
         self._topic = quarantine_topic(group)
@@ -136,6 +145,9 @@ class KafkaKeeper:
         )
 
     def save(self, tp: records.TopicPartition, key: bytes, hold: Hold | None, done: Done) -> None:
+        if not self._durable():
+            self._saved(done, f"{NOT_AUTHORIZED}read or write {self._topic}, or it is missing")
+            return
         value = None if hold is None else encode_hold(tp[1], key, hold)
         self._sink.publish(
             self._topic, state_key(tp[0], key), value, [], partial(self._saved, done)
@@ -161,11 +173,13 @@ class HoldReader:
         self._topic = quarantine_topic(group)
         self._lock = threading.Lock()
         self._read: dict[records.TopicPartition, dict[bytes, Hold]] = {}
+        self._durable = True
 
     def read(self, tps: list[records.TopicPartition]) -> None:
         """Read the state topic to its end; keep the holds of `tps` for `holds`."""
         entries = read_state(self._connect, self._topic)
-        found = fold(entries)
+        self._durable = entries is not None
+        found = fold(entries or [])
         with self._lock:
             for tp in tps:
                 self._read[tp] = found.get(tp, {})
@@ -174,17 +188,22 @@ class HoldReader:
         with self._lock:
             return self._read.pop(tp, {})
 
+    def durable(self) -> bool:
+        return self._durable
+
 
 def read_state(
     connect: Callable[[], Consumer], topic: str, timeout: float = READ_TIMEOUT
-) -> list[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) of the one-partition state topic up to its end; raises on a timeout."""
+) -> list[tuple[bytes | None, bytes | None]] | None:
+    """Every (key, value) of the one-partition state topic up to its end; raises on a timeout.
+
+    None when the topic is missing or refused."""
     consumer = connect()
     try:
         partition = TopicPartition(topic, 0)
         marks = _watermarks(consumer, partition, timeout)
         if marks is None:
-            return []
+            return None
         low, high = marks
         if high <= low:
             return []
@@ -211,19 +230,21 @@ def read_state(
 def _watermarks(
     consumer: Consumer, partition: TopicPartition, timeout: float
 ) -> tuple[int, int] | None:
-    """The state topic's offsets; None when it cannot be read (missing, or refused: warned)."""
+    """The state topic's offsets; None when it cannot be read (missing, or refused: logged)."""
+    topic = partition.topic
+    found = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+    if found is None or found.error is not None:
+        why = found.error if found is not None else "missing"
+        _LOG.error("held keys not read from %s (%s): none are held here", topic, why)
+        return None
     deadline = time.monotonic() + timeout
     while True:
         try:
-            low, high = consumer.get_watermark_offsets(partition, timeout)
+            low, high = consumer.get_watermark_offsets(partition, WATERMARK_TIMEOUT)
             return int(low), int(high)
         except KafkaException as raised:
             error: KafkaError = raised.args[0]
-            why = refusal(error, "Read", partition.topic)
-            if why is not None or time.monotonic() > deadline:
-                _LOG.error("held keys not read: %s", why or error.str())
-                return None
-            if error.code() not in _NOT_YET:
+            if error.code() not in _NOT_YET or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)  # created moments ago: no leader yet
 

@@ -66,12 +66,19 @@ class HoldSource(Protocol):
 
     def holds(self, tp: TopicPartition) -> Mapping[bytes, Hold]: ...
 
+    def durable(self) -> bool:
+        """False when the holds' topic could not be read: holds are then kept in memory only."""
+        ...
+
 
 class NoHolds:
     """No saved holds: for an engine without Kafka (tests, benchmarks)."""
 
     def holds(self, tp: TopicPartition) -> Mapping[bytes, Hold]:
         return {}
+
+    def durable(self) -> bool:
+        return True
 
 
 def origin_id(record: RecordState) -> str:
