@@ -101,7 +101,8 @@ def replay_order(
 
     `letters` is the whole topic, `done` the letters replayed before. Parked letters follow
     their blocking job; those whose blocking job was replayed before (a tail parked during an
-    earlier replay) go with a marker of their own; the rest stay parked.
+    earlier replay) go with a marker of their own; the rest stay parked. A keyed job that was
+    dead-lettered twice (its worker died before committing) is replayed once.
     """
     parked = parked_behind(letters)
     chosen_ids = {letter.id for letter in chosen}
@@ -111,9 +112,11 @@ def replay_order(
     tails: dict[str, Letter] = {}
     for letter in chosen:
         if not is_parked(letter):
-            ordered.append(letter)
-            if letter.key is not None:
-                ordered += _behind(origin_id(letter), letter.key, parked, done)
+            if letter.key is None:
+                ordered.append(letter)
+            elif origin_id(letter) not in replayed:
+                replayed.add(origin_id(letter))  # a second letter of one job: a crash's copy
+                ordered += [letter, *_behind(origin_id(letter), letter.key, parked, done)]
         elif letter.header(BLOCKED_BY) not in blockers and letter.header(BLOCKED_BY) in replayed:
             tails.setdefault(letter.header(BLOCKED_BY), letter)
     for blocker, first in tails.items():

@@ -96,3 +96,14 @@ def test_saved_holds_add_up_to_the_last_value_per_key_and_a_tombstone_ends_one()
     ]
 
     assert fold(entries) == {("jobs", 0): {KEY: second}}
+
+
+def test_a_blocking_job_dead_lettered_twice_by_a_crash_is_replayed_once() -> None:
+    copy = letter(3, 2, "rejected")
+    letters = [letter(0, 2, "rejected"), parked(1, 3), parked(2, 4), copy, parked(4, 3)]
+
+    ordered = replay_order(letters, letters, done=set())
+    again = replay_order(letters, [copy], done={"0:0", "0:1", "0:2"})
+
+    assert shape(ordered) == ["0:0", "0:1", "0:2", (BLOCKER, 4)]
+    assert again == []
