@@ -3,8 +3,10 @@ keeps the hold, a replay runs the key in order again, a release lets the parked 
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from confluent_kafka import KafkaException
 from typer.testing import CliRunner
 
 from keel.cli import app as keel_cli
@@ -13,7 +15,9 @@ from keel.schemas.demo import SendEmail
 from keel.schemas.headers import BLOCKED_BY, DLT_REASON
 from keel.schemas.topics import dead_letter_topic
 from tests.support.cluster import Cluster
+from tests.support.processes import WorkerProcess, lines
 from tests.support.sample import email, seq_of
+from tests.support.waiting import wait_until
 from tests.support.worker import (
     JobProducer,
     committed,
@@ -53,7 +57,10 @@ def publish(cluster: Cluster, topic: str, keys: tuple[int, ...], seqs: range) ->
 
 
 def dead_letter_count(cluster: Cluster, topic: str) -> int:
-    return end_offsets(cluster, dead_letter_topic(topic), 1)[0]
+    try:
+        return end_offsets(cluster, dead_letter_topic(topic), 1)[0]
+    except KafkaException:  # the worker has not created the dead-letter topic yet
+        return 0
 
 
 async def park_step_three(cluster: Cluster, topic: str, recorder: Recorder) -> None:
@@ -123,3 +130,69 @@ async def test_release_runs_the_parked_jobs_without_the_blocking_one(
 
     # Then 4-11 ran in order, and 3 never did
     assert recorder.of(HELD) == [1, 2, *range(4, 12)]
+
+
+def parked_origins(cluster: Cluster, topic: str) -> set[int]:
+    """The origin offsets of the parked records in `topic`'s dead-letter topic."""
+    letters = read_all(cluster, dead_letter_topic(topic), dead_letter_count(cluster, topic), 10)
+    return {
+        int(r.headers["keel-dlt-origin-offset"])
+        for r in letters
+        if r.headers.get(DLT_REASON) == "quarantined"
+    }
+
+
+def test_a_killed_worker_leaves_the_key_held_and_a_replay_after_the_fix_runs_it_in_order(
+    cluster: Cluster,
+    new_topic: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # Given worker processes that reject one template (a bug), and ten jobs of three keys where
+    # the held key's 3rd job has that template
+    topic = new_topic("quarantine-kill", partitions=1)
+    group, output = f"kill-{topic}", tmp_path / "finished"
+    producer = JobProducer(cluster, topic)
+    for seq in range(1, 11):
+        for key in (HELD, *OTHERS):
+            job, job_key = email(key, seq)
+            broken = key == HELD and seq == 3
+            producer.send(job.model_copy(update={"template": "broken"}) if broken else job, job_key)
+    producer.flush()
+    buggy = {"KEEL_TEST_REJECT": "broken"}
+
+    def held() -> list[int]:
+        return [seq for key, seq, _pid in lines(output) if key == str(HELD)]
+
+    # When the first worker parks 4-10 and is killed (-9) at once, a job 11 of the key arrives,
+    # and a restarted worker with the same bug runs
+    first = WorkerProcess(cluster, topic, group, output, env=buggy)
+    try:
+        wait_until(lambda: dead_letter_count(cluster, topic) >= 8, 90, "7 parked jobs")
+    finally:
+        first.kill()
+    producer.send(*email(HELD, 11))
+    producer.flush()
+    second = WorkerProcess(cluster, topic, group, output, env=buggy)
+    try:
+        wait_until(lambda: 30 in parked_origins(cluster, topic), 90, "job 11 parked")
+        assert set(held()) <= {1, 2}
+        assert second.terminate() == 0
+    finally:
+        second.stop()
+
+    # And the fix ships, step 3 is replayed, and a job 12 of the key follows
+    fixed = WorkerProcess(cluster, topic, group, output)
+    try:
+        assert "already replayed 0" in cli(cluster, monkeypatch, "replay", topic)
+        producer.send(*email(HELD, 12))
+        producer.close()
+        wait_until(lambda: 12 in held(), 90, "job 12 of the held key")
+    finally:
+        fixed.stop()
+
+    # Then 3-12 ran once each, after 1-2 and in order (1-2 may run again after the kill)
+    runs = held()
+    assert [seq for seq in runs if seq >= 3] == list(range(3, 13))
+    assert set(runs[: runs.index(3)]) == {1, 2}
+    assert parked_origins(cluster, topic) == {9, 12, 15, 18, 21, 24, 27, 30}
