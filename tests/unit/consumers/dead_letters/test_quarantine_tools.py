@@ -1,12 +1,18 @@
 """What a replay or a release of a quarantined key writes, and in which order; the saved holds."""
 
-from keel.consumers.dead_letters.parking import encode_hold, fold, state_key
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import cast
+
+from keel.consumers.dead_letters.parking import KafkaKeeper, encode_hold, fold, state_key
 from keel.consumers.dead_letters.quarantine import Resume, replay_order, replay_tag
 from keel.consumers.dead_letters.release import blocker_for
 from keel.consumers.dead_letters.replay import Letter, replay_headers
+from keel.consumers.pipeline.partition import RecordState
 from keel.consumers.pipeline.quarantine import Hold
 from keel.schemas.headers import (
     BLOCKED_BY,
+    BLOCKED_BY_JOB,
     DLT_ORIGIN_OFFSET,
     DLT_ORIGIN_PARTITION,
     DLT_ORIGIN_TOPIC,
@@ -107,3 +113,62 @@ def test_a_blocking_job_dead_lettered_twice_by_a_crash_is_replayed_once() -> Non
 
     assert shape(ordered) == ["0:0", "0:1", "0:2", (BLOCKER, 4)]
     assert again == []
+
+
+class _Message:
+    def __init__(self, headers: list[tuple[str, bytes]]) -> None:
+        self._headers = headers
+
+    def topic(self) -> str:
+        return "jobs"
+
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return 9
+
+    def key(self) -> bytes:
+        return KEY
+
+    def value(self) -> bytes:
+        return b"job"
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return self._headers
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 5)
+
+
+def test_a_job_parked_again_names_only_its_new_blocker() -> None:
+    written: list[tuple[str, list[tuple[str, bytes]]]] = []
+
+    class Sink:
+        def publish(
+            self,
+            topic: str,
+            key: bytes | None,
+            value: bytes | None,
+            headers: list[tuple[str, bytes]],
+            done: Callable[[str | None], None],
+        ) -> None:
+            written.append((topic, headers))
+
+    class Names:
+        def job_type(self, model: type) -> str:
+            return model.__name__
+
+        def dead_letter_topic(self, topic: str) -> str:
+            return topic + ".dlt"
+
+    stale = [(BLOCKED_BY, b"jobs/0/1"), (QUARANTINE_REPLAY, b"jobs/0/1")]
+    record = cast(RecordState, SimpleNamespace(message=_Message(stale)))
+
+    KafkaKeeper(Sink(), Names(), "billing").park(record, Hold(BLOCKER, "job-3"), print)
+
+    [(topic, headers)] = written
+    assert topic == "jobs.dlt"
+    assert [v for n, v in headers if n == BLOCKED_BY] == [BLOCKER.encode()]
+    assert [v for n, v in headers if n == BLOCKED_BY_JOB] == [b"job-3"]
+    assert dict(headers)[DLT_REASON] == b"quarantined"
