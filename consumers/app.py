@@ -57,8 +57,13 @@ class App:
         *,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
+        quarantine: bool | None = None,
     ) -> Callable[[H], H]:
-        """Register the decorated function (async or sync) as the handler of `job_type`."""
+        """Register the decorated function (async or sync) as the handler of `job_type`.
+
+        `quarantine`: once a job of a key is dead-lettered, park that key's later jobs until
+        the job is replayed or released (docs/guarantees.md); None takes the worker's default.
+        """
 
         def register(function: H) -> H:
             self._handled = None
@@ -67,6 +72,7 @@ class App:
                 function,
                 retry or self._default_retry,
                 timeout if timeout is not None else self._default_timeout,
+                quarantine,
             )
             return function
 

@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from functools import partial
 
 from keel.consumers.app import App
+from keel.consumers.dead_letters.parking import KafkaKeeper
 from keel.consumers.dead_letters.sink import DeadLetterSink
 from keel.consumers.dead_letters.writer import DeadLetterConfig, DeadLetterWriter
 from keel.consumers.naming import CatalogNames
@@ -21,6 +22,7 @@ from keel.consumers.pipeline.decode import DecodeStage, JobDecoder
 from keel.consumers.pipeline.engine import Engine, EngineConfig
 from keel.consumers.pipeline.execute import Execute
 from keel.consumers.pipeline.observer import NoObserver, Observer
+from keel.consumers.pipeline.quarantine import HoldSource, KeyQuarantine
 from keel.consumers.retry_policy import Random
 from keel.consumers.settings import WorkerSettings
 from keel.schemas.catalog import JobCatalog
@@ -51,11 +53,15 @@ def build_engine(
     observer: Observer | None = None,
     on_flow: Callable[[], None] = lambda: None,
     rng: Random | None = None,
+    holds: HoldSource | None = None,
+    quarantine_keys: bool | None = None,
 ) -> Engine:
     """An engine that runs `app`'s handlers on the running loop.
 
     `config` defaults to the app's settings; `catalog` (what names job types and says which are
-    ordered by key) to the app's catalog.
+    ordered by key) to the app's catalog. With `holds` (where a new owner of a partition
+    finds its held keys), keys are quarantined behind their dead letters, saved through `sink`;
+    `quarantine_keys` (the default of job types that do not say) defaults to the app's settings.
     """
     settings = app.settings
     names = CatalogNames(catalog or app.catalog)
@@ -77,4 +83,12 @@ def build_engine(
         observer=observer,
         on_flow=on_flow,
         rng=rng or random.Random(),  # noqa: S311 - backoff jitter, not secrets
+        quarantine=None
+        if holds is None
+        else partial(
+            KeyQuarantine,
+            KafkaKeeper(sink, names, app.group_id, holds.durable),
+            holds,
+            default=settings.quarantine_keys if quarantine_keys is None else quarantine_keys,
+        ),
     )

@@ -10,7 +10,10 @@ principal may ask about itself) and stops with one line per missing grant:
     not authorized to Read topic jobs.invoice
 
 Write on a dead-letter topic is only warned about: every job that succeeds still runs, and the
-first poison record holds its partition, fails readiness and names the topic then.
+first poison record holds its partition, fails readiness and names the topic then. So are Read
+and Write on the group's quarantine topic (`keel.quarantine.<group>`): without Read a new owner
+cannot see which keys are held, and without Write the first dead letter of a keyed job holds its
+partition until the grant comes.
 A broker that does not report authorized operations, or a topic that does not exist yet, is not
 judged here: the worker's own start reports those.
 """
@@ -33,7 +36,7 @@ from keel.schemas import clients
 from keel.schemas.access import not_authorized
 from keel.schemas.errors import AuthorizationError
 from keel.schemas.settings import ClusterSettings
-from keel.schemas.topics import dead_letter_topic
+from keel.schemas.topics import dead_letter_topic, quarantine_topic
 
 _LOG = logging.getLogger(__name__)
 _TIMEOUT_S = 10.0
@@ -65,11 +68,15 @@ class Answer:
 
 
 def required(group: str, topics: Iterable[str]) -> list[Required]:
-    """Read on the group and on each topic; Write on each topic's dead-letter topic."""
+    """Read on the group and on each topic; Write on each topic's dead-letter topic; Read and
+    Write on the group's quarantine topic."""
+    state = quarantine_topic(group)
     needs = [Required("group", group, AclOperation.READ)]
     for topic in topics:
         needs.append(Required("topic", topic, AclOperation.READ))
         needs.append(Required("topic", dead_letter_topic(topic), AclOperation.WRITE, False))
+    needs.append(Required("topic", state, AclOperation.READ, False))
+    needs.append(Required("topic", state, AclOperation.WRITE, False))
     return needs
 
 
@@ -92,7 +99,7 @@ def check_worker_access(cluster: ClusterSettings, group: str, topics: Iterable[s
     missing = refusals(needs, answers)
     for need in missing:
         if not need.fatal:
-            _LOG.warning("%s: a poison record will hold its partition", describe(need, None))
+            _LOG.warning("%s: %s", describe(need, None), _consequence(need))
     fatal = [describe(n, answers.get((n.kind, n.name))) for n in missing if n.fatal]
     if fatal:
         raise AuthorizationError("; ".join(fatal))
@@ -159,3 +166,11 @@ def _retrying(ask_once: Callable[[], Answer]) -> Answer:
         time.sleep(_RETRY_S)
         answer = ask_once()
     return answer
+
+
+def _consequence(need: Required) -> str:
+    if need.name.endswith(".dlt"):
+        return "a poison record will hold its partition"
+    return (
+        "held keys are not seen on assignment, and a dead letter of a keyed job holds its partition"
+    )

@@ -24,6 +24,9 @@ class Registration:
     is_async: bool
     policy: RetryPolicy
     timeout: float | None
+    # Hold a key's later jobs once one of its jobs is dead-lettered; None: the worker's default
+    # (`WorkerSettings.quarantine_keys`). See keel.consumers.pipeline.quarantine.
+    quarantine: bool | None = None
 
 
 class Registrations:
@@ -38,13 +41,14 @@ class Registrations:
         handler: Handler,
         policy: RetryPolicy,
         timeout: float | None,
+        quarantine: bool | None = None,
     ) -> Registration:
         if job_type in self._by_type:
             raise ValueError(f"{job_type.__name__} already has a handler")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive")
         registration = Registration(
-            job_type, handler, inspect.iscoroutinefunction(handler), policy, timeout
+            job_type, handler, inspect.iscoroutinefunction(handler), policy, timeout, quarantine
         )
         self._by_type[job_type] = registration
         return registration

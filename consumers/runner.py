@@ -22,6 +22,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from keel.consumers.app import App
 from keel.consumers.dead_letters.kafka_sink import KafkaSink
+from keel.consumers.dead_letters.parking import HoldReader, ensure_state_topic, state_reader
 from keel.consumers.engine_factory import build_engine, engine_config
 from keel.consumers.permissions import check_worker_access
 from keel.consumers.pipeline.commit import Committer
@@ -94,6 +95,7 @@ class Worker:
         self.draining = False
         self.exit_at_deadline = False  # `serve` owns the process: the watchdog may end it
         self._committer_stop = asyncio.Event()
+        self.holds = HoldReader(state_reader(settings.cluster), self.group)
         self.engine = build_engine(
             app,
             decoder=codec,
@@ -109,7 +111,10 @@ class Worker:
                 ]
             ),
             on_flow=self._flow,
+            holds=self.holds,
+            quarantine_keys=settings.quarantine_keys,
         )
+        quarantine = self.engine.quarantine
         self.metrics.bound(
             Readings(
                 buffered=lambda: self.engine.buffered,
@@ -117,6 +122,8 @@ class Worker:
                 blocked=lambda: len(self.engine.blocked()),
                 lag=lambda: self.lag.of(self.engine.time_lags()),
                 time_lag=self.engine.time_lags,
+                quarantined=lambda: quarantine.held if quarantine else 0,
+                parked=lambda: quarantine.parked if quarantine else 0,
             )
         )
         consumer_config = {**settings.to_confluent(self.group), "stats_cb": self.lag.on_stats}
@@ -127,6 +134,7 @@ class Worker:
             batch=settings.poll_batch,
             poll_timeout=settings.poll_timeout,
             drain_timeout=settings.drain_timeout,
+            before_assign=self.holds.read,
         )
         self.committer = Committer(
             self.engine.positions, self.source.commit, settings.commit_interval
@@ -163,6 +171,7 @@ class Worker:
         check_authentication(self.settings.cluster)
         check_worker_access(self.settings.cluster, self.group, self.topics)
         ensure_dead_letter_topics(self.settings, self.topics)
+        ensure_state_topic(self.settings.cluster, self.group)
         if self.settings.health_port is not None:
             await self.health.start(self.settings.health_host, self.settings.health_port)
         self.source.start()

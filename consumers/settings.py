@@ -59,6 +59,9 @@ class WorkerSettings(BaseSettings):
     # (keel.consumers.shutdown). The pod's grace period must exceed it by TERMINATION_MARGIN.
     shutdown_timeout: float = Field(default=30.0, gt=0)
     dead_letter_retry_max: float = Field(default=30.0, gt=0)
+    # Once a job of a key is dead-lettered, park the key's later jobs until it is replayed or
+    # released (docs/guarantees.md); a handler's `quarantine=` overrides this per job type.
+    quarantine_keys: bool = True
 
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(default=8080, ge=0)  # None: no endpoint; 0: any free port

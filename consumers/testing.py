@@ -29,15 +29,18 @@ from keel.consumers.dead_letters.sink import Acknowledged
 from keel.consumers.engine_factory import build_engine
 from keel.consumers.pipeline.engine import Engine, EngineConfig
 from keel.consumers.pipeline.observer import NoObserver, Observer
+from keel.consumers.pipeline.quarantine import NoHolds
 from keel.consumers.pipeline.records import Header
 from keel.schemas.codec import JobCodec
 from keel.schemas.headers import JobHeaders, new_job_id
 from keel.schemas.job import Job
+from keel.schemas.topics import quarantine_topic
 
 __all__ = ["DeadLetterRecord", "InMemoryWorker"]
 
 # confluent-kafka answers a `mock://` URL with its in-memory registry client, one per instance.
 _REGISTRY = {"url": "mock://keel-testing"}
+QUARANTINE_PREFIX = quarantine_topic("")
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,11 @@ class _Sink:
         if self._worker.dead_letter_error is not None:
             loop.call_soon(done, self._worker.dead_letter_error)
             return
-        self._worker.dead_letters.append(DeadLetterRecord(topic, key, value, header_map(headers)))
+        written = DeadLetterRecord(topic, key, value, header_map(headers))
+        if topic.startswith(QUARANTINE_PREFIX):
+            self._worker.quarantine_state.append(written)
+        else:
+            self._worker.dead_letters.append(written)
         loop.call_soon(done, None)
 
 
@@ -123,14 +130,22 @@ class InMemoryWorker:
         max_overtakes: int | None = None,
         instant_retries: bool = True,
         observer: Observer | None = None,
+        quarantine: bool = False,
     ) -> None:
-        """`observer` sees every attempt, as the worker's metrics and tracing do."""
+        """`observer` sees every attempt, as the worker's metrics and tracing do.
+
+        `quarantine`: hold a key behind its dead letter as the worker does; the holds it saves
+        are in `quarantine_state` (records of the state topic), the parked jobs in
+        `dead_letters`.
+        """
         self.app = app
         self._observer = observer or NoObserver()
         self.topic = topic
         self.partitions = partitions
         self.dead_letters: list[DeadLetterRecord] = []
         self.dead_letter_error: str | None = None  # set to make dead-letter writes fail
+        self.quarantine_state: list[DeadLetterRecord] = []
+        self._quarantine = quarantine
         self._codec = JobCodec(SchemaRegistryClient.new_client(_REGISTRY), app.catalog)
         self._max_running = max_running
         self._max_overtakes = 2 * max_running if max_overtakes is None else max_overtakes
@@ -154,9 +169,16 @@ class InMemoryWorker:
         extra = [(name, text.encode()) for name, text in (headers or {}).items()]
         return self._append(key, value, [*sent, *extra])
 
-    def send_raw(self, value: bytes | None, *, key: bytes | None = None) -> tuple[int, int]:
+    def send_raw(
+        self,
+        value: bytes | None,
+        *,
+        key: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, int]:
         """Queue bytes as they are: the worker's decoder decides what they are (often poison)."""
-        return self._append(key, value, [])
+        extra = [(name, text.encode()) for name, text in (headers or {}).items()]
+        return self._append(key, value, extra)
 
     def _append(
         self, key: bytes | None, value: bytes | None, headers: list[Header]
@@ -212,6 +234,7 @@ class InMemoryWorker:
             ),
             observer=self._observer,
             rng=_NoJitter() if self._instant else None,
+            holds=NoHolds() if self._quarantine else None,
         )
         for partition in range(self.partitions):
             engine.assign((self.topic, partition), 0, None)

@@ -17,7 +17,7 @@ import yaml
 from keel.producers.scheduler.app import Scheduler
 from keel.producers.scheduler.state import STATE_CONFIG
 from keel.producers.topics import with_dead_letters
-from keel.schemas.topics import dead_letter_topic
+from keel.schemas.topics import dead_letter_topic, quarantine_topic
 
 _DAY_MS = 24 * 3600 * 1000
 _HEADER = """\
@@ -121,12 +121,15 @@ def worker_acls(topics: Iterable[str], group: str) -> list[Acl]:
     here every dead-letter topic is a KafkaTopic, so it finds them and needs only to see them.
     No cluster operation either: an idempotent producer needs IdempotentWrite on the cluster only
     on brokers older than Kafka 2.8 (KIP-679), where Write on a topic now implies it.
+    The group's key-quarantine topic (`keel.quarantine.<group>`, compacted) is the worker's own:
+    it reads and writes it, and creates it at start (Create on that one literal name).
     """
     topics = list(topics)
     return [
         *(Acl("topic", t, ("Read", "Describe")) for t in topics),
         Acl("group", group, ("Read",)),
         *(Acl("topic", dead_letter_topic(t), ("Write", "Describe")) for t in topics),
+        Acl("topic", quarantine_topic(group), ("Read", "Write", "Describe", "Create")),
     ]
 
 

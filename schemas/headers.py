@@ -58,6 +58,16 @@ DEAD_LETTER_HEADERS = frozenset(
 # On a job replayed from a dead-letter topic: which dead-letter record, and when.
 REPLAY_OF = "keel-replay-of"
 REPLAYED_AT = "keel-replayed-at"
+# Key quarantine (docs/guarantees.md). On a parked record in the dead-letter topic: the job that
+# blocks its key, named by its origin position `topic/partition/offset`, and that job's id. On a
+# replayed job: the blocker whose quarantine it is replayed for (it runs while the key is held).
+# On a resume marker (a record with no value): the blocker it ends the quarantine of, and the
+# highest origin offset the replay or release covered.
+BLOCKED_BY = "keel-blocked-by"
+BLOCKED_BY_JOB = "keel-blocked-by-job"
+QUARANTINE_REPLAY = "keel-quarantine-replay"
+QUARANTINE_RESUME = "keel-quarantine-resume"
+QUARANTINE_COVERS = "keel-quarantine-covers"
 
 HeaderValue = str | bytes | None
 # The shapes confluent-kafka accepts on produce and returns from `Message.headers()`.

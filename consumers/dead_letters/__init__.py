@@ -7,7 +7,10 @@
     ledger      which letters were replayed already (`T.dlt.replays`)
     replay      replaying letters to their origin, once: `Replayer`, `replay`
     api         list, show and replay as Python calls
-    cli         `keel dlt list|show|replay`
+    parking     key quarantine's Kafka side: parked records, and the holds' state topic
+    quarantine  a replay's order for a held key: blocker, parked jobs, resume marker
+    release     `keel dlt release`: a held key's parked jobs without their blocker
+    cli         `keel dlt list|show|replay|release`
 
 The writer works on the pipeline's per-record state; the engine knows it only through its
 `DeadLetters` protocol, so this package imports the pipeline and never the reverse.

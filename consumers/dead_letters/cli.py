@@ -1,4 +1,4 @@
-"""`keel dlt list|show|replay`: the dead-letter tools on the command line.
+"""`keel dlt list|show|replay|release`: the dead-letter tools on the command line.
 
 Each streams the topic (`keel.consumers.dead_letters.api` is the same as calls), so a topic of
 millions of records lists, and replays, in bounded memory. `--json` prints one JSON object per
@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from keel.consumers.dead_letters import api, replay
+from keel.consumers.dead_letters import api, release, replay
 from keel.consumers.dead_letters.reader import Letter, records_in
 from keel.schemas.headers import (
     DLT_ATTEMPTS,
@@ -161,3 +161,16 @@ def _echo_would_replay(letter: Letter, *, as_json: bool) -> None:
 
 def _headers(letter: Letter) -> dict[str, dict[str, str]]:
     return {"headers": letter.headers}
+
+
+@app.command("release")
+def release_key(
+    topic: Topic,
+    key: Annotated[str, typer.Argument(help="The quarantined key, as text (UTF-8).")],
+) -> None:
+    """Let a quarantined key's parked jobs run without the job that blocks them."""
+    report = release.release(ClusterSettings(), replay.dead_letter_name(topic), key.encode("utf-8"))
+    if report.blocker is None:
+        typer.echo(f"no dead letter has key {key!r}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"released {report.released} parked jobs held behind {report.blocker}")

@@ -5,7 +5,13 @@ original job headers, `keel-attempt` reset to 1, and an audit trail (`keel-repla
 dead-letter record, `keel-replayed-at`). Each replay is also recorded in the ledger topic
 beside the dead-letter topic (`keel.consumers.dead_letters.ledger`), in the same Kafka
 transaction as the replayed record: a record is replayed exactly once, however often `replay`
-runs and wherever it stops.
+runs and wherever it stops. A replayed job that blocked its key brings the key's parked jobs
+and a resume marker behind it (`keel.consumers.dead_letters.quarantine`).
+
+The topic is streamed twice: once to learn which jobs are parked behind which blocking job (and
+which blocking jobs were replayed before), then to choose and send. Memory is bounded by the
+ledger and the parked jobs; the chosen letters are held in memory only when some of them must be
+reordered behind a blocking job.
 
 The building blocks are public for other tools that replay: `stream_letters` (reader) yields
 a topic's records one by one, `Replayer` sends letters back in transactions of `BATCH`, and
@@ -20,6 +26,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from keel.consumers.dead_letters import quarantine
 from keel.consumers.dead_letters.ledger import (
     LEDGER_SUFFIX,
     ReplayLedger,
@@ -128,10 +135,17 @@ class Replayer:
     def send(self, letter: Letter) -> None:
         if not self._in_transaction:
             self._producer.begin_transaction()
-        _produce_replay(self._producer, self._dead_letters, letter)
+        produce_replay(self._producer, self._dead_letters, letter)
         self._in_transaction += 1
         if self._in_transaction >= self._batch:
             self.commit()
+
+    def send_resume(self, marker: quarantine.Resume) -> None:
+        """The marker that ends a key's hold, in the transaction of the jobs it follows."""
+        if not self._in_transaction:
+            self._producer.begin_transaction()
+        quarantine.produce_resume(self._producer, marker)
+        self._in_transaction += 1
 
     def commit(self) -> None:
         """Commit the open transaction, if any: its letters are replayed, and in the ledger."""
@@ -172,21 +186,34 @@ def replay(
     if not dry_run:
         ensure_ledger(cluster, dead_letters)
     done = ReplayLedger.read(cluster, dead_letters)
+    holds = quarantine.Holds.read(stream_letters(cluster, dead_letters), done.ids())
     counts = _Counts()
-    chosen = _choose(stream_letters(cluster, dead_letters), selection, done, counts, limit)
+    chosen: Iterator[Letter | quarantine.Resume] = _choose(
+        stream_letters(cluster, dead_letters), selection, done, counts, limit
+    )
+    if holds.parked:
+        chosen = iter(holds.order(list(_only_letters(chosen))))
     started = time.monotonic()
     if dry_run:
-        for count, letter in enumerate(chosen):
-            on_letter(letter)
-            counts.replayed = count + 1
-    else:
-        with Replayer(cluster, dead_letters) as replayer:
-            for count, letter in enumerate(chosen):
-                _pace(started, count, rate)
-                replayer.send(letter)
-                on_letter(letter)
-                counts.replayed = count + 1
+        for item in chosen:
+            if isinstance(item, Letter):
+                on_letter(item)
+                counts.replayed += 1
+        return ReplayReport(counts.replayed, counts.already, counts.not_selected, dry_run)
+    with Replayer(cluster, dead_letters) as replayer:
+        for item in chosen:
+            if isinstance(item, quarantine.Resume):
+                replayer.send_resume(item)
+                continue
+            _pace(started, counts.replayed, rate)
+            replayer.send(item)
+            on_letter(item)
+            counts.replayed += 1
     return ReplayReport(counts.replayed, counts.already, counts.not_selected, dry_run)
+
+
+def _only_letters(items: Iterator[Letter | quarantine.Resume]) -> Iterator[Letter]:
+    return (item for item in items if isinstance(item, Letter))
 
 
 @dataclass
@@ -221,17 +248,20 @@ def replay_headers(letter: Letter, now_ms: int) -> list[Header]:
     kept = [
         (name, value)
         for name, value in letter.raw_headers
-        if name not in DEAD_LETTER_HEADERS and name not in {ATTEMPT, REPLAY_OF, REPLAYED_AT}
+        if name not in DEAD_LETTER_HEADERS
+        and name not in {ATTEMPT, REPLAY_OF, REPLAYED_AT}
+        and name not in quarantine.QUARANTINE_HEADERS
     ]
     return [
         *kept,
+        *quarantine.replay_tag(letter),
         (ATTEMPT, b"1"),
         (REPLAY_OF, f"{letter.topic}/{letter.id}".encode()),
         (REPLAYED_AT, str(now_ms).encode()),
     ]
 
 
-def _produce_replay(producer: Producer, dead_letters: str, letter: Letter) -> None:
+def produce_replay(producer: Producer, dead_letters: str, letter: Letter) -> None:
     origin = letter.header(DLT_ORIGIN_TOPIC)
     if not origin:
         raise ValueError(f"{letter.topic}/{letter.id} has no {DLT_ORIGIN_TOPIC} header")

@@ -28,6 +28,7 @@ from keel.consumers.pipeline.flow import FlowControl
 from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
 from keel.consumers.pipeline.offsets import PartitionOffsets, decode_finished
 from keel.consumers.pipeline.partition import PartitionState, Position, RecordState, note_failure
+from keel.consumers.pipeline.quarantine import KeyQuarantine
 from keel.consumers.pipeline.ready import ReadyQueue
 from keel.consumers.pipeline.records import Message, TopicPartition
 from keel.consumers.registrations import Registration
@@ -60,6 +61,12 @@ class DeadLettersFactory(Protocol):
     def __call__(self, *, finished: Settled, given_up: Settled) -> DeadLetters: ...
 
 
+class QuarantineFactory(Protocol):
+    """Builds the engine's `KeyQuarantine`, given how a record finishes or is given up."""
+
+    def __call__(self, *, finish: Settled, given_up: Settled) -> KeyQuarantine: ...
+
+
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     """The engine's knobs, taken from `WorkerSettings`."""
@@ -86,6 +93,7 @@ class Engine:
         observer: Observer,
         on_flow: Callable[[], None],
         rng: Random,
+        quarantine: QuarantineFactory | None = None,
     ) -> None:
         self._config = config
         self._max_running = config.max_running
@@ -104,7 +112,11 @@ class Engine:
         self._stopping = False
         self._cut = asyncio.Event()  # set: drains stop waiting (the shutdown's jobs share ended)
         self._loop = asyncio.get_running_loop()
-        self._dead_letters = dead_letters(finished=self._finish, given_up=self._given_up)
+        self.quarantine = (
+            quarantine(finish=self._finish, given_up=self._given_up) if quarantine else None
+        )
+        finished = self._finish if self.quarantine is None else self.quarantine.dead_lettered
+        self._dead_letters = dead_letters(finished=finished, given_up=self._given_up)
 
     # -- assignment ---------------------------------------------------------------------------
 
@@ -114,6 +126,8 @@ class Engine:
         part = PartitionState(tp, PartitionOffsets(committed, skip))
         part.draining = self._stopping  # assigned during shutdown: start nothing
         self._parts[tp] = part
+        if self.quarantine is not None:
+            self.quarantine.assign(tp)  # its held keys, before any of its records runs
         self._signal(self._flow.assign(tp))
 
     async def revoke(
@@ -128,6 +142,7 @@ class Engine:
         positions = _positions(parts)
         for part in parts:
             part.closed = True
+            self._forget(part.tp)
             self._signal(self._flow.remove(part.tp))
         return positions
 
@@ -138,6 +153,7 @@ class Engine:
             if part is not None:
                 self._begin_drain(part)
                 part.closed = True
+                self._forget(tp)
                 self._signal(self._flow.remove(tp))
 
     async def stop(self, timeout: float) -> None:
@@ -260,6 +276,8 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     def _start(self, record: RecordState) -> None:
+        if self.quarantine is not None and self.quarantine.takes(record):
+            return  # its key is held: parked (or a marker that ends a hold)
         if record.job is None and record.poison is None:
             if record.unavailable is None:
                 self._resolve(record)  # its decode timer fired: ask the registry again
@@ -352,6 +370,10 @@ class Engine:
         # again already, with a count of its own that they were never part of.
         if self._flow.settle(None if part.closed else part.tp, count):
             self._on_flow()
+
+    def _forget(self, tp: TopicPartition) -> None:
+        if self.quarantine is not None:
+            self.quarantine.forget(tp)
 
     def _signal(self, changed: bool) -> None:
         if changed:

@@ -78,8 +78,12 @@ class Source:
         batch: int,
         poll_timeout: float,
         drain_timeout: float,
+        before_assign: Callable[[list[records.TopicPartition]], None] | None = None,
     ) -> None:
+        """`before_assign(tps)` runs on the poll thread before new partitions reach the engine
+        (key quarantine reads its held keys there)."""
         self._connect = connect
+        self._before_assign = before_assign
         self._topics = list(topics)
         self._engine = engine
         self._batch = batch
@@ -208,6 +212,8 @@ class Source:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         committed = consumer.committed(partitions, timeout=COMMITTED_TIMEOUT)
+        if self._before_assign is not None:
+            self._before_assign([(tp.topic, tp.partition) for tp in partitions])
         for tp in committed:
             offset = tp.offset if tp.offset >= 0 else None
             self._on_loop(self._engine.assign, (tp.topic, tp.partition), offset, tp.metadata)

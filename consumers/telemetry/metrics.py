@@ -90,6 +90,8 @@ class Readings:
     buffered: Callable[[], int] = lambda: 0
     running: Callable[[], int] = lambda: 0
     blocked: Callable[[], int] = lambda: 0
+    quarantined: Callable[[], int] = lambda: 0  # keys held (see pipeline/quarantine.py)
+    parked: Callable[[], int] = lambda: 0  # records parked since the worker started
     lag: Callable[[], Mapping[TopicPartition, int]] = dict
     time_lag: Callable[[], Mapping[TopicPartition, float]] = dict
 
@@ -104,6 +106,8 @@ class Snapshot:
     buffered: int = 0  # records accepted and not finished
     running: int = 0  # handlers executing
     blocked: int = 0
+    quarantined: int = 0
+    parked: int = 0
     lag: Mapping[TopicPartition, int] = field(default_factory=dict)
     time_lag: Mapping[TopicPartition, float] = field(default_factory=dict)
     started: float = 0.0  # epoch seconds when counting began
@@ -201,6 +205,8 @@ class Metrics(NoObserver):
             buffered=readings.buffered(),
             running=readings.running(),
             blocked=readings.blocked(),
+            quarantined=readings.quarantined(),
+            parked=readings.parked(),
             lag=dict(readings.lag()),
             time_lag=dict(readings.time_lag()),
             started=self.started,

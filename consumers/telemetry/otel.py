@@ -13,7 +13,8 @@ Names follow the OpenTelemetry semantic conventions where one exists, keel's own
     messaging.process.duration                        histogram  keel.job.type (handler, s)
     keel.job.latency                                  histogram  keel.job.type (publish to finish)
     keel.jobs.buffered, keel.jobs.running,            up-down counters
-    keel.dead_letter.blocked_partitions
+    keel.dead_letter.blocked_partitions, keel.quarantine.keys
+    keel.jobs.parked                                  counter    (key quarantine)
     keel.consumer.lag                                 gauge      messaging.destination.name,
     keel.consumer.time_lag                            gauge      messaging.destination.partition.id
 
@@ -136,6 +137,18 @@ class OtelMetrics:
             [self._gauge(lambda s: s.blocked)],
             unit="{partition}",
             description="Partitions whose dead-letter writes fail.",
+        )
+        meter.create_observable_up_down_counter(
+            "keel.quarantine.keys",
+            [self._gauge(lambda s: s.quarantined)],
+            unit="{key}",
+            description="Keys held behind a dead-lettered job.",
+        )
+        meter.create_observable_counter(
+            "keel.jobs.parked",
+            [self._gauge(lambda s: s.parked)],
+            unit="{job}",
+            description="Jobs parked behind a quarantined key.",
         )
         meter.create_observable_gauge(
             "keel.consumer.lag",

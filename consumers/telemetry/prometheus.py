@@ -8,6 +8,7 @@ and deploy/README.md use them):
     keel_job_duration_seconds (histogram)                     {job_type}  handler time
     keel_job_latency_seconds (histogram)                      {job_type}  publish to finish
     keel_jobs_buffered, keel_jobs_running, keel_dead_letter_blocked_partitions
+    keel_quarantined_keys, keel_jobs_parked_total               key quarantine
     keel_consumer_lag                                          {topic, partition}  records
     keel_consumer_time_lag_seconds                             {topic, partition}
 """
@@ -61,6 +62,16 @@ class PrometheusView:
             "keel_dead_letter_blocked_partitions",
             "Partitions whose dead-letter writes fail.",
             value=snapshot.blocked,
+        )
+        yield GaugeMetricFamily(
+            "keel_quarantined_keys",
+            "Keys held behind a dead-lettered job on this worker's partitions.",
+            value=snapshot.quarantined,
+        )
+        yield CounterMetricFamily(
+            "keel_jobs_parked",
+            "Jobs parked in the dead-letter topic behind a quarantined key.",
+            value=snapshot.parked,
         )
         yield _histogram(
             "keel_job_duration_seconds", "Handler time per attempt.", snapshot.durations

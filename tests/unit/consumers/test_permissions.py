@@ -12,11 +12,13 @@ def _needs() -> list[Required]:
     return required("billing", ["jobs"])
 
 
-def test_a_worker_needs_read_on_its_group_and_topics_and_write_on_the_dead_letters() -> None:
+def test_a_worker_needs_its_group_topics_dead_letters_and_quarantine_topic() -> None:
     assert [(n.kind, n.name, n.operation, n.fatal) for n in _needs()] == [
         ("group", "billing", READ, True),
         ("topic", "jobs", READ, True),
         ("topic", "jobs.dlt", WRITE, False),
+        ("topic", "keel.quarantine.billing", READ, False),
+        ("topic", "keel.quarantine.billing", WRITE, False),
     ]
 
 

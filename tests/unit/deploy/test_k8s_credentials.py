@@ -204,7 +204,7 @@ def _granted(acls: list[Acl]) -> set[tuple[str, str, str]]:
     return {(a.resource, a.name, op) for a in acls for op in a.operations}
 
 
-def test_a_worker_reads_its_topics_and_group_and_writes_only_dead_letters() -> None:
+def test_a_worker_reads_its_topics_and_group_and_writes_only_dead_letters_and_quarantine() -> None:
     granted = _granted(worker_acls(["jobs.a"], "billing"))
 
     assert granted == {
@@ -213,6 +213,10 @@ def test_a_worker_reads_its_topics_and_group_and_writes_only_dead_letters() -> N
         ("group", "billing", "Read"),
         ("topic", "jobs.a.dlt", "Write"),
         ("topic", "jobs.a.dlt", "Describe"),
+        ("topic", "keel.quarantine.billing", "Read"),
+        ("topic", "keel.quarantine.billing", "Write"),
+        ("topic", "keel.quarantine.billing", "Describe"),
+        ("topic", "keel.quarantine.billing", "Create"),
     }
 
 

@@ -53,3 +53,12 @@ async def test_probes_answer_200_or_503_with_their_reason() -> None:
     assert now_ready.status_code == 200
     assert scraped.text == "keel_jobs_buffered 0\n"
     assert missing.status_code == 404
+
+
+def test_quarantined_keys_and_parked_jobs_are_read_at_scrape_time() -> None:
+    metrics = Metrics().bound(Readings(quarantined=lambda: 2, parked=lambda: 9))
+
+    text = PrometheusView(metrics.snapshot).render()
+
+    assert "keel_quarantined_keys 2.0" in text
+    assert "keel_jobs_parked_total 9.0" in text
