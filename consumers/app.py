@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.registrations import Handler, Registration, Registrations
 from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.settings import WorkerSettings
@@ -57,8 +58,13 @@ class App:
         *,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
+        circuit: CircuitPolicy | None = None,
     ) -> Callable[[H], H]:
-        """Register the decorated function (async or sync) as the handler of `job_type`."""
+        """Register the decorated function (async or sync) as the handler of `job_type`.
+
+        `circuit`: when an outage of what the type calls holds its jobs (default: the worker's
+        `KEEL_WORKER_CIRCUIT`; `CircuitPolicy(enabled=False)` turns it off for this type).
+        """
 
         def register(function: H) -> H:
             self._handled = None
@@ -67,6 +73,7 @@ class App:
                 function,
                 retry or self._default_retry,
                 timeout if timeout is not None else self._default_timeout,
+                circuit,
             )
             return function
 

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.telemetry.settings import TelemetrySettings
 from keel.schemas.settings import ClusterSettings
 
@@ -57,6 +58,9 @@ class WorkerSettings(BaseSettings):
     drain_timeout: float = Field(default=20.0, ge=0)  # on revoke
     shutdown_grace: float = Field(default=25.0, ge=0)  # on SIGTERM/SIGINT
     dead_letter_retry_max: float = Field(default=30.0, gt=0)
+    # The circuit of every job type without one of its own (`App.handler(circuit=...)`), as
+    # JSON: KEEL_WORKER_CIRCUIT='{"enabled": false}' (keel.consumers.circuit_policy).
+    circuit: CircuitPolicy = CircuitPolicy()
 
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(default=8080, ge=0)  # None: no endpoint; 0: any free port
