@@ -28,6 +28,7 @@ from keel.consumers.dead_letters.headers import header_map
 from keel.consumers.dead_letters.sink import Acknowledged
 from keel.consumers.engine_factory import build_engine
 from keel.consumers.pipeline.engine import Engine, EngineConfig
+from keel.consumers.pipeline.holds import CircuitReading
 from keel.consumers.pipeline.observer import NoObserver, Observer
 from keel.consumers.pipeline.records import Header
 from keel.schemas.codec import JobCodec
@@ -186,6 +187,11 @@ class InMemoryWorker:
         """The offset the worker would commit now, by partition."""
         positions = self._ensure_engine().positions()
         return {partition: p.offset for (_topic, partition), p in positions.items()}
+
+    @property
+    def circuits(self) -> dict[str, CircuitReading]:
+        """Each job type's circuit (state, held jobs, transitions), by job type name."""
+        return self._ensure_engine().circuits()
 
     async def close(self) -> None:
         """Let running jobs finish and release the thread pool."""
