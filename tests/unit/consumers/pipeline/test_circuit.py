@@ -96,17 +96,17 @@ def test_the_window_counts_afresh_after_closing() -> None:
 
 
 @pytest.mark.parametrize(
-    "values",
+    ("values", "match"),
     [
-        {"window": 0},
-        {"failure_ratio": 0},
-        {"failure_ratio": 1.5},
-        {"min_attempts": 0},
-        {"min_jobs": 0},
-        {"probe_interval": 0},
-        {"probe_interval": 10, "probe_interval_max": 5},
+        ({"window": 0}, "window"),
+        ({"failure_ratio": 0}, "failure_ratio"),
+        ({"failure_ratio": 1.5}, "failure_ratio"),
+        ({"min_attempts": 0}, "min_attempts"),
+        ({"min_jobs": 0}, "min_jobs"),
+        ({"probe_interval": 0}, "probe_interval"),
+        ({"probe_interval": 10, "probe_interval_max": 5}, "probe_interval"),
     ],
 )
-def test_a_policy_that_cannot_work_is_refused(values: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+def test_a_policy_that_cannot_work_is_refused(values: dict[str, float], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
         CircuitPolicy(**values)  # type: ignore[arg-type]

@@ -1,6 +1,7 @@
 """The circuit in the engine, run in memory: an outage holds a type's jobs, poison does not."""
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -181,7 +182,7 @@ async def test_a_failing_probe_keeps_it_open_with_growing_waits(signal: str) -> 
     run = asyncio.ensure_future(worker.run_until_idle(timeout=30))
     await until(lambda: worker.circuits[CHARGE].transitions.get(OPEN, 0) >= 5, 10, "4 probes")
     probes = calls[-4:]
-    gaps = [later - earlier for earlier, later in zip(probes, probes[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(probes)]
     assert gaps[0] >= 0.1 * 0.9  # the wait doubled after a failed probe: 0.1, 0.2, 0.4
     assert gaps[-1] >= 0.4 * 0.9
     assert worker.dead_letters == []
