@@ -113,6 +113,7 @@ class Worker:
                 blocked=lambda: len(self.engine.blocked()),
                 lag=lambda: self.lag.of(self.engine.time_lags()),
                 time_lag=self.engine.time_lags,
+                circuits=self.engine.circuits,
             )
         )
         consumer_config = {**settings.to_confluent(self.group), "stats_cb": self.lag.on_stats}

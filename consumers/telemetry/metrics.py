@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from keel.consumers.pipeline.holds import CircuitReading
 from keel.consumers.pipeline.observer import DEAD_LETTERED, PROCESSED, NoObserver
 from keel.consumers.pipeline.records import Message, TopicPartition
 
@@ -92,6 +93,7 @@ class Readings:
     blocked: Callable[[], int] = lambda: 0
     lag: Callable[[], Mapping[TopicPartition, int]] = dict
     time_lag: Callable[[], Mapping[TopicPartition, float]] = dict
+    circuits: Callable[[], Mapping[str, CircuitReading]] = dict
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Snapshot:
     blocked: int = 0
     lag: Mapping[TopicPartition, int] = field(default_factory=dict)
     time_lag: Mapping[TopicPartition, float] = field(default_factory=dict)
+    circuits: Mapping[str, CircuitReading] = field(default_factory=dict)  # job type -> circuit
     started: float = 0.0  # epoch seconds when counting began
 
 
@@ -203,5 +206,6 @@ class Metrics(NoObserver):
             blocked=readings.blocked(),
             lag=dict(readings.lag()),
             time_lag=dict(readings.time_lag()),
+            circuits=dict(readings.circuits()),
             started=self.started,
         )

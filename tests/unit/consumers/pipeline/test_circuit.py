@@ -110,3 +110,11 @@ def test_the_window_counts_afresh_after_closing() -> None:
 def test_a_policy_that_cannot_work_is_refused(values: dict[str, float], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         CircuitPolicy(**values)  # type: ignore[arg-type]
+
+
+def test_successes_count_in_the_bucket_of_their_own_time() -> None:
+    breaker = Breaker(POLICY, now=0.0)
+    for _ in range(100):
+        breaker.succeeded(5.0)  # the first attempts come long after the breaker was made
+    assert fail_jobs(breaker, 14.5, range(10)) == []  # 10 of 110: the successes still count
+    assert fail_jobs(breaker, 15.5, range(10, 11)) == [OPEN]  # now they fell out
