@@ -15,8 +15,8 @@ success closes the circuit with an empty window and the first delay again; its f
 it again for twice the delay, up to `probe_interval_max`.
 
 Nothing here reads a clock or touches a job: every call is given `now` (seconds, any monotonic
-origin), and which job is the probe is the caller's business (`pipeline.holds`). A success in a
-closed circuit costs a comparison and an increment: it runs for every job.
+origin), and which job is the probe is the caller's business (`pipeline.holds`, which also
+hands successes over in batches, so that a job costs the engine no call here).
 """
 
 from collections.abc import Hashable
@@ -50,6 +50,7 @@ class Breaker:
         "_failing",
         "_failures",
         "_roll_at",
+        "_slot",
         "_width",
         "delay",
         "policy",
@@ -62,25 +63,25 @@ class Breaker:
         self.delay = policy.probe_interval  # how long the next OPEN lasts before a probe
         self._width = policy.window / _BUCKETS
         self._attempts = [0] * _BUCKETS
+        self._slot = 0  # the bucket of now, until `_roll_at`
+        self._roll_at = 0.0
         self._failures = [0] * _BUCKETS
         self._failing: dict[Hashable, int] = {}  # job -> the bucket of its latest failure
         self._epoch = 0
-        self._roll_at = 0.0
         self._restart(now)
 
-    def succeeded(self, now: float) -> None:
-        """An attempt of the closed circuit's type succeeded."""
+    def succeeded(self, now: float, count: int = 1) -> None:
+        """`count` attempts of the closed circuit's type succeeded (lately, counted at `now`)."""
         if now >= self._roll_at:
             self._roll(now)
-        self._attempts[self._epoch % _BUCKETS] += 1
+        self._attempts[self._slot] += count
 
     def failed(self, now: float, job: Hashable) -> Change | None:
         """An attempt of `job` failed with a retryable error; a Change when that opens it."""
         if now >= self._roll_at:
             self._roll(now)
-        slot = self._epoch % _BUCKETS
-        self._attempts[slot] += 1
-        self._failures[slot] += 1
+        self._attempts[self._slot] += 1
+        self._failures[self._slot] += 1
         self._failing[job] = self._epoch
         return self._trip()
 
@@ -101,6 +102,11 @@ class Breaker:
         self.state = OPEN
         self.delay = min(2 * self.delay, self.policy.probe_interval_max)
         return Change(OPEN, "the probe failed", self.delay)
+
+    @property
+    def bucket(self) -> float:
+        """The width of one bucket of the window, in seconds."""
+        return self._width
 
     def counted(self) -> tuple[int, int, int]:
         """Attempts, failed attempts and failing jobs in the window now (as last rolled)."""
@@ -125,8 +131,7 @@ class Breaker:
         for passed in range(max(self._epoch + 1, epoch - _BUCKETS + 1), epoch + 1):
             self._attempts[passed % _BUCKETS] = 0
             self._failures[passed % _BUCKETS] = 0
-        self._epoch = epoch
-        self._roll_at = (epoch + 1) * self._width
+        self._at(epoch)
         if self._failing:
             oldest = epoch - _BUCKETS + 1
             self._failing = {job: e for job, e in self._failing.items() if e >= oldest}
@@ -135,5 +140,9 @@ class Breaker:
         self._attempts = [0] * _BUCKETS
         self._failures = [0] * _BUCKETS
         self._failing = {}
-        self._epoch = int(now // self._width)
-        self._roll_at = (self._epoch + 1) * self._width
+        self._at(int(now // self._width))
+
+    def _at(self, epoch: int) -> None:
+        self._epoch = epoch
+        self._slot = epoch % _BUCKETS
+        self._roll_at = (epoch + 1) * self._width

@@ -113,6 +113,7 @@ class Engine:
             release=self._unhold,
         )
         self._tripped = self._holds.tripped  # truthy while a job type's circuit is open
+        self._ok = self._holds.ok
 
     # -- assignment ---------------------------------------------------------------------------
 
@@ -310,14 +311,15 @@ class Engine:
         settling, which starts the key's next job, never nests: a long lane of jobs that end
         at once runs as a queue, not as a recursion.
         """
-        now = time.perf_counter()
-        elapsed = now - record.started
+        elapsed = time.perf_counter() - record.started
         self._running -= 1
         part = record.part
         part.busy -= 1
         if error is None:  # what decide() calls Done, without asking it: the common case
             self._observer.attempt_ended(record.job_type, PROCESSED, elapsed, record.message, None)
-            self._holds.succeeded(record, now)
+            self._ok[record.job_type] += 1  # for its circuit (see `holds`)
+            if self._tripped:
+                self._holds.succeeded(record)
             self._finish(record)
         else:
             self._failed(record, error, elapsed)

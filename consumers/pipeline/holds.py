@@ -5,8 +5,11 @@ The engine asks this module at three points, and it answers from one `Breaker` p
 
 - before an attempt starts (`admits`, asked only while some circuit is not closed): a job of an
   open type is held instead; in a half-open circuit the first job to ask becomes the probe;
-- after an attempt succeeds (`succeeded`): counted, and a probe's success closes the circuit
-  and releases every held job of the type, oldest first;
+- after an attempt succeeds: the engine adds one to `ok[job_type]`, a plain dict entry (no
+  call: this runs for every job), which a tick hands to the breakers every tenth of their
+  window, and before a failure is weighed; while a circuit is not closed it also calls
+  `succeeded`, where a probe's success closes the circuit and releases every held job of the
+  type, oldest first;
 - after an attempt fails (`failed`): a retryable failure is counted, and once the circuit is
   open (this failure opened it, it was open already, or this was the failed probe) the job is
   held with its attempt number unchanged: a failure during an outage costs no attempt.
@@ -21,7 +24,7 @@ counted; `readings()` gives the state, held jobs and transitions per type at scr
 import asyncio
 import logging
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -55,12 +58,14 @@ class Holds:
         release: Release,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        """`policies` by job type name; `clock` is the `now` the engine passes to `succeeded`."""
+        """`policies` by job type name; `clock` reads monotonic seconds (a test's own)."""
         now = clock()
         self._breakers = {name: Breaker(p, now) for name, p in policies.items() if p.enabled}
         # The types whose circuit is not closed; empty (falsy) while all are, which the engine
         # checks before every attempt instead of calling `admits`.
         self.tripped: dict[str, Breaker] = {}
+        # Successes by job type since the last tick, counted by the engine.
+        self.ok: defaultdict[str, int] = defaultdict(int)
         self._loop = loop
         self._release = release
         self._clock = clock
@@ -68,6 +73,9 @@ class Holds:
         self._probes: dict[str, RecordState] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._transitions: Counter[tuple[str, str]] = Counter()
+        self._tick_every = min((b.bucket for b in self._breakers.values()), default=0.0)
+        if self._tick_every:
+            loop.call_later(self._tick_every, self._tick)
 
     def admits(self, record: RecordState) -> bool:
         """May `record` start now? False: hold it (its type's circuit is open or probing)."""
@@ -84,16 +92,13 @@ class Holds:
         """Keep `record` until its circuit lets it go."""
         self._held.setdefault(record.job_type, deque()).append(record)
 
-    def succeeded(self, record: RecordState, now: float) -> None:
-        """`record`'s attempt succeeded at `now` (the clock's reading)."""
-        breaker = self._breakers.get(record.job_type)
-        if breaker is None:
-            return
-        if breaker.state is CLOSED:
-            breaker.succeeded(now)
-        elif self._probes.get(record.job_type) is record:
-            del self._probes[record.job_type]
-            self._changed(record.job_type, breaker.probe_succeeded(now))
+    def succeeded(self, record: RecordState) -> None:
+        """`record`'s attempt succeeded while some circuit is not closed: was it a probe?"""
+        job_type = record.job_type
+        if self._probes.get(job_type) is record:
+            del self._probes[job_type]
+            self.ok.pop(job_type, None)  # successes while open say nothing of the new window
+            self._changed(job_type, self._breakers[job_type].probe_succeeded(self._clock()))
 
     def failed(self, record: RecordState, decision: Decision) -> bool:
         """`record`'s attempt failed and the retry policy said `decision`. True: hold it.
@@ -116,7 +121,11 @@ class Holds:
             return False
         if breaker.state is not CLOSED:
             return True  # started before the circuit opened; counts for nothing now
-        change = breaker.failed(self._clock(), (record.part.tp, record.message.offset()))
+        now = self._clock()
+        successes = self.ok.pop(job_type, 0)
+        if successes:
+            breaker.succeeded(now, successes)
+        change = breaker.failed(now, (record.part.tp, record.message.offset()))
         if change is None:
             return False
         self._changed(job_type, change)
@@ -132,6 +141,17 @@ class Holds:
             )
             for name, breaker in self._breakers.items()
         }
+
+    def _tick(self) -> None:
+        """Hand the successes counted since the last tick to the closed breakers."""
+        now = self._clock()
+        breakers = self._breakers
+        for job_type, successes in self.ok.items():
+            breaker = breakers.get(job_type)
+            if breaker is not None and breaker.state is CLOSED:
+                breaker.succeeded(now, successes)
+        self.ok.clear()
+        self._loop.call_later(self._tick_every, self._tick)
 
     # -- transitions ----------------------------------------------------------------------------
 
