@@ -2,6 +2,7 @@
 
 import asyncio
 import itertools
+import logging
 
 import pytest
 
@@ -67,7 +68,10 @@ def worker_with(app: App) -> InMemoryWorker:
     return worker
 
 
-async def test_an_outage_holds_the_type_with_attempts_intact_and_runs_it_all_after() -> None:
+async def test_an_outage_holds_the_type_with_attempts_intact_and_runs_it_all_after(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="keel.consumers.pipeline.holds")
     # Given a gateway that is down, and jobs of 10 keys waiting for it
     downstream = Downstream()
     worker = worker_with(make_app(downstream.charge))
@@ -98,6 +102,12 @@ async def test_an_outage_holds_the_type_with_attempts_intact_and_runs_it_all_aft
     assert reading.transitions[CLOSED] == 1
     assert reading.transitions[HALF_OPEN] == reading.transitions[OPEN]
     assert worker.circuits[MAIL].transitions == {}
+    # and each transition was told in one log line, naming the job type and the new state
+    lines = [r for r in caplog.records if r.name == "keel.consumers.pipeline.holds"]
+    assert len(lines) == sum(reading.transitions.values())
+    assert [getattr(r, "circuit", None) for r in lines][:2] == [OPEN, HALF_OPEN]
+    assert all(getattr(r, "job_type", None) == CHARGE for r in lines)
+    assert lines[-1].getMessage() == f"circuit of {CHARGE} closed: the probe succeeded"
 
 
 async def test_one_poison_job_among_good_ones_is_dead_lettered_and_the_circuit_stays_closed() -> (
