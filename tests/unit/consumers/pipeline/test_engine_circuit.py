@@ -198,3 +198,23 @@ async def test_a_failing_probe_keeps_it_open_with_growing_waits(signal: str) -> 
     assert worker.dead_letters == []
     await worker.close()  # drops the held jobs: nothing is left buffered
     await run
+
+
+async def test_failures_below_the_share_leave_it_closed_for_successes_count_too() -> None:
+    # Given 100 jobs of 100 keys, a third of which fail once, then succeed on their retry
+    attempts: list[int] = []
+
+    async def flaky(job: Charge, ctx: Context) -> None:
+        attempts.append(ctx.attempt)
+        if job.n % 3 == 0 and ctx.attempt == 1:
+            raise ConnectionError("one dropped connection")
+
+    worker = InMemoryWorker(make_app(flaky))
+    for n in range(100):
+        worker.send(Charge(key=f"k{n}", n=n), key=f"k{n}".encode())
+    await worker.run_until_idle()
+    await worker.close()
+    # Then 34 failures among 134 attempts (25%) never open the circuit
+    assert (attempts.count(1), attempts.count(2)) == (100, 34)
+    assert worker.circuits[CHARGE].transitions == {}
+    assert worker.dead_letters == []
