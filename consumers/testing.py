@@ -12,6 +12,8 @@ headers a publisher adds, and the worker decodes it with the same `JobCodec`. On
 and the schema registry are in memory (confluent-kafka's `mock://` registry client). A job type
 missing from the App's catalog is refused by `send`, as a publisher would refuse it. Backoff
 delays are zero unless `instant_retries=False`; a handler's own `Retry(after=...)` is honoured.
+Circuits work as in the worker: when many jobs of a type fail at once, the type is held until a
+probe succeeds (`circuit=CircuitPolicy(enabled=False)` makes such a test dead-letter them all).
 """
 
 import asyncio
@@ -24,6 +26,7 @@ from typing import cast
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.consumers.app import App
+from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.dead_letters.headers import header_map
 from keel.consumers.dead_letters.sink import Acknowledged
 from keel.consumers.engine_factory import build_engine
@@ -124,8 +127,13 @@ class InMemoryWorker:
         max_overtakes: int | None = None,
         instant_retries: bool = True,
         observer: Observer | None = None,
+        circuit: CircuitPolicy | None = None,
     ) -> None:
-        """`observer` sees every attempt, as the worker's metrics and tracing do."""
+        """`observer` sees every attempt, as the worker's metrics and tracing do.
+
+        `circuit`: of every job type without its own, as `KEEL_WORKER_CIRCUIT` sets it for the
+        worker (default: on, with `CircuitPolicy()`'s values).
+        """
         self.app = app
         self._observer = observer or NoObserver()
         self.topic = topic
@@ -136,6 +144,7 @@ class InMemoryWorker:
         self._max_running = max_running
         self._max_overtakes = 2 * max_running if max_overtakes is None else max_overtakes
         self._instant = instant_retries
+        self._circuit = circuit or CircuitPolicy()
         self._next_offset = [0] * partitions
         self._pending: list[_Record] = []
         self._engine: Engine | None = None
@@ -215,6 +224,7 @@ class InMemoryWorker:
                 high_water=2 * self._max_running,
                 low_water=self._max_running,
                 max_overtakes=self._max_overtakes,
+                circuit=self._circuit,
             ),
             observer=self._observer,
             rng=_NoJitter() if self._instant else None,

@@ -218,3 +218,16 @@ async def test_failures_below_the_share_leave_it_closed_for_successes_count_too(
     assert (attempts.count(1), attempts.count(2)) == (100, 34)
     assert worker.circuits[CHARGE].transitions == {}
     assert worker.dead_letters == []
+
+
+async def test_the_in_memory_worker_takes_a_default_circuit_for_every_type() -> None:
+    downstream = Downstream()
+    app = App("test", catalog=CATALOG, retry=RetryPolicy(max_attempts=2))
+    app.handler(Charge)(downstream.charge)  # no circuit of its own: the worker's default
+    worker = InMemoryWorker(app, circuit=CircuitPolicy(enabled=False))
+    for n in range(30):
+        worker.send(Charge(key=f"k{n}", n=n), key=f"k{n}".encode())
+    await worker.run_until_idle()
+    await worker.close()
+    assert len(worker.dead_letters) == 30
+    assert worker.circuits == {}
