@@ -24,6 +24,7 @@ counted; `readings()` gives the state, held jobs and transitions per type at scr
 import asyncio
 import logging
 import time
+import weakref
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ class Holds:
         self._transitions: Counter[tuple[str, str]] = Counter()
         self._tick_every = min((b.bucket for b in self._breakers.values()), default=0.0)
         if self._tick_every:
-            loop.call_later(self._tick_every, self._tick)
+            self._arm_tick()
 
     def admits(self, record: RecordState) -> bool:
         """May `record` start now? False: hold it (its type's circuit is open or probing)."""
@@ -151,7 +152,12 @@ class Holds:
             if breaker is not None and breaker.state is CLOSED:
                 breaker.succeeded(now, successes)
         self.ok.clear()
-        self._loop.call_later(self._tick_every, self._tick)
+        self._arm_tick()
+
+    def _arm_tick(self) -> None:
+        # The timer holds these holds weakly: an engine nobody uses any more is not kept alive
+        # by its tick (a test's in-memory workers share one loop).
+        self._loop.call_later(self._tick_every, _tick, weakref.WeakMethod(self._tick))
 
     # -- transitions ----------------------------------------------------------------------------
 
@@ -198,6 +204,12 @@ class Holds:
     def _release_all(self, job_type: str) -> None:
         for record in self._held.pop(job_type, ()):
             self._release(record)
+
+
+def _tick(tick: "weakref.WeakMethod[Callable[[], None]]") -> None:
+    method = tick()
+    if method is not None:
+        method()
 
 
 def is_retryable(decision: Decision) -> bool:

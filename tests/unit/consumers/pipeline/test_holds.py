@@ -1,6 +1,8 @@
 """`Holds` on its own: how the engine's success counts reach the window, and who probes."""
 
 import asyncio
+import gc
+import weakref
 from dataclasses import dataclass
 
 from keel.consumers.circuit_policy import CircuitPolicy
@@ -95,3 +97,12 @@ async def test_a_failed_probe_goes_to_the_back_and_the_next_held_job_probes() ->
     holds.succeeded(jobs[released[1]])  # the second probe succeeds: all held jobs go
     assert holds.readings()[JOB_TYPE].state == CLOSED
     assert sorted(released[2:]) == sorted(set(range(10)) - {released[1]})
+
+
+async def test_the_tick_does_not_keep_unused_holds_alive() -> None:
+    holds = Holds({JOB_TYPE: POLICY}, loop=asyncio.get_running_loop(), release=lambda r: True)
+    gone = weakref.ref(holds)
+    del holds
+    gc.collect()
+    await asyncio.sleep(0.06)  # a tick comes due, finds nothing, and stops
+    assert gone() is None
