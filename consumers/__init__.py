@@ -1,6 +1,6 @@
 """Workers that run jobs from Kafka: per-key order, commits only after success, dead letters.
 
-    from keel.consumers import App, Context, Retry, Reject, RetryPolicy
+    from keel.consumers import App, CircuitPolicy, Context, Retry, Reject, RetryPolicy
 
 What a handler sees, and the leaf modules the pipeline may read:
 
@@ -8,6 +8,7 @@ What a handler sees, and the leaf modules the pipeline may read:
     context        Context: the job's id, type, attempt and key
     signals        Retry, Reject, JobTimeout: how a handler says what happens next
     retry_policy   RetryPolicy as data and the pure `decide`
+    circuit_policy CircuitPolicy: when an outage of a job type holds its jobs
     registrations  which handler runs which job type, with its policy and time limit
     settings       WorkerSettings, read from the environment once
 
@@ -27,9 +28,19 @@ Handlers never import `pipeline`; `pipeline` never imports the App, the runner o
 """
 
 from keel.consumers.app import App
+from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.context import Context
 from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.settings import WorkerSettings
 from keel.consumers.signals import JobTimeout, Reject, Retry
 
-__all__ = ["App", "Context", "JobTimeout", "Reject", "Retry", "RetryPolicy", "WorkerSettings"]
+__all__ = [
+    "App",
+    "CircuitPolicy",
+    "Context",
+    "JobTimeout",
+    "Reject",
+    "Retry",
+    "RetryPolicy",
+    "WorkerSettings",
+]

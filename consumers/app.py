@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.registrations import Handler, Registration, Registrations
 from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.settings import WorkerSettings
@@ -58,11 +59,14 @@ class App:
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
         quarantine: bool | None = None,
+        circuit: CircuitPolicy | None = None,
     ) -> Callable[[H], H]:
         """Register the decorated function (async or sync) as the handler of `job_type`.
 
         `quarantine`: once a job of a key is dead-lettered, park that key's later jobs until
         the job is replayed or released (docs/guarantees.md); None takes the worker's default.
+        `circuit`: when an outage of what the type calls holds its jobs (default: the worker's
+        `KEEL_WORKER_CIRCUIT`; `CircuitPolicy(enabled=False)` turns it off for this type).
         """
 
         def register(function: H) -> H:
@@ -72,7 +76,8 @@ class App:
                 function,
                 retry or self._default_retry,
                 timeout if timeout is not None else self._default_timeout,
-                quarantine,
+                quarantine=quarantine,
+                circuit=circuit,
             )
             return function
 

@@ -39,6 +39,7 @@ def engine_config(settings: WorkerSettings) -> EngineConfig:
         high_water=settings.high_water,
         low_water=settings.low_water,
         max_overtakes=settings.overtakes,
+        circuit=settings.circuit,
     )
 
 

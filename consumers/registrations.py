@@ -1,4 +1,4 @@
-"""Which handler runs which job type, with that type's retry policy and time limit."""
+"""Which handler runs which job type, with that type's retry policy, time limit and circuit."""
 
 import inspect
 from collections.abc import Callable, Coroutine, Mapping
@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.context import Context
 from keel.consumers.retry_policy import RetryPolicy
 
@@ -27,6 +28,7 @@ class Registration:
     # Hold a key's later jobs once one of its jobs is dead-lettered; None: the worker's default
     # (`WorkerSettings.quarantine_keys`). See keel.consumers.pipeline.quarantine.
     quarantine: bool | None = None
+    circuit: CircuitPolicy | None = None  # None: the worker's default (`WorkerSettings.circuit`)
 
 
 class Registrations:
@@ -41,14 +43,22 @@ class Registrations:
         handler: Handler,
         policy: RetryPolicy,
         timeout: float | None,
+        *,
         quarantine: bool | None = None,
+        circuit: CircuitPolicy | None = None,
     ) -> Registration:
         if job_type in self._by_type:
             raise ValueError(f"{job_type.__name__} already has a handler")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive")
         registration = Registration(
-            job_type, handler, inspect.iscoroutinefunction(handler), policy, timeout, quarantine
+            job_type,
+            handler,
+            inspect.iscoroutinefunction(handler),
+            policy,
+            timeout,
+            quarantine=quarantine,
+            circuit=circuit,
         )
         self._by_type[job_type] = registration
         return registration

@@ -124,6 +124,7 @@ class Worker:
                 time_lag=self.engine.time_lags,
                 quarantined=lambda: quarantine.held if quarantine else 0,
                 parked=lambda: quarantine.parked if quarantine else 0,
+                circuits=self.engine.circuits,
             )
         )
         consumer_config = {**settings.to_confluent(self.group), "stats_cb": self.lag.on_stats}

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.telemetry.settings import TelemetrySettings
 from keel.schemas.settings import ClusterSettings
 
@@ -62,6 +63,9 @@ class WorkerSettings(BaseSettings):
     # Once a job of a key is dead-lettered, park the key's later jobs until it is replayed or
     # released (docs/guarantees.md); a handler's `quarantine=` overrides this per job type.
     quarantine_keys: bool = True
+    # The circuit of every job type without one of its own (`App.handler(circuit=...)`), as
+    # JSON: KEEL_WORKER_CIRCUIT='{"enabled": false}' (keel.consumers.circuit_policy).
+    circuit: CircuitPolicy = CircuitPolicy()
 
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(default=8080, ge=0)  # None: no endpoint; 0: any free port

@@ -12,6 +12,8 @@ headers a publisher adds, and the worker decodes it with the same `JobCodec`. On
 and the schema registry are in memory (confluent-kafka's `mock://` registry client). A job type
 missing from the App's catalog is refused by `send`, as a publisher would refuse it. Backoff
 delays are zero unless `instant_retries=False`; a handler's own `Retry(after=...)` is honoured.
+Circuits work as in the worker: when many jobs of a type fail at once, the type is held until a
+probe succeeds (`circuit=CircuitPolicy(enabled=False)` makes such a test dead-letter them all).
 """
 
 import asyncio
@@ -24,10 +26,12 @@ from typing import cast
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from keel.consumers.app import App
+from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.dead_letters.headers import header_map
 from keel.consumers.dead_letters.sink import Acknowledged
 from keel.consumers.engine_factory import build_engine
 from keel.consumers.pipeline.engine import Engine, EngineConfig
+from keel.consumers.pipeline.holds import CircuitReading
 from keel.consumers.pipeline.observer import NoObserver, Observer
 from keel.consumers.pipeline.quarantine import NoHolds
 from keel.consumers.pipeline.records import Header
@@ -131,12 +135,14 @@ class InMemoryWorker:
         instant_retries: bool = True,
         observer: Observer | None = None,
         quarantine: bool = False,
+        circuit: CircuitPolicy | None = None,
     ) -> None:
         """`observer` sees every attempt, as the worker's metrics and tracing do.
 
         `quarantine`: hold a key behind its dead letter as the worker does; the holds it saves
         are in `quarantine_state` (records of the state topic), the parked jobs in
-        `dead_letters`.
+        `dead_letters`. `circuit`: of every job type without its own, as `KEEL_WORKER_CIRCUIT`
+        sets it for the worker (default: on, with `CircuitPolicy()`'s values).
         """
         self.app = app
         self._observer = observer or NoObserver()
@@ -150,6 +156,7 @@ class InMemoryWorker:
         self._max_running = max_running
         self._max_overtakes = 2 * max_running if max_overtakes is None else max_overtakes
         self._instant = instant_retries
+        self._circuit = circuit or CircuitPolicy()
         self._next_offset = [0] * partitions
         self._pending: list[_Record] = []
         self._engine: Engine | None = None
@@ -209,6 +216,11 @@ class InMemoryWorker:
         positions = self._ensure_engine().positions()
         return {partition: p.offset for (_topic, partition), p in positions.items()}
 
+    @property
+    def circuits(self) -> dict[str, CircuitReading]:
+        """Each job type's circuit (state, held jobs, transitions), by job type name."""
+        return self._ensure_engine().circuits()
+
     async def close(self) -> None:
         """Let running jobs finish and release the thread pool."""
         if self._engine is not None:
@@ -231,6 +243,7 @@ class InMemoryWorker:
                 high_water=2 * self._max_running,
                 low_water=self._max_running,
                 max_overtakes=self._max_overtakes,
+                circuit=self._circuit,
             ),
             observer=self._observer,
             rng=_NoJitter() if self._instant else None,

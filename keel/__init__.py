@@ -12,6 +12,7 @@ The subpackages, one per role; dependencies point one way (schemas <- producers 
 """
 
 from keel.consumers.app import App
+from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.context import Context
 from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.signals import Reject, Retry
@@ -24,6 +25,7 @@ from keel.schemas.job import Job
 __all__ = [
     "App",
     "AsyncPublisher",
+    "CircuitPolicy",
     "Context",
     "Job",
     "JobCatalog",

@@ -12,6 +12,8 @@
 - `lanes`       same key one at a time in offset order, different keys concurrently
 - `ready`       who gets a freed slot: the key with the most work left, none overtaken forever
 - `flow`        buffered records per partition: pause one over its share, resume it lower
+- `circuit`     one job type's breaker: correlated failures open it, a probe closes it
+- `holds`       the jobs of open circuits, held with their attempts intact, and the probes
 - `execute`     async handlers on the loop, sync ones in a bounded thread pool, time limits
 - `carrier`     async attempts share a task until one suspends, which keeps it
 - `observer`    the hooks the engine calls around every attempt (telemetry implements them)
@@ -24,9 +26,9 @@
 - `engine`      ties the stages together for every record; `keel.consumers.runner` owns the loop
 
 Imports point one way. The pipeline reads the contract (`keel.schemas`) and the leaf modules of
-`keel.consumers` a handler also sees (`signals`, `context`, `retry_policy`, `registrations`);
-it never imports the App, the runner, telemetry or dead letters. Those sit above it:
-`keel.consumers.dead_letters` writes what the engine sets aside (through its `DeadLetters`
-protocol), `keel.consumers.telemetry` implements `observer`, and
+`keel.consumers` a handler also sees (`signals`, `context`, `retry_policy`, `circuit_policy`,
+`registrations`); it never imports the App, the runner, telemetry or dead letters. Those sit
+above it: `keel.consumers.dead_letters` writes what the engine sets aside (through its
+`DeadLetters` protocol), `keel.consumers.telemetry` implements `observer`, and
 `keel.consumers.engine_factory` assembles an engine from an App.
 """

@@ -14,17 +14,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
 from pydantic import BaseModel
 
+from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.context import Context
 from keel.consumers.pipeline.decode import DecodeStage, Poison, Unavailable
 from keel.consumers.pipeline.drain import wait_idle
 from keel.consumers.pipeline.execute import Execute
 from keel.consumers.pipeline.flow import FlowControl
+from keel.consumers.pipeline.holds import CircuitReading, Holds
 from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
 from keel.consumers.pipeline.offsets import PartitionOffsets, decode_finished
 from keel.consumers.pipeline.partition import PartitionState, Position, RecordState, note_failure
@@ -76,6 +78,8 @@ class EngineConfig:
     low_water: int
     # How many other starts may overtake a job waiting for a slot (see `ready`).
     max_overtakes: int = 1000
+    # The circuit of every job type whose registration has none of its own (see `holds`).
+    circuit: CircuitPolicy = field(default_factory=CircuitPolicy)
 
 
 class Engine:
@@ -117,6 +121,13 @@ class Engine:
         )
         finished = self._finish if self.quarantine is None else self.quarantine.dead_lettered
         self._dead_letters = dead_letters(finished=finished, given_up=self._given_up)
+        self._holds = Holds(
+            {names.job_type(m): r.circuit or config.circuit for m, r in handlers.items()},
+            loop=self._loop,
+            release=self._unhold,
+        )
+        self._tripped = self._holds.tripped  # truthy while a job type's circuit is open
+        self._ok = self._holds.ok
 
     # -- assignment ---------------------------------------------------------------------------
 
@@ -181,6 +192,10 @@ class Engine:
     def blocked(self) -> dict[str, str]:
         """Partitions whose dead-letter writes fail, with the latest error."""
         return {_label(p.tp): p.blocked for p in self._parts.values() if p.blocked}
+
+    def circuits(self) -> dict[str, CircuitReading]:
+        """Each job type's circuit: its state, held jobs and transitions."""
+        return self._holds.readings()
 
     @property
     def stopping(self) -> bool:
@@ -294,6 +309,9 @@ class Engine:
         self._run(record)
 
     def _run(self, record: RecordState) -> None:
+        if self._tripped and not self._holds.admits(record):
+            self._hold(record)
+            return
         self._running += 1
         record.part.busy += 1
         message = record.message
@@ -323,6 +341,9 @@ class Engine:
         part.busy -= 1
         if error is None:  # what decide() calls Done, without asking it: the common case
             self._observer.attempt_ended(record.job_type, PROCESSED, elapsed, record.message, None)
+            self._ok[record.job_type] += 1  # for its circuit (see `holds`)
+            if self._tripped:
+                self._holds.succeeded(record)
             self._finish(record)
         else:
             self._failed(record, error, elapsed)
@@ -334,6 +355,10 @@ class Engine:
         registration: Registration = record.registration  # type: ignore[assignment]
         decision = decide(registration.policy, record.attempt, error, self._rng)
         job_type = record.job_type
+        if self._holds.failed(record, decision):  # its circuit is open: the attempt is not counted
+            self._observer.attempt_ended(job_type, RETRIED, elapsed, record.message, error)
+            self._hold(record)
+            return
         if isinstance(decision, RetryAfter):
             self._observer.attempt_ended(job_type, RETRIED, elapsed, record.message, error)
             note_failure(record)
@@ -394,6 +419,23 @@ class Engine:
         record.part.waiting.discard(record)
         record.timer = None
         self._start(record)
+
+    # -- circuits (see `holds`) -----------------------------------------------------------------
+
+    def _hold(self, record: RecordState) -> None:
+        part = record.part
+        if part.draining:
+            self._released(part)  # the next owner runs it
+            return
+        part.waiting.add(record)  # a revoke drops it like a job waiting for its retry
+        self._holds.hold(record)
+
+    def _unhold(self, record: RecordState) -> bool:
+        if record not in record.part.waiting:
+            return False  # dropped with its partition meanwhile
+        record.part.waiting.discard(record)
+        self._start(record)
+        return True
 
     # -- draining -----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from keel.consumers.pipeline.holds import CircuitReading
 from keel.consumers.pipeline.observer import DEAD_LETTERED, PROCESSED, NoObserver
 from keel.consumers.pipeline.records import Message, TopicPartition
 
@@ -94,6 +95,7 @@ class Readings:
     parked: Callable[[], int] = lambda: 0  # records parked since the worker started
     lag: Callable[[], Mapping[TopicPartition, int]] = dict
     time_lag: Callable[[], Mapping[TopicPartition, float]] = dict
+    circuits: Callable[[], Mapping[str, CircuitReading]] = dict
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class Snapshot:
     parked: int = 0
     lag: Mapping[TopicPartition, int] = field(default_factory=dict)
     time_lag: Mapping[TopicPartition, float] = field(default_factory=dict)
+    circuits: Mapping[str, CircuitReading] = field(default_factory=dict)  # job type -> circuit
     started: float = 0.0  # epoch seconds when counting began
 
 
@@ -209,5 +212,6 @@ class Metrics(NoObserver):
             parked=readings.parked(),
             lag=dict(readings.lag()),
             time_lag=dict(readings.time_lag()),
+            circuits=dict(readings.circuits()),
             started=self.started,
         )

@@ -17,6 +17,9 @@ Names follow the OpenTelemetry semantic conventions where one exists, keel's own
     keel.jobs.parked                                  counter    (key quarantine)
     keel.consumer.lag                                 gauge      messaging.destination.name,
     keel.consumer.time_lag                            gauge      messaging.destination.partition.id
+    keel.circuit.state (1 for the current state)      gauge      keel.job.type, keel.circuit.state
+    keel.circuit.held_jobs                            up-down    keel.job.type
+    keel.circuit.transitions                          counter    keel.job.type, keel.circuit.state
 
 Collection happens on the SDK's own thread; the engine's state lives on the event loop, so a
 snapshot is taken there (`on_loop`) and shared by the instruments of one collection.
@@ -28,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -44,6 +47,8 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
+from keel.consumers.pipeline.circuit import STATES
+from keel.consumers.pipeline.holds import CircuitReading
 from keel.consumers.pipeline.observer import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
 from keel.consumers.pipeline.records import TopicPartition
 from keel.consumers.telemetry.metrics import HistogramData, Snapshot
@@ -59,6 +64,7 @@ from keel.schemas.tracing import (
 Read = Callable[[], Snapshot | None]
 PROCESS_DURATION = "messaging.process.duration"
 JOB_LATENCY = "keel.job.latency"
+CIRCUIT_STATE = "keel.circuit.state"
 SNAPSHOT_TTL = 1.0  # one collection reads every instrument within this
 LOOP_TIMEOUT = 5.0
 
@@ -162,6 +168,40 @@ class OtelMetrics:
             unit="s",
             description="Age of the partition's oldest unfinished record.",
         )
+        self._circuits(meter)
+
+    def _circuits(self, meter: Meter) -> None:
+        meter.create_observable_gauge(
+            CIRCUIT_STATE,
+            [self._by_circuit(lambda r, state: int(r.state == state))],
+            description="The job type's circuit: 1 for its current state, 0 for the others.",
+        )
+        meter.create_observable_up_down_counter(
+            "keel.circuit.held_jobs",
+            [self._by_circuit(lambda r, _state: r.held, per_state=False)],
+            unit="{job}",
+            description="Jobs of the type held until its circuit closes.",
+        )
+        meter.create_observable_counter(
+            "keel.circuit.transitions",
+            [self._by_circuit(lambda r, state: r.transitions.get(state, 0))],
+            description="Moves of the job type's circuit to the state.",
+        )
+
+    def _by_circuit(
+        self, value: Callable[[CircuitReading, str], int], *, per_state: bool = True
+    ) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            snapshot = self._read()
+            if snapshot is None:
+                return []
+            return [
+                Observation(value(reading, state), _circuit_attributes(job_type, state, per_state))
+                for job_type, reading in snapshot.circuits.items()
+                for state in (STATES if per_state else STATES[:1])
+            ]
+
+        return observe
 
     def _counter(self, outcome: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
         def observe(_options: CallbackOptions) -> Iterable[Observation]:
@@ -206,6 +246,10 @@ class OtelMetrics:
             MESSAGING_DESTINATION_NAME: tp[0],
             MESSAGING_DESTINATION_PARTITION_ID: str(tp[1]),
         }
+
+
+def _circuit_attributes(job_type: str, state: str, per_state: bool) -> dict[str, str]:
+    return {JOB_TYPE: job_type, CIRCUIT_STATE: state} if per_state else {JOB_TYPE: job_type}
 
 
 class WithHistograms(MetricExporter):

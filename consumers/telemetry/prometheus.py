@@ -11,6 +11,9 @@ and deploy/README.md use them):
     keel_quarantined_keys, keel_jobs_parked_total               key quarantine
     keel_consumer_lag                                          {topic, partition}  records
     keel_consumer_time_lag_seconds                             {topic, partition}
+    keel_circuit_state                      {job_type, state}  1 for the current state
+    keel_circuit_held_jobs                  {job_type}         jobs waiting for it to close
+    keel_circuit_transitions_total          {job_type, state}  moves to that state
 """
 
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +26,8 @@ from prometheus_client.core import (
     Metric,
 )
 
+from keel.consumers.pipeline.circuit import STATES
+from keel.consumers.pipeline.holds import CircuitReading
 from keel.consumers.pipeline.observer import DEAD_LETTERED, FAILED, PROCESSED, RETRIED
 from keel.consumers.pipeline.records import TopicPartition
 from keel.consumers.telemetry.metrics import HistogramData, Snapshot
@@ -89,6 +94,7 @@ class PrometheusView:
             "Age of the oldest unfinished record of the partition.",
             snapshot.time_lag,
         )
+        yield from _circuits(snapshot.circuits)
 
     def describe(self) -> list[Metric]:
         return []  # nothing to check at registration: the names are fixed above
@@ -103,6 +109,30 @@ def _histogram(name: str, text: str, found: Mapping[str, HistogramData]) -> Metr
             buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
         family.add_metric([job_type], buckets, data.total)
     return family
+
+
+def _circuits(found: Mapping[str, CircuitReading]) -> Iterator[Metric]:
+    state = GaugeMetricFamily(
+        "keel_circuit_state",
+        "The job type's circuit: 1 for its current state (closed, open, half_open).",
+        labels=["job_type", "state"],
+    )
+    held = GaugeMetricFamily(
+        "keel_circuit_held_jobs",
+        "Jobs of the type held until its circuit closes.",
+        labels=["job_type"],
+    )
+    moves = CounterMetricFamily(
+        "keel_circuit_transitions",
+        "Moves of the job type's circuit to the state.",
+        labels=["job_type", "state"],
+    )
+    for job_type, reading in sorted(found.items()):
+        held.add_metric([job_type], reading.held)
+        for name in STATES:
+            state.add_metric([job_type, name], 1 if reading.state == name else 0)
+            moves.add_metric([job_type, name], reading.transitions.get(name, 0))
+    yield from (state, held, moves)
 
 
 def _by_partition(name: str, text: str, found: Mapping[TopicPartition, float]) -> Metric:

@@ -19,6 +19,7 @@ PIPELINE = "keel.consumers.pipeline"
 # What the pipeline may import from keel.consumers outside itself: what a handler sees too.
 LEAVES = frozenset(
     {
+        "keel.consumers.circuit_policy",
         "keel.consumers.context",
         "keel.consumers.registrations",
         "keel.consumers.retry_policy",
