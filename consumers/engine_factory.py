@@ -17,6 +17,7 @@ from keel.consumers.app import App
 from keel.consumers.dead_letters.sink import DeadLetterSink
 from keel.consumers.dead_letters.writer import DeadLetterConfig, DeadLetterWriter
 from keel.consumers.naming import CatalogNames
+from keel.consumers.pipeline.careful import CommitNow
 from keel.consumers.pipeline.decode import DecodeStage, JobDecoder
 from keel.consumers.pipeline.engine import Engine, EngineConfig
 from keel.consumers.pipeline.execute import Execute
@@ -51,11 +52,13 @@ def build_engine(
     observer: Observer | None = None,
     on_flow: Callable[[], None] = lambda: None,
     rng: Random | None = None,
+    commit_now: CommitNow | None = None,
 ) -> Engine:
     """An engine that runs `app`'s handlers on the running loop.
 
     `config` defaults to the app's settings; `catalog` (what names job types and says which are
-    ordered by key) to the app's catalog.
+    ordered by key) to the app's catalog. `commit_now` (a synchronous commit) makes begun
+    attempts durable before a start where that matters (see `pipeline.careful`).
     """
     settings = app.settings
     names = CatalogNames(catalog or app.catalog)
@@ -77,4 +80,5 @@ def build_engine(
         observer=observer,
         on_flow=on_flow,
         rng=rng or random.Random(),  # noqa: S311 - backoff jitter, not secrets
+        commit_now=commit_now,
     )

@@ -23,7 +23,7 @@ from keel.consumers.app import App
 from keel.consumers.dead_letters.kafka_sink import KafkaSink
 from keel.consumers.engine_factory import build_engine, engine_config
 from keel.consumers.permissions import check_worker_access
-from keel.consumers.pipeline.commit import Committer
+from keel.consumers.pipeline.commit import Committer, Positions
 from keel.consumers.pipeline.observer import observers
 from keel.consumers.pipeline.source import Source
 from keel.consumers.settings import WorkerSettings
@@ -105,6 +105,7 @@ class Worker:
                 ]
             ),
             on_flow=self._flow,
+            commit_now=self._commit_now,
         )
         self.metrics.bound(
             Readings(
@@ -132,6 +133,9 @@ class Worker:
 
     def _flow(self) -> None:
         self.source.flow()
+
+    async def _commit_now(self, positions: Positions) -> None:
+        await self.committer.record(positions)
 
     def live(self) -> Probe:
         age = time.monotonic() - self.source.heartbeat

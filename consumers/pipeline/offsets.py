@@ -86,12 +86,12 @@ def encode_finished(base: int, offsets: Iterable[int], limit: int = METADATA_LIM
     When the runs do not all fit, the ones nearest the watermark are kept: the rest run again
     on the next owner, which costs a duplicate but never loses a job.
     """
-    runs = _runs(sorted(o for o in offsets if o >= base))
+    runs = runs_of(sorted(o for o in offsets if o >= base))
     body = bytearray()
     previous_end = base
     budget = (limit - len(_PREFIX)) * 3 // 4 - 2  # base64 grows 4/3, keep a little slack
     for start, length in runs:
-        chunk = _varint(start - previous_end) + _varint(length)
+        chunk = varint(start - previous_end) + varint(length)
         if len(body) + len(chunk) > budget:
             break
         body += chunk
@@ -107,7 +107,7 @@ def decode_finished(base: int, metadata: str | None) -> list[int]:
         return []
     try:
         data = base64.urlsafe_b64decode(metadata[len(_PREFIX) :])
-        numbers = _read_varints(data)
+        numbers = read_varints(data)
     except ValueError:
         return []
     if len(numbers) % 2:
@@ -121,7 +121,8 @@ def decode_finished(base: int, metadata: str | None) -> list[int]:
     return offsets
 
 
-def _runs(offsets: list[int]) -> list[tuple[int, int]]:
+def runs_of(offsets: list[int]) -> list[tuple[int, int]]:
+    """Sorted offsets as (start, length) runs of consecutive offsets; duplicates collapse."""
     runs: list[tuple[int, int]] = []
     for offset in offsets:
         if runs and runs[-1][0] + runs[-1][1] == offset:
@@ -131,7 +132,8 @@ def _runs(offsets: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _varint(number: int) -> bytes:
+def varint(number: int) -> bytes:
+    """`number` (>= 0) as an unsigned LEB128 varint."""
     out = bytearray()
     while True:
         low = number & 0x7F
@@ -143,7 +145,8 @@ def _varint(number: int) -> bytes:
             return bytes(out)
 
 
-def _read_varints(data: bytes) -> list[int]:
+def read_varints(data: bytes) -> list[int]:
+    """Every varint in `data`; ValueError when the last one is cut short."""
     numbers: list[int] = []
     value = shift = 0
     for byte in data:
