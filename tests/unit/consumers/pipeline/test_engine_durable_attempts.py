@@ -118,6 +118,12 @@ async def soon(condition: Callable[[], bool]) -> None:
     await until(condition, 5.0, "the engine")
 
 
+def due_of(engine: Engine, offset: int) -> int:
+    """When the retry of `offset` is due, by the metadata the engine would commit now (0: none)."""
+    entry = decode_metadata(offset, engine.positions()[TP].metadata).in_flight.get(offset)
+    return 0 if entry is None else entry.due_ms
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -143,7 +149,7 @@ async def test_a_job_cut_short_twice_runs_as_attempt_three_on_its_next_owner() -
     assert engine.positions()[TP].offset == 12
 
 
-async def test_a_job_whose_attempts_all_ended_with_its_worker_is_dead_lettered_and_its_key_moves_on() -> (
+async def test_a_job_whose_runs_all_killed_its_worker_is_dead_lettered_and_its_key_goes_on() -> (
     None
 ):
     # Given a job that began all 3 of its attempts on owners that died in them
@@ -226,12 +232,7 @@ async def test_a_retry_waiting_at_revoke_is_handed_over_sealed_with_its_due_time
 
     engine = harness.start(5, None, None)
     engine.accept(harness.records(5, [("a", 0)]))
-    await soon(
-        lambda: (
-            decode_metadata(5, engine.positions()[TP].metadata).in_flight.get(5) is not None
-            and decode_metadata(5, engine.positions()[TP].metadata).in_flight[5].due_ms > 0
-        )
-    )
+    await soon(lambda: due_of(engine, 5) > 0)
     before = now_ms()
     # When the partition is revoked
     positions = await engine.revoke([TP], timeout=1)
