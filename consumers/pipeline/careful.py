@@ -10,6 +10,11 @@ Two rules close it, each costing a synchronous commit only when it matters:
 - *Claim*: before its first start on a partition, an owner commits the partition's position
   with metadata that is not sealed. From then on, whatever it does, its successor knows that it
   may have died in the middle of something.
+- *Suspects run alone*: a record whose last attempt was cut short starts only when nothing
+  else of its partition runs, and nothing else of the partition starts until it ends. A death
+  kills every job in the process; without this, jobs that happened to run beside the one that
+  kills it would use up their attempts too. It costs concurrency only after a crash, and only
+  on the partitions whose jobs were cut short, until those jobs have run.
 - *Careful mode*: an owner that finds unsealed metadata (its predecessor did not hand over
   cleanly) records each start of an inherited record (an offset below the partition's end at
   assignment) in a synchronous commit before running it. A death in that run is then counted,
@@ -65,6 +70,32 @@ class CarefulStarts:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._flush(), name="keel-careful")
 
+    @staticmethod
+    def must_wait(record: RecordState) -> bool:
+        """Whether `record` must wait before it starts, to keep a suspect alone (True: parked).
+
+        A suspect (its last attempt was cut short) starts only when nothing else of its
+        partition is busy, and nothing else starts while it runs: if the worker dies again, the
+        death is charged to it alone, not to the jobs that happened to run beside it.
+        """
+        part = record.part
+        if part.solo is not None or (part.parked and not record.suspect):
+            part.parked.append(record)
+            return True
+        if record.suspect:
+            if part.busy:
+                part.parked.append(record)
+                return True
+            part.solo = record
+        return False
+
+    @staticmethod
+    def unpark(part: PartitionState) -> list[RecordState]:
+        """Nothing of the partition is busy: the parked starts, to be offered again in order."""
+        part.solo = None
+        parked, part.parked = part.parked, []
+        return parked
+
     def drop(self, part: PartitionState) -> list[RecordState]:
         """The partition drains: its held starts will not run (the caller gives them up)."""
         dropped = [r for r in self._held if r.part is part]
@@ -114,10 +145,11 @@ def _careful(part: PartitionState, record: RecordState) -> bool:
 
 
 def _settle_guard(part: PartitionState) -> None:
-    """Stop guarding once the partition is claimed and its watermark passed the careful range."""
+    """Stop guarding once the partition is claimed, its watermark passed the careful range and
+    no suspect runs or waits."""
     below = part.careful_below
     watermark = part.offsets.committable()
     if below is not None and watermark is not None and watermark >= below:
         part.careful_below = below = None
-    if part.marked and below is None:
+    if part.marked and below is None and not part.parked and part.solo is None:
         part.guarded = False

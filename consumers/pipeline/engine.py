@@ -131,6 +131,7 @@ class Engine:
         found = decode_metadata(committed, metadata) if committed is not None else CommitMetadata()
         part = PartitionState(tp, PartitionOffsets(committed, found.finished))
         part.inherited = dict(found.in_flight)
+        part.on_quiet = self._unpark
         if self._careful is not None:
             if found.sealed:
                 careful_below = None
@@ -294,6 +295,8 @@ class Engine:
         if record.poison is not None:
             self._dead_letters.poison(record, record.poison)
             return
+        if record.part.guarded and self._careful.must_wait(record):  # type: ignore[union-attr]
+            return  # parked: a suspect runs alone (see `careful`)
         if record.inherited is not None and self._resume(record):
             return
         if self._running >= self._max_running or self._waiting:
@@ -379,6 +382,11 @@ class Engine:
             return True
         return False
 
+    def _unpark(self, part: PartitionState) -> None:
+        """Nothing of `part` is busy: offer its parked starts again, in the order they came."""
+        for record in self._careful.unpark(part) if self._careful is not None else ():
+            self._start(record)
+
     def _abandon(self, record: RecordState) -> None:
         """A start held for its record (see `careful`) will not run: its partition drains."""
         self._running -= 1
@@ -449,6 +457,8 @@ class Engine:
             dropped.append(record)
         part.waiting.clear()
         ready = self._ready.remove_where(lambda d: d.part is part)
+        dropped += part.parked
+        part.parked = []
         if dropped or ready:
             self._released(part, len(dropped) + len(ready))
         for record in self._careful.drop(part) if self._careful is not None else ():

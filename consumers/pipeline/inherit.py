@@ -38,6 +38,7 @@ def take_over(record: RecordState, entry: InFlight) -> None:
     record.attempt = entry.begun + 1
     record.due_ms = entry.due_ms
     record.inherited = entry
+    record.suspect = not entry.due_ms
 
 
 def verdict(record: RecordState, max_attempts: int, now_ms: int) -> Verdict:

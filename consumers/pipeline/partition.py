@@ -3,6 +3,7 @@
 import asyncio
 import time
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,7 @@ class RecordState:
         "poison",
         "registration",
         "started",
+        "suspect",
         "timer",
         "unavailable",
     )
@@ -53,6 +55,7 @@ class RecordState:
         self.begun = 0  # attempts begun, on this owner and the ones before it (see `inherit`)
         self.due_ms = 0  # wall-clock ms its retry is due, while it waits for one
         self.inherited: InFlight | None = None  # a previous owner's entry, until it first starts
+        self.suspect = False  # its last attempt was cut short: it may be what killed its worker
         self.job: Any = None
         self.job_type = ""  # the job type's full name, once decoded
         self.registration: Registration | None = None
@@ -87,6 +90,9 @@ class PartitionState:
         "lanes",
         "marked",
         "offsets",
+        "on_quiet",
+        "parked",
+        "solo",
         "tp",
         "waiting",
     )
@@ -116,6 +122,11 @@ class PartitionState:
         self.marked = False
         self.careful_below: int | None = None
         self.guarded = False
+        # Isolation of suspects (see `careful`): the starts held back, the suspect running
+        # alone, and what to call once nothing of the partition is busy.
+        self.parked: list[RecordState] = []
+        self.solo: RecordState | None = None
+        self.on_quiet: Callable[[PartitionState], None] | None = None
 
     def oldest_unfinished_ms(self) -> int | None:
         """The timestamp of the oldest record received and not finished; None if there is none."""
@@ -156,8 +167,11 @@ class PartitionState:
             del arrivals[: bisect_left(arrivals, watermark, key=_offset)]
 
     def check_idle(self) -> None:
-        if self.draining and self.busy == 0:
-            self.idle.set()
+        if self.busy == 0:
+            if self.draining:
+                self.idle.set()
+            elif self.parked and self.on_quiet is not None:
+                self.on_quiet(self)
 
 
 def _offset(message: Message) -> int:
