@@ -243,3 +243,29 @@ async def test_a_retry_waiting_at_revoke_is_handed_over_sealed_with_its_due_time
     [(offset, entry)] = handed.in_flight.items()
     assert (offset, entry.begun) == (5, 1)
     assert before + 29_000 <= entry.due_ms <= before + 30_500
+
+
+async def test_jobs_cut_short_by_a_crash_run_alone_so_a_next_death_is_charged_to_one() -> None:
+    # Given two jobs whose last attempt was cut short (suspects) and two that never began
+    harness = Harness(App("durable", catalog=CATALOG))
+    running: set[int] = set()
+    beside: dict[int, set[int]] = {}  # who ran while each job ran
+
+    @harness.app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        running.add(job.n)
+        for n in running:
+            beside.setdefault(n, set()).update(running - {n})
+        await asyncio.sleep(0.02)
+        running.discard(job.n)
+
+    suspects = {1: InFlight(1), 2: InFlight(2)}
+    metadata = encode_metadata(0, [], suspects, sealed=False, now_ms=now_ms())
+    engine = harness.start(0, metadata, 4)
+    # When they arrive on different keys, free to run side by side
+    engine.accept(harness.records(0, [("a", 0), ("b", 1), ("c", 2), ("d", 3)]))
+    await soon(lambda: engine.positions()[TP].offset == 4)
+    # Then each suspect ran with nothing beside it
+    assert sorted(beside) == [0, 1, 2, 3]
+    assert beside[1] == set()
+    assert beside[2] == set()
