@@ -6,8 +6,10 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from keel.consumers import App, Context, Retry
+from keel.consumers.pipeline.metadata import InFlight, decode_metadata, encode_metadata
 from keel.schemas.demo import SendEmail
 from keel.schemas.topics import dead_letter_topic
 from tests.support.cluster import Cluster
@@ -127,6 +129,34 @@ def test_a_job_that_kills_its_worker_runs_a_bounded_number_of_times_then_its_key
     behind = [seq for key, seq, _pid in lines(output) if key == str(CRASH_KEY) and seq > CRASH_SEQ]
     assert sorted(set(behind)) == list(BEHIND)
     assert behind[: len(BEHIND)] == list(BEHIND)
+
+
+def test_in_flight_metadata_at_its_size_limit_is_stored_and_read_back_by_the_broker(
+    cluster: Cluster, new_topic: Callable[..., str]
+) -> None:
+    # Given more attempts in flight than the metadata can hold
+    topic = new_topic("metadata-k2", partitions=1)
+    in_flight = {
+        100 + 50 * n: InFlight(begun=3, due_ms=int(time.time() * 1000) + n) for n in range(3000)
+    }
+    metadata = encode_metadata(
+        100, range(101, 20_000, 3), in_flight, sealed=True, now_ms=int(time.time() * 1000)
+    )
+    config = {"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"meta-{topic}"}
+    # When it is committed and read back
+    writer = Consumer(config)
+    try:
+        writer.commit(offsets=[TopicPartition(topic, 0, 100, metadata)], asynchronous=False)
+    finally:
+        writer.close()
+    reader = Consumer(config)
+    try:
+        [back] = reader.committed([TopicPartition(topic, 0)], timeout=30)
+    finally:
+        reader.close()
+    # Then the broker took it whole (it refuses more than 4096 bytes)
+    assert back.metadata == metadata
+    assert decode_metadata(back.offset, back.metadata).in_flight
 
 
 RETRY_AFTER = 10.0
