@@ -6,9 +6,11 @@ is still running, and a crash would lose it. The tracker therefore commits only 
 watermark*: one past the highest offset below which every received record has finished
 (succeeded, or been durably dead-lettered).
 
-Records finished above the watermark are not forgotten: `encode_finished` packs them into the
-commit metadata (a string Kafka stores beside the offset, at most 4 KB), and the partition's next
-owner decodes it with `decode_finished` and skips them instead of running them again.
+Records finished above the watermark are not forgotten: they go into the commit metadata (a
+string Kafka stores beside the offset, at most 4 KB), and the partition's next owner skips them
+instead of running them again. `encode_finished` / `decode_finished` are that metadata's first
+version (`k1:`); the worker now writes version 2 (`metadata`), which packs the same runs beside
+the attempts in flight, and still reads version 1.
 
 Offsets a partition never delivered (gaps left by compaction or transaction markers) count as
 finished: the watermark is the oldest *received* offset still outstanding.
