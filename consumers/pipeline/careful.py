@@ -14,7 +14,9 @@ Two rules close it, each costing a synchronous commit only when it matters:
   else of its partition runs, and nothing else of the partition starts until it ends. A death
   kills every job in the process; without this, jobs that happened to run beside the one that
   kills it would use up their attempts too. It costs concurrency only after a crash, and only
-  on the partitions whose jobs were cut short, until those jobs have run.
+  on the partitions whose jobs were cut short, until those jobs have run; a suspect that runs
+  long holds its partition that long (a time limit on the job type bounds it). A job given up
+  at a clean handover (its drain deadline passed) is no suspect.
 - *Careful mode*: an owner that finds unsealed metadata (its predecessor did not hand over
   cleanly) records each start of an inherited record (an offset below the partition's end at
   assignment) in a synchronous commit before running it. A death in that run is then counted,

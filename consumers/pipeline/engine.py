@@ -249,7 +249,7 @@ class Engine:
         part.arrivals.append(message)  # for the time lag
         record = RecordState(message, part)
         if part.inherited and (entry := part.inherited.pop(offset, None)) is not None:
-            take_over(record, entry)
+            take_over(record, entry, crashed=part.careful_below is not None)
             part.begun.add(record)
         return record
 

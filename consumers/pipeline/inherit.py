@@ -32,13 +32,18 @@ class Wait:
 Verdict = Wait | DeadLetter | None  # None: start it now
 
 
-def take_over(record: RecordState, entry: InFlight) -> None:
-    """`record` arrived with a previous owner's entry: count on from it."""
+def take_over(record: RecordState, entry: InFlight, *, crashed: bool) -> None:
+    """`record` arrived with a previous owner's entry: count on from it.
+
+    When that owner `crashed` (did not seal its handover), a record it was running is a
+    suspect: it may be what killed it (see `careful`). One given up at a clean handover (its
+    drain deadline passed) is not.
+    """
     record.begun = entry.begun
     record.attempt = entry.begun + 1
     record.due_ms = entry.due_ms
     record.inherited = entry
-    record.suspect = not entry.due_ms
+    record.suspect = crashed and not entry.due_ms
 
 
 def verdict(record: RecordState, max_attempts: int, now_ms: int) -> Verdict:
