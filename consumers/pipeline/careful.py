@@ -61,6 +61,12 @@ class CarefulStarts:
         """A newly assigned partition: claimed before its first start, careful below the bound."""
         part.careful_below = careful_below
         part.guarded = True
+        if careful_below is not None:
+            _LOG.warning(
+                "%s/%s was not handed over cleanly: starts below offset %s are recorded first",
+                *part.tp,
+                careful_below,
+            )
 
     def start(self, record: RecordState) -> None:
         """`record` holds its slot and counts its attempt as begun: run it once that is durable."""
