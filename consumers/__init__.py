@@ -19,6 +19,7 @@ The worker, from the bottom up (imports point up this list, never down):
                     health
     engine_factory  builds the engine from an App (the worker, `testing`, the benchmark)
     runner          the composition root and the one loop; `cli` is `keel worker`
+    shutdown        SIGTERM's one bound, shared by every step, and its watchdog
     testing         InMemoryWorker: the real engine without a broker, for handler tests
 
 Handlers never import `pipeline`; `pipeline` never imports the App, the runner or telemetry

@@ -1,9 +1,10 @@
 """The composition root and the one loop: build a worker from an `App`, run it, stop it.
 
 `build` constructs every client and stage (nothing connects at import time); `Worker.run`
-starts them, waits for the stop event, then shuts down in the order that loses nothing:
+starts them, waits for the stop event, then shuts down in the order that loses nothing, every
+step within one deadline `shutdown_timeout` away (keel.consumers.shutdown):
 
-    not ready -> start nothing new -> running jobs finish (grace) -> commit -> close the
+    not ready -> start nothing new -> running jobs finish (their share) -> commit -> close the
     consumer (leave the group) -> flush dead letters -> stop serving health
 """
 
@@ -11,7 +12,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TYPE_CHECKING
@@ -24,9 +25,11 @@ from keel.consumers.dead_letters.kafka_sink import KafkaSink
 from keel.consumers.engine_factory import build_engine, engine_config
 from keel.consumers.permissions import check_worker_access
 from keel.consumers.pipeline.commit import Committer, Positions
+from keel.consumers.pipeline.deadline import Deadline
 from keel.consumers.pipeline.observer import observers
 from keel.consumers.pipeline.source import Source
 from keel.consumers.settings import WorkerSettings
+from keel.consumers.shutdown import Watchdog, jobs_deadline
 from keel.consumers.telemetry.health import HealthServer, Probe
 from keel.consumers.telemetry.lag import ConsumerLag
 from keel.consumers.telemetry.logs import JobLogContext
@@ -89,6 +92,7 @@ class Worker:
             metric_exporter=metric_exporter,
         )
         self.draining = False
+        self.exit_at_deadline = False  # `serve` owns the process: the watchdog may end it
         self._committer_stop = asyncio.Event()
         self.engine = build_engine(
             app,
@@ -176,20 +180,39 @@ class Worker:
             await self._shutdown(committing)
 
     async def _shutdown(self, committing: "asyncio.Task[None]") -> None:
+        timeout = self.settings.shutdown_timeout
+        deadline = Deadline.after(timeout)
+        if self.exit_at_deadline:
+            Watchdog(deadline, timeout).start()
         self.draining = True
         _LOG.info(
-            "stopping: %d jobs running, %d buffered", self.engine.running, self.engine.buffered
+            "stopping within %.1f s: %d jobs running, %d buffered",
+            timeout,
+            self.engine.running,
+            self.engine.buffered,
         )
-        await self.engine.stop(self.settings.shutdown_grace)
+        jobs_until = jobs_deadline(deadline, timeout).remaining()
+        # A revoke drain under way, or the close's, waits no longer than the running jobs' share.
+        asyncio.get_running_loop().call_later(jobs_until, self.engine.cut_drains)
+        await self.engine.stop(jobs_until)
         self._committer_stop.set()
         await committing
-        await self.committer.flush()
-        await self.source.close()
-        self.sink.close()
+        await _within(deadline, self.committer.flush())
+        await _within(deadline, self.source.close(deadline))
+        self.sink.close(deadline.remaining())
         self.pool.shutdown(wait=False, cancel_futures=True)
-        await asyncio.to_thread(self.telemetry.close)  # the last export reads on this loop
+        # The last export reads on this loop.
+        await _within(deadline, asyncio.to_thread(self.telemetry.close))
         await self.health.close()
         _LOG.info("stopped")
+
+
+async def _within(deadline: Deadline, step: Awaitable[object]) -> None:
+    """Await `step` until `deadline`; a step cut short logs why and the shutdown goes on."""
+    try:
+        await asyncio.wait_for(step, deadline.remaining())
+    except TimeoutError:
+        _LOG.warning("shutdown step cut short at the shutdown deadline")
 
 
 def resolve_topics(app: App, settings: WorkerSettings) -> list[str]:
@@ -252,6 +275,7 @@ async def serve(
     with clients.registry(settings.cluster) as client:
         codec = JobCodec(client, catalog or app.catalog, auto_register=False)
         worker = Worker(app, settings, codec)
+        worker.exit_at_deadline = handle_signals
         if on_start is not None:
             on_start(worker)
         await worker.run(stop)

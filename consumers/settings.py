@@ -55,7 +55,9 @@ class WorkerSettings(BaseSettings):
 
     commit_interval: float = Field(default=1.0, gt=0)
     drain_timeout: float = Field(default=20.0, ge=0)  # on revoke
-    shutdown_grace: float = Field(default=25.0, ge=0)  # on SIGTERM/SIGINT
+    # On SIGTERM/SIGINT, the whole way out: running jobs, commit, close, dead-letter flush
+    # (keel.consumers.shutdown). The pod's grace period must exceed it by TERMINATION_MARGIN.
+    shutdown_timeout: float = Field(default=30.0, gt=0)
     dead_letter_retry_max: float = Field(default=30.0, gt=0)
 
     health_host: str = "127.0.0.1"

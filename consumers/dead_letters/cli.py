@@ -1,11 +1,20 @@
-"""`keel dlt list|show|replay`: the dead-letter tools on the command line."""
+"""`keel dlt list|show|replay`: the dead-letter tools on the command line.
 
+Each streams the topic (`keel.consumers.dead_letters.api` is the same as calls), so a topic of
+millions of records lists, and replays, in bounded memory. `--json` prints one JSON object per
+line; a replay on a terminal shows a progress bar on stderr.
+"""
+
+import json
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress
 
-from keel.consumers.dead_letters import replay
+from keel.consumers.dead_letters import api, replay
+from keel.consumers.dead_letters.reader import Letter, records_in
 from keel.schemas.headers import (
     DLT_ATTEMPTS,
     DLT_ERROR_CLASS,
@@ -24,6 +33,8 @@ ErrorClass = Annotated[
 ]
 Since = Annotated[str | None, typer.Option(help="Only failures at or after this ISO time.")]
 Until = Annotated[str | None, typer.Option(help="Only failures before this ISO time.")]
+Limit = Annotated[int | None, typer.Option(min=0, help="At most this many records.")]
+AsJson = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
 
 
 def _selection(
@@ -54,31 +65,43 @@ def list_letters(
     error_class: ErrorClass = None,
     since: Since = None,
     until: Until = None,
+    limit: Limit = None,
+    as_json: AsJson = False,
 ) -> None:
     """One line per dead-lettered record: id, job type, reason, error, attempts, last failure."""
-    cluster = ClusterSettings()
-    name = replay.dead_letter_name(topic)
-    selected = _selection(job_type, error_class, since, until)
-    done = replay.replayed_ids(cluster, name)
-    for letter in filter(selected, replay.read_letters(cluster, name)):
-        h = letter.headers
+    selection = _selection(job_type, error_class, since, until)
+    for listed in api.list_dead_letters(topic, selection=selection, limit=limit):
+        if as_json:
+            typer.echo(json.dumps(listed.summary()))
+            continue
+        h = listed.letter.headers
         typer.echo(
-            f"{letter.id:>10}  {h.get(DLT_JOB_TYPE, '') or '?':<28} {h.get(DLT_REASON, ''):<20} "
-            f"{h.get(DLT_ERROR_CLASS, ''):<32} attempts={h.get(DLT_ATTEMPTS, '')} "
-            f"{_when(h.get(DLT_LAST_FAILURE, ''))}{'  (replayed)' if letter.id in done else ''}"
+            f"{listed.letter.id:>10}  {h.get(DLT_JOB_TYPE, '') or '?':<28} "
+            f"{h.get(DLT_REASON, ''):<20} {h.get(DLT_ERROR_CLASS, ''):<32} "
+            f"attempts={h.get(DLT_ATTEMPTS, '')} {_when(h.get(DLT_LAST_FAILURE, ''))}"
+            f"{'  (replayed)' if listed.replayed else ''}"
         )
 
 
 @app.command()
-def show(topic: Topic, record: Annotated[str, typer.Argument(help="partition:offset")]) -> None:
+def show(
+    topic: Topic,
+    record: Annotated[str, typer.Argument(help="partition:offset")],
+    *,
+    as_json: AsJson = False,
+) -> None:
     """Every header of one dead-lettered record, its key, and its value's size."""
-    cluster = ClusterSettings()
-    letters = replay.read_letters(cluster, replay.dead_letter_name(topic))
-    found = [x for x in letters if x.id == record]
-    if not found:
+    try:
+        letter = api.show(topic, record)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    if letter is None:
         typer.echo(f"no record {record}", err=True)
         raise typer.Exit(1)
-    letter = found[0]
+    if as_json:
+        size = len(letter.value or b"")
+        typer.echo(json.dumps({**api.summary(letter), "value_bytes": size, **_headers(letter)}))
+        return
     typer.echo(f"key: {letter.key!r}\nvalue: {len(letter.value or b'')} bytes")
     for name, value in letter.headers.items():
         typer.echo(f"{name}: {value}")
@@ -93,16 +116,48 @@ def replay_letters(
     since: Since = None,
     until: Until = None,
     rate: Annotated[float | None, typer.Option(help="At most this many records a second.")] = None,
+    limit: Limit = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be replayed; send nothing.")
+    ] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Send the selected dead letters back to their origin topic, each at most once."""
-    cluster = ClusterSettings()
-    report = replay.replay(
-        cluster,
-        replay.dead_letter_name(topic),
-        _selection(job_type, error_class, since, until),
-        rate,
-    )
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+        total = records_in(ClusterSettings(), replay.dead_letter_name(topic))
+        task = progress.add_task("replaying" if not dry_run else "reading", total=total)
+
+        def on_letter(letter: Letter) -> None:
+            progress.update(task, advance=1)
+            if dry_run:
+                _echo_would_replay(letter, as_json=as_json)
+
+        report = api.replay(
+            topic,
+            selection=_selection(job_type, error_class, since, until),
+            limit=limit,
+            rate=rate,
+            dry_run=dry_run,
+            on_letter=on_letter,
+        )
+    if as_json:
+        typer.echo(json.dumps({"report": vars(report)}))
+        return
+    verb = "would replay" if dry_run else "replayed"
     typer.echo(
-        f"replayed {report.replayed}, already replayed {report.already_replayed}, "
+        f"{verb} {report.replayed}, already replayed {report.already_replayed}, "
         f"not selected {report.not_selected}"
     )
+
+
+def _echo_would_replay(letter: Letter, *, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({"would_replay": api.summary(letter)}))
+    else:
+        summary = api.summary(letter)
+        typer.echo(f"would replay {letter.id} to {summary['origin_topic']} ({summary['reason']})")
+
+
+def _headers(letter: Letter) -> dict[str, dict[str, str]]:
+    return {"headers": letter.headers}

@@ -1,22 +1,32 @@
-"""Inspecting dead letters and replaying them to their origin topic, once.
+"""Replaying dead letters to their origin topic, once.
 
 A replay writes the record's original key and value to the topic it came from, with the
 original job headers, `keel-attempt` reset to 1, and an audit trail (`keel-replay-of`: which
-dead-letter record, `keel-replayed-at`). Each replay is also recorded in a compacted ledger
-topic beside the dead-letter topic (`T.dlt.replays`, keyed by dead-letter partition:offset), in
-the same Kafka transaction as the replayed record: a record is replayed exactly once, however
-often `replay` runs and wherever it stops.
+dead-letter record, `keel-replayed-at`). Each replay is also recorded in the ledger topic
+beside the dead-letter topic (`keel.consumers.dead_letters.ledger`), in the same Kafka
+transaction as the replayed record: a record is replayed exactly once, however often `replay`
+runs and wherever it stops.
+
+The building blocks are public for other tools that replay: `stream_letters` (reader) yields
+a topic's records one by one, `Replayer` sends letters back in transactions of `BATCH`, and
+`replay` ties them to a `Selection`, a limit, a rate and a dry run.
 """
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.cimpl import NewTopic
+from confluent_kafka import Producer
 
-from keel.consumers.dead_letters.headers import header_map
+from keel.consumers.dead_letters.ledger import (
+    LEDGER_SUFFIX,
+    ReplayLedger,
+    ensure_ledger,
+    ledger_topic,
+)
+from keel.consumers.dead_letters.reader import Letter, stream_letters
 from keel.consumers.pipeline.records import Header
 from keel.schemas import clients
 from keel.schemas.headers import (
@@ -32,38 +42,22 @@ from keel.schemas.headers import (
 from keel.schemas.settings import ClusterSettings
 from keel.schemas.topics import DEAD_LETTER_SUFFIX
 
-LEDGER_SUFFIX = ".replays"
-_NO_LEADER_YET = frozenset(
-    {
-        KafkaError.NOT_LEADER_FOR_PARTITION,
-        KafkaError.LEADER_NOT_AVAILABLE,
-        KafkaError.UNKNOWN_TOPIC_OR_PART,
-    }
-)
-BATCH = 200
+__all__ = [
+    "BATCH",
+    "LEDGER_SUFFIX",
+    "Letter",
+    "ReplayReport",
+    "Replayer",
+    "Selection",
+    "dead_letter_name",
+    "ensure_ledger",
+    "read_letters",
+    "replay",
+    "replay_headers",
+    "replayed_ids",
+]
 
-
-@dataclass(frozen=True)
-class Letter:
-    """One record of a dead-letter topic."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    raw_headers: tuple[Header, ...]
-
-    @property
-    def id(self) -> str:
-        return f"{self.partition}:{self.offset}"
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return header_map(self.raw_headers)
-
-    def header(self, name: str) -> str:
-        return self.headers.get(name, "")
+BATCH = 200  # replays per transaction
 
 
 @dataclass(frozen=True)
@@ -88,9 +82,12 @@ class Selection:
 
 @dataclass(frozen=True)
 class ReplayReport:
+    """What a replay did, counted over the records it read (all of them, unless limited)."""
+
     replayed: int
     already_replayed: int
     not_selected: int
+    dry_run: bool = False
 
 
 def dead_letter_name(topic: str) -> str:
@@ -99,21 +96,62 @@ def dead_letter_name(topic: str) -> str:
 
 
 def read_letters(cluster: ClusterSettings, topic: str, timeout: float = 30.0) -> list[Letter]:
-    """Every record of `topic` up to its current end, in partition then offset order."""
-    return [
-        Letter(topic, m.partition(), m.offset(), m.key(), m.value(), tuple(m.headers() or ()))
-        for m in _read_to_end(cluster, topic, timeout, read_committed=False)
-    ]
+    """Every record of `topic`, held in memory: for small topics; `stream_letters` streams."""
+    return list(stream_letters(cluster, topic, timeout=timeout))
 
 
 def replayed_ids(cluster: ClusterSettings, dead_letters: str, timeout: float = 30.0) -> set[str]:
-    """The dead-letter records already replayed, from the ledger."""
-    ledger = dead_letters + LEDGER_SUFFIX
-    return {
-        (m.key() or b"").decode()
-        for m in _read_to_end(cluster, ledger, timeout, read_committed=True)
-        if m.value() is not None
-    }
+    """The dead-letter records already replayed, from the ledger, as `partition:offset`."""
+    return ReplayLedger.read(cluster, dead_letters, timeout).ids()
+
+
+class Replayer:
+    """Sends letters back to their origin topics, each with its ledger entry, in transactions.
+
+    Use as a `with` block: a transaction is committed every `batch` letters and at the end; an
+    exception aborts the open one (its letters were not replayed, and stay replayable).
+    """
+
+    def __init__(self, cluster: ClusterSettings, dead_letters: str, batch: int = BATCH) -> None:
+        self._dead_letters = dead_letters
+        self._batch = batch
+        self._in_transaction = 0
+        self._producer = clients.producer(
+            cluster,
+            {
+                "transactional.id": f"keel-dlt-replay-{dead_letters}",
+                "message.max.bytes": 4 * 1024 * 1024,
+            },
+        )
+        self._producer.init_transactions(30)
+
+    def send(self, letter: Letter) -> None:
+        if not self._in_transaction:
+            self._producer.begin_transaction()
+        _produce_replay(self._producer, self._dead_letters, letter)
+        self._in_transaction += 1
+        if self._in_transaction >= self._batch:
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the open transaction, if any: its letters are replayed, and in the ledger."""
+        if self._in_transaction:
+            self._producer.commit_transaction(60)
+            self._in_transaction = 0
+
+    def __enter__(self) -> "Replayer":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        _error: BaseException | None,
+        _trace: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.commit()
+        elif self._in_transaction:
+            self._producer.abort_transaction(60)
 
 
 def replay(
@@ -121,29 +159,61 @@ def replay(
     dead_letters: str,
     selection: Selection = Selection(),
     rate: float | None = None,
+    *,
+    limit: int | None = None,
+    dry_run: bool = False,
+    on_letter: Callable[[Letter], None] = lambda _letter: None,
 ) -> ReplayReport:
-    """Replay the selected, not yet replayed dead letters to their origin topics."""
-    ensure_ledger(cluster, dead_letters)
-    done = replayed_ids(cluster, dead_letters)
-    letters = read_letters(cluster, dead_letters)
-    chosen = [x for x in letters if selection(x) and x.id not in done]
-    skipped = sum(1 for x in letters if selection(x) and x.id in done)
-    producer = clients.producer(
-        cluster,
-        {
-            "transactional.id": f"keel-dlt-replay-{dead_letters}",
-            "message.max.bytes": 4 * 1024 * 1024,
-        },
-    )
-    producer.init_transactions(30)
+    """Replay the selected, not yet replayed dead letters to their origin topics.
+
+    At most `limit` of them, at most `rate` a second; `on_letter` is told of each as it goes (or,
+    with `dry_run`, of each that would go, and nothing is sent or created).
+    """
+    if not dry_run:
+        ensure_ledger(cluster, dead_letters)
+    done = ReplayLedger.read(cluster, dead_letters)
+    counts = _Counts()
+    chosen = _choose(stream_letters(cluster, dead_letters), selection, done, counts, limit)
     started = time.monotonic()
-    for index in range(0, len(chosen), BATCH):
-        producer.begin_transaction()
-        for count, letter in enumerate(chosen[index : index + BATCH], start=index):
-            _pace(started, count, rate)
-            _produce_replay(producer, dead_letters, letter)
-        producer.commit_transaction(60)
-    return ReplayReport(len(chosen), skipped, len(letters) - len(chosen) - skipped)
+    if dry_run:
+        for count, letter in enumerate(chosen):
+            on_letter(letter)
+            counts.replayed = count + 1
+    else:
+        with Replayer(cluster, dead_letters) as replayer:
+            for count, letter in enumerate(chosen):
+                _pace(started, count, rate)
+                replayer.send(letter)
+                on_letter(letter)
+                counts.replayed = count + 1
+    return ReplayReport(counts.replayed, counts.already, counts.not_selected, dry_run)
+
+
+@dataclass
+class _Counts:
+    replayed: int = 0
+    already: int = 0
+    not_selected: int = 0
+
+
+def _choose(
+    letters: Iterator[Letter],
+    selection: Selection,
+    done: ReplayLedger,
+    counts: _Counts,
+    limit: int | None,
+) -> Iterator[Letter]:
+    chosen = 0
+    for letter in letters:
+        if limit is not None and chosen >= limit:
+            return
+        if not selection(letter):
+            counts.not_selected += 1
+        elif letter in done:
+            counts.already += 1
+        else:
+            chosen += 1
+            yield letter
 
 
 def replay_headers(letter: Letter, now_ms: int) -> list[Header]:
@@ -161,26 +231,13 @@ def replay_headers(letter: Letter, now_ms: int) -> list[Header]:
     ]
 
 
-def ensure_ledger(cluster: ClusterSettings, dead_letters: str) -> None:
-    admin = clients.admin(cluster)
-    ledger = dead_letters + LEDGER_SUFFIX
-    if ledger in admin.list_topics(timeout=30).topics:
-        return
-    topic = NewTopic(ledger, num_partitions=1, config={"cleanup.policy": "compact"})
-    try:
-        admin.create_topics([topic])[ledger].result(timeout=30)
-    except KafkaException as error:
-        if "TOPIC_ALREADY_EXISTS" not in str(error):
-            raise
-
-
 def _produce_replay(producer: Producer, dead_letters: str, letter: Letter) -> None:
     origin = letter.header(DLT_ORIGIN_TOPIC)
     if not origin:
         raise ValueError(f"{letter.topic}/{letter.id} has no {DLT_ORIGIN_TOPIC} header")
     headers: Any = replay_headers(letter, int(time.time() * 1000))
     producer.produce(origin, letter.value, letter.key, headers=headers)
-    producer.produce(dead_letters + LEDGER_SUFFIX, origin.encode(), letter.id.encode())
+    producer.produce(ledger_topic(dead_letters), origin.encode(), letter.id.encode())
     producer.poll(0)
 
 
@@ -189,63 +246,3 @@ def _pace(started: float, count: int, rate: float | None) -> None:
         wait = started + count / rate - time.monotonic()
         if wait > 0:
             time.sleep(wait)
-
-
-def _read_to_end(
-    cluster: ClusterSettings, topic: str, timeout: float, *, read_committed: bool
-) -> Iterator[Any]:
-    consumer = clients.consumer(
-        cluster,
-        "keel-dlt-tools",  # never joins or commits: partitions are assigned
-        {
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed" if read_committed else "read_uncommitted",
-        },
-    )
-    try:
-        metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
-        if metadata is None or metadata.error is not None:
-            return
-        yield from _drain(consumer, topic, sorted(metadata.partitions), timeout)
-    finally:
-        consumer.close()
-
-
-def _drain(
-    consumer: Consumer, topic: str, partitions: Sequence[int], timeout: float
-) -> Iterator[Any]:
-    deadline = time.monotonic() + timeout
-    ends = {p: _end_offset(consumer, TopicPartition(topic, p), deadline) for p in partitions}
-    pending = {p for p, end in ends.items() if end > 0}
-    consumer.assign([TopicPartition(topic, p, 0) for p in pending])
-    found: list[Any] = []
-    while pending and time.monotonic() < deadline:
-        for message in consumer.consume(500, 0.2):
-            if message.error() is not None:
-                continue
-            found.append(message)
-            partition, offset = message.partition() or 0, message.offset() or 0
-            if offset >= ends[partition] - 1:
-                pending.discard(partition)
-        if pending:
-            pending = {p for p in pending if _position(consumer, topic, p) < ends[p]}
-    found.sort(key=lambda m: (m.partition(), m.offset()))
-    yield from found
-
-
-def _end_offset(consumer: Consumer, partition: TopicPartition, deadline: float) -> int:
-    """The partition's end offset, asked again while a topic created moments ago (the replay
-    ledger, on a first replay) has no leader yet."""
-    while True:
-        try:
-            left = max(deadline - time.monotonic(), 0.1)
-            return int(consumer.get_watermark_offsets(partition, left)[1])
-        except KafkaException as error:
-            if error.args[0].code() not in _NO_LEADER_YET or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
-
-
-def _position(consumer: Consumer, topic: str, partition: int) -> int:
-    [tp] = consumer.position([TopicPartition(topic, partition)])
-    return int(tp.offset)

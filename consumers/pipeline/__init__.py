@@ -21,6 +21,9 @@
 - `inherit`     a new owner counts on from the attempts a previous one began (`crash-loop`)
 - `careful`     the claim, careful starts after an unclean handover, suspects run alone
 - `commit`      what to commit and when (interval, revoke, shutdown)
+- `commit_retry` the revoke's commit, tried again until the drain's deadline
+- `deadline`    one moment that the steps of a revoke or a shutdown share
+- `drain`       waiting for partitions to go idle, until a timeout or a cut
 - `engine`      ties the stages together for every record; `keel.consumers.runner` owns the loop
 
 Imports point one way. The pipeline reads the contract (`keel.schemas`) and the leaf modules of

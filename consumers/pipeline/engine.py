@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from keel.consumers.context import Context
 from keel.consumers.pipeline.careful import CarefulStarts, CommitNow
 from keel.consumers.pipeline.decode import DecodeStage, Poison, Unavailable
+from keel.consumers.pipeline.drain import wait_idle
 from keel.consumers.pipeline.execute import Execute
 from keel.consumers.pipeline.flow import FlowControl
 from keel.consumers.pipeline.inherit import Wait, lost_error, take_over, verdict
@@ -107,6 +108,7 @@ class Engine:
         self._waiting = self._ready.waiting  # truthy while a job waits for a slot
         self._running = 0
         self._stopping = False
+        self._cut = asyncio.Event()  # set: drains stop waiting (the shutdown's jobs share ended)
         self._loop = asyncio.get_running_loop()
         self._dead_letters = dead_letters(finished=self._finish, given_up=self._given_up)
         self._careful = (
@@ -170,6 +172,10 @@ class Engine:
         """Start nothing new; let running jobs finish until `timeout`."""
         self._stopping = True
         await self._drain(list(self._parts.values()), timeout)
+
+    def cut_drains(self) -> None:
+        """Every drain, under way or to come, stops waiting for running jobs."""
+        self._cut.set()
 
     def positions(self) -> dict[TopicPartition, Position]:
         """What may be committed now, per owned partition."""
@@ -471,9 +477,7 @@ class Engine:
         waits = [part.idle.wait() for part in parts if part.busy]
         if not waits:
             return
-        try:
-            await asyncio.wait_for(asyncio.gather(*waits), timeout)
-        except TimeoutError:
+        if not await wait_idle(waits, timeout, self._cut):
             busy = [_label(p.tp) for p in parts if p.busy]
             _LOG.warning("drain deadline passed with jobs still running on %s", busy)
 

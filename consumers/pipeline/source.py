@@ -17,7 +17,10 @@ commits (from the committer), and the rebalance callbacks, which librdkafka call
   when it did not hand over cleanly, the partition's end: see `careful`); then assign (paused,
   if flow control says so).
 - revoked:  ask the engine to drain the partitions (nothing new starts, running jobs get until
-  the drain deadline), commit what finished, and only then let them go.
+  the drain deadline less a reserve for the commit), commit what finished (retried while the
+  deadline lasts: `commit_retry`), and only then let them go. During shutdown the revoke's
+  deadline is the shutdown's, if sooner. The heartbeat goes on while a callback waits within
+  its deadline, so a long drain does not fail liveness; a callback stuck beyond it does.
 - lost:     the partitions already belong to someone else: drop them, commit nothing.
 """
 
@@ -29,11 +32,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, Protocol, TypeVar, cast
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from keel.consumers.pipeline import records
+from keel.consumers.pipeline.commit_retry import commit_reserve, commit_until
+from keel.consumers.pipeline.deadline import Deadline
 from keel.consumers.pipeline.engine import Engine
 from keel.consumers.pipeline.metadata import is_sealed
 from keel.consumers.pipeline.partition import Position
@@ -58,6 +64,8 @@ HAND_OVER_WAIT = 1.0
 # The request that wakes librdkafka's fetcher after a resume is sent, not waited for: its answer
 # could queue behind a fetch in flight on the same connection (see `wake_fetcher`).
 WAKE_TIMEOUT = 0.0
+# While a rebalance callback waits (within its deadline), the heartbeat is renewed this often.
+BEAT_EVERY = 1.0
 
 
 class Source:
@@ -79,6 +87,7 @@ class Source:
         self._batch = batch
         self._poll_timeout = poll_timeout
         self._drain_timeout = drain_timeout
+        self._shutdown_deadline: Deadline | None = None  # set by `close`
         self._loop = asyncio.get_running_loop()
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._stopping = threading.Event()
@@ -121,8 +130,12 @@ class Source:
         self._commands.put(commit)
         await asyncio.wrap_future(done)
 
-    async def close(self) -> None:
-        """Stop polling, close the consumer (which revokes, drains and commits), end the thread."""
+    async def close(self, deadline: Deadline | None = None) -> None:
+        """Stop polling, close the consumer (which revokes, drains and commits), end the thread.
+
+        With a `deadline`, the revoke that closing causes (or one under way) ends by then.
+        """
+        self._shutdown_deadline = deadline
         self._stopping.set()
         await self._closed
 
@@ -217,9 +230,17 @@ class Source:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(tp.topic, tp.partition) for tp in partitions]
         self._paused.difference_update(tps)
-        positions = self._await(self._engine.revoke(tps, self._drain_timeout))
+        deadline = Deadline.after(self._drain_timeout).min(self._shutdown_deadline)
+        _LOG.info("draining %s for up to %.1f s", _labels(partitions), deadline.remaining())
+        jobs_until = deadline.earlier(commit_reserve(self._drain_timeout))
+        revoked = self._engine.revoke(tps, jobs_until.remaining())
+        positions = self._await(revoked, alive_until=deadline)
         try:
-            _commit(consumer, positions, owned_only=False)
+            commit_until(
+                partial(_commit, consumer, positions, owned_only=False),
+                deadline.min(self._shutdown_deadline),
+                sleep=self._beating_sleep,
+            )
         except KafkaException as error:
             _LOG.warning("commit on revoke of %s failed: %s", _labels(partitions), error)
         _LOG.info("revoked %s", _labels(partitions))
@@ -253,8 +274,18 @@ class Source:
         self._loop.call_soon_threadsafe(call)
         return done.result()
 
-    def _await(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+    def _await(self, coroutine: Coroutine[Any, Any, T], alive_until: Deadline) -> T:
+        """The coroutine's result, run on the loop; the heartbeat goes on until `alive_until`."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        while not alive_until.passed():
+            self.heartbeat = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                return future.result(min(BEAT_EVERY, alive_until.remaining()))
+        return future.result()
+
+    def _beating_sleep(self, seconds: float) -> None:
+        self.heartbeat = time.monotonic()
+        time.sleep(seconds)
 
 
 def wake_fetcher(consumer: Fetcher, partitions: list[TopicPartition]) -> None:

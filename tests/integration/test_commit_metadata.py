@@ -90,7 +90,7 @@ async def test_finished_above_offsets_survive_two_hand_overs(
     group = f"handover-{topic}"
     publish(cluster, topic, range(40))
     settings = worker_settings(
-        cluster, [topic], commit_interval=0.05, shutdown_grace=0.3, drain_timeout=0.3
+        cluster, [topic], commit_interval=0.05, shutdown_timeout=4.5, drain_timeout=0.3
     )
     others = set(range(60)) - set(HANGING_OFFSETS)
     above = {n for n in others if n > HANGING_OFFSETS[0]}  # finished above the watermark

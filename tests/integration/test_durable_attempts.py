@@ -95,7 +95,7 @@ def test_a_job_that_kills_its_worker_runs_a_bounded_number_of_times_then_its_key
             topic,
             group,
             output,
-            app="tests.support.crash_apps:app",
+            target="tests.support.crash_apps:app",
             env={
                 "KEEL_TEST_CRASH_JOB": f"{CRASH_KEY} {CRASH_SEQ}",
                 "KEEL_TEST_CRASH_DELAY": str(crash_delay),

@@ -189,7 +189,7 @@ def test_a_worker_that_may_not_write_its_dead_letter_topic_holds_the_partition(
         env=user.env(),
         health_port=str(port),
         drain_timeout="2",
-        shutdown_grace="2",
+        shutdown_timeout="3",
     )
     try:
         # Then readiness fails on the blocked partition, and the log names the topic and Write

@@ -28,7 +28,7 @@ def worker_settings(cluster: Cluster, topics: Sequence[str], **overrides: object
         "commit_interval": 0.2,
         "session_timeout_ms": 6000,
         "drain_timeout": 10.0,
-        "shutdown_grace": 10.0,
+        "shutdown_timeout": 10.0,
     }
     values.update(overrides)
     return WorkerSettings(**values)  # type: ignore[arg-type]

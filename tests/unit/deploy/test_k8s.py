@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from keel.cli import app
 from keel.consumers.settings import WorkerSettings
+from keel.consumers.shutdown import TERMINATION_MARGIN
 from keel.deploy.strimzi import TopicPolicy, kafka_topics
 from tests.support.deploy import (
     DEAD_LETTER_SUFFIX,
@@ -97,20 +98,40 @@ def test_probes_use_the_worker_health_endpoints(manifests: list[Manifest]) -> No
         assert ports[get["port"]] == health_port
 
 
-def test_grace_period_outlasts_the_drain(manifests: list[Manifest]) -> None:
+def test_grace_period_outlasts_the_shutdown_bound(manifests: list[Manifest]) -> None:
+    # SIGTERM's whole way out (jobs, commit, close, dead-letter flush) ends within
+    # shutdown_timeout, a revoke drain under way included; the margin is the process's exit,
+    # and a preStop hook runs before SIGTERM is even sent.
     env = worker_env(manifests)
     pod = one(manifests, "StatefulSet")["spec"]["template"]["spec"]
-    drain = max(float(env["KEEL_WORKER_SHUTDOWN_GRACE"]), float(env["KEEL_WORKER_DRAIN_TIMEOUT"]))
-    # Beyond the drain: committing, closing the consumer and flushing dead letters.
-    assert pod["terminationGracePeriodSeconds"] >= drain + 10
+    bound = float(env["KEEL_WORKER_SHUTDOWN_TIMEOUT"])
+    needed = _pre_stop_seconds(_container(manifests)) + bound + TERMINATION_MARGIN
+    assert pod["terminationGracePeriodSeconds"] >= needed
+
+
+def test_grace_period_check_counts_a_pre_stop_sleep(manifests: list[Manifest]) -> None:
+    container = _container(manifests)
+    container["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "5"]}}}
+    assert _pre_stop_seconds(container) == 5.0
+
+
+def _pre_stop_seconds(container: Manifest) -> float:
+    """How long the container's preStop hook holds SIGTERM back: a `sleep N`, or none."""
+    hook = container.get("lifecycle", {}).get("preStop")
+    if hook is None:
+        return 0.0
+    command = hook.get("exec", {}).get("command", [])
+    assert command[:1] == ["sleep"], f"unknown preStop hook {hook}"
+    assert len(command) == 2, f"unknown preStop hook {hook}"
+    return float(command[1])
 
 
 def test_static_membership_survives_a_restart(manifests: list[Manifest]) -> None:
     # A restarted pod keeps its partitions only if it rejoins within the session timeout;
-    # the drain alone takes up to the shutdown grace.
+    # the way out alone takes up to the shutdown timeout.
     env = worker_env(manifests)
     session_s = int(env["KEEL_WORKER_SESSION_TIMEOUT_MS"]) / 1000
-    assert session_s > float(env["KEEL_WORKER_SHUTDOWN_GRACE"])
+    assert session_s > float(env["KEEL_WORKER_SHUTDOWN_TIMEOUT"])
 
 
 def test_worker_has_requests_and_limits(manifests: list[Manifest]) -> None:

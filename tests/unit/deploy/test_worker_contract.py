@@ -105,7 +105,7 @@ def test_deployed_settings_are_worker_settings(
         monkeypatch.setenv(key, value)
     settings = WorkerSettings()
     assert settings.cluster.kafka_bootstrap_servers == env["KAFKA_BOOTSTRAP_SERVERS"]
-    assert settings.shutdown_grace == float(env[f"{PREFIX}SHUTDOWN_GRACE"])
+    assert settings.shutdown_timeout == float(env[f"{PREFIX}SHUTDOWN_TIMEOUT"])
 
 
 def test_readme_names_every_worker_setting() -> None:
