@@ -70,6 +70,7 @@ class Context:
 
     @property
     def attempt(self) -> int:
+        """1 for the first run; counted across workers, crashes and rebalances included."""
         return self._attempt
 
     @property

@@ -18,6 +18,7 @@ from keel.consumers.dead_letters.parking import KafkaKeeper
 from keel.consumers.dead_letters.sink import DeadLetterSink
 from keel.consumers.dead_letters.writer import DeadLetterConfig, DeadLetterWriter
 from keel.consumers.naming import CatalogNames
+from keel.consumers.pipeline.careful import CommitNow
 from keel.consumers.pipeline.decode import DecodeStage, JobDecoder
 from keel.consumers.pipeline.engine import Engine, EngineConfig
 from keel.consumers.pipeline.execute import Execute
@@ -56,6 +57,7 @@ def build_engine(
     rng: Random | None = None,
     holds: HoldSource | None = None,
     quarantine_keys: bool | None = None,
+    commit_now: CommitNow | None = None,
 ) -> Engine:
     """An engine that runs `app`'s handlers on the running loop.
 
@@ -63,6 +65,8 @@ def build_engine(
     ordered by key) to the app's catalog. With `holds` (where a new owner of a partition
     finds its held keys), keys are quarantined behind their dead letters, saved through `sink`;
     `quarantine_keys` (the default of job types that do not say) defaults to the app's settings.
+    `commit_now` (a synchronous commit) makes begun attempts durable before a start where
+    that matters (see `pipeline.careful`).
     """
     settings = app.settings
     names = CatalogNames(catalog or app.catalog)
@@ -92,4 +96,5 @@ def build_engine(
             holds,
             default=settings.quarantine_keys if quarantine_keys is None else quarantine_keys,
         ),
+        commit_now=commit_now,
     )

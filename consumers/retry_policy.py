@@ -66,6 +66,8 @@ Decision = Done | RetryAfter | DeadLetter
 DONE = Done()
 RETRIES_EXHAUSTED = "retries-exhausted"
 FATAL_ERROR = "fatal-error"
+# Its attempts were used up by runs that its worker did not survive (see pipeline/inherit.py).
+CRASH_LOOP = "crash-loop"
 
 
 def decide(policy: RetryPolicy, attempt: int, error: BaseException | None, rng: Random) -> Decision:

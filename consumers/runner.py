@@ -25,7 +25,7 @@ from keel.consumers.dead_letters.kafka_sink import KafkaSink
 from keel.consumers.dead_letters.parking import HoldReader, ensure_state_topic, state_reader
 from keel.consumers.engine_factory import build_engine, engine_config
 from keel.consumers.permissions import check_worker_access
-from keel.consumers.pipeline.commit import Committer
+from keel.consumers.pipeline.commit import Committer, Positions
 from keel.consumers.pipeline.deadline import Deadline
 from keel.consumers.pipeline.observer import observers
 from keel.consumers.pipeline.source import Source
@@ -113,6 +113,7 @@ class Worker:
             on_flow=self._flow,
             holds=self.holds,
             quarantine_keys=settings.quarantine_keys,
+            commit_now=self._commit_now,
         )
         quarantine = self.engine.quarantine
         self.metrics.bound(
@@ -145,6 +146,9 @@ class Worker:
 
     def _flow(self) -> None:
         self.source.flow()
+
+    async def _commit_now(self, positions: Positions) -> None:
+        await self.committer.record(positions)
 
     def live(self) -> Probe:
         age = time.monotonic() - self.source.heartbeat

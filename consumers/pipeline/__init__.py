@@ -19,6 +19,9 @@
 - `observer`    the hooks the engine calls around every attempt (telemetry implements them)
 - `partition`   the state of one owned partition and of one record in it (`RecordState`)
 - `offsets`     the committable watermark and the finished-above set in commit metadata
+- `metadata`    the commit metadata (`k2:`): finished-above offsets, attempts in flight, sealed
+- `inherit`     a new owner counts on from the attempts a previous one began (`crash-loop`)
+- `careful`     the claim, careful starts after an unclean handover, suspects run alone
 - `commit`      what to commit and when (interval, revoke, shutdown)
 - `commit_retry` the revoke's commit, tried again until the drain's deadline
 - `deadline`    one moment that the steps of a revoke or a shutdown share

@@ -41,6 +41,12 @@ class Committer:
             except TimeoutError:
                 await self.flush()
 
+    async def record(self, positions: Positions) -> None:
+        """Commit `positions` now, whether they moved or not; raises if the commit failed."""
+        await self._commit(positions)
+        self._last.update(positions)
+        self.commits += 1
+
     async def flush(self) -> bool:
         """Commit every position that moved; False when the commit failed."""
         moved = {tp: p for tp, p in self._positions().items() if self._last.get(tp) != p}

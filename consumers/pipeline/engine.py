@@ -12,6 +12,7 @@ owner runs it), or abandoned with its partition (a lost partition).
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,13 +23,16 @@ from pydantic import BaseModel
 
 from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.context import Context
+from keel.consumers.pipeline.careful import CarefulStarts, CommitNow
 from keel.consumers.pipeline.decode import DecodeStage, Poison, Unavailable
 from keel.consumers.pipeline.drain import wait_idle
 from keel.consumers.pipeline.execute import Execute
 from keel.consumers.pipeline.flow import FlowControl
 from keel.consumers.pipeline.holds import CircuitReading, Holds
+from keel.consumers.pipeline.inherit import Wait, lost_error, take_over, verdict
+from keel.consumers.pipeline.metadata import CommitMetadata, decode_metadata
 from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
-from keel.consumers.pipeline.offsets import PartitionOffsets, decode_finished
+from keel.consumers.pipeline.offsets import PartitionOffsets
 from keel.consumers.pipeline.partition import PartitionState, Position, RecordState, note_failure
 from keel.consumers.pipeline.quarantine import KeyQuarantine
 from keel.consumers.pipeline.ready import ReadyQueue
@@ -98,7 +102,9 @@ class Engine:
         on_flow: Callable[[], None],
         rng: Random,
         quarantine: QuarantineFactory | None = None,
+        commit_now: CommitNow | None = None,
     ) -> None:
+        """`commit_now` commits positions at once; without it, attempts are not made durable."""
         self._config = config
         self._max_running = config.max_running
         self._decode = decode
@@ -128,13 +134,35 @@ class Engine:
         )
         self._tripped = self._holds.tripped  # truthy while a job type's circuit is open
         self._ok = self._holds.ok
+        self._careful = (
+            None if commit_now is None else CarefulStarts(commit_now, self._launch, self._abandon)
+        )
 
     # -- assignment ---------------------------------------------------------------------------
 
-    def assign(self, tp: TopicPartition, committed: int | None, metadata: str | None) -> None:
-        """Own `tp` from its committed offset, skipping what a previous owner finished above."""
-        skip = decode_finished(committed, metadata) if committed is not None else []
-        part = PartitionState(tp, PartitionOffsets(committed, skip))
+    def assign(
+        self,
+        tp: TopicPartition,
+        committed: int | None,
+        metadata: str | None,
+        careful_below: int | None = None,
+    ) -> None:
+        """Own `tp` from its committed offset, going on where a previous owner left off.
+
+        What it finished above the watermark is skipped, and the attempts it began carry on
+        (see `inherit`). If it did not hand over cleanly, the starts of offsets below
+        `careful_below` (the partition's end now; None: unknown, so all) are recorded first.
+        """
+        found = decode_metadata(committed, metadata) if committed is not None else CommitMetadata()
+        part = PartitionState(tp, PartitionOffsets(committed, found.finished))
+        part.inherited = dict(found.in_flight)
+        part.on_quiet = self._unpark
+        if self._careful is not None:
+            if found.sealed:
+                careful_below = None
+            elif careful_below is None:
+                careful_below = sys.maxsize
+            self._careful.guard(part, careful_below)
         part.draining = self._stopping  # assigned during shutdown: start nothing
         self._parts[tp] = part
         if self.quarantine is not None:
@@ -256,7 +284,11 @@ class Engine:
         if part is None or part.draining or not part.offsets.receive(offset):
             return None
         part.arrivals.append(message)  # for the time lag
-        return RecordState(message, part)
+        record = RecordState(message, part)
+        if part.inherited and (entry := part.inherited.pop(offset, None)) is not None:
+            take_over(record, entry, crashed=part.careful_below is not None)
+            part.begun.add(record)
+        return record
 
     def _resolve(self, record: RecordState) -> None:
         """Decode a record into its job or the poison it is.
@@ -302,6 +334,10 @@ class Engine:
         if record.poison is not None:
             self._dead_letters.poison(record, record.poison)
             return
+        if record.part.guarded and self._careful.must_wait(record):  # type: ignore[union-attr]
+            return  # parked: a suspect runs alone (see `careful`)
+        if record.inherited is not None and self._resume(record):
+            return
         if self._running >= self._max_running or self._waiting:
             # Wait for a slot; when one frees, the key with the most work left goes first.
             self._ready.push(record, record.part.lanes.length(record.key))
@@ -313,7 +349,16 @@ class Engine:
             self._hold(record)
             return
         self._running += 1
-        record.part.busy += 1
+        part = record.part
+        part.busy += 1
+        record.begun += 1
+        part.begun.add(record)
+        if part.guarded:
+            self._careful.start(record)  # type: ignore[union-attr]  # guarded only with one
+        else:
+            self._launch(record)
+
+    def _launch(self, record: RecordState) -> None:
         message = record.message
         context = Context.of_record(record.job_type, record.attempt, record.key, message.headers)
         observer = self._observer
@@ -371,6 +416,35 @@ class Engine:
             self._observer.attempt_ended(job_type, PROCESSED, elapsed, record.message, error)
             self._finish(record)
 
+    def _resume(self, record: RecordState) -> bool:
+        """An inherited record's first turn here: True when it does not start now."""
+        registration: Registration = record.registration  # type: ignore[assignment]
+        found = verdict(record, registration.policy.max_attempts, int(time.time() * 1000))
+        if isinstance(found, Wait):
+            record.timer = self._loop.call_later(found.seconds, self._retry, record)
+            record.part.waiting.add(record)
+            return True
+        if isinstance(found, DeadLetter):
+            record.attempt = record.begun
+            note_failure(record)
+            self._dead_letters.failed(record, found, lost_error(record.begun))
+            return True
+        return False
+
+    def _unpark(self, part: PartitionState) -> None:
+        """Nothing of `part` is busy: offer its parked starts again, in the order they came."""
+        for record in self._careful.unpark(part) if self._careful is not None else ():
+            self._start(record)
+
+    def _abandon(self, record: RecordState) -> None:
+        """A start held for its record (see `careful`) will not run: its partition drains."""
+        self._running -= 1
+        part = record.part
+        part.busy -= 1
+        self._released(part)
+        if self._waiting:
+            self._start_ready()
+
     def _start_ready(self) -> None:
         ready, waiting = self._ready, self._waiting
         while waiting and self._running < self._max_running:
@@ -378,6 +452,7 @@ class Engine:
 
     def _finish(self, record: RecordState) -> None:
         part = record.part
+        part.begun.discard(record)
         if not part.closed:
             part.offsets.finish(record.message.offset())  # type: ignore[arg-type]
         following = part.lanes.release(record.key)
@@ -408,6 +483,7 @@ class Engine:
 
     def _schedule_retry(self, record: RecordState, delay: float) -> None:
         part = record.part
+        record.due_ms = int(time.time() * 1000 + delay * 1000)  # for the next owner too
         if part.draining:
             self._released(part)
             return
@@ -418,6 +494,7 @@ class Engine:
     def _retry(self, record: RecordState) -> None:
         record.part.waiting.discard(record)
         record.timer = None
+        record.due_ms = 0
         self._start(record)
 
     # -- circuits (see `holds`) -----------------------------------------------------------------
@@ -450,8 +527,12 @@ class Engine:
             dropped.append(record)
         part.waiting.clear()
         ready = self._ready.remove_where(lambda d: d.part is part)
+        dropped += part.parked
+        part.parked = []
         if dropped or ready:
             self._released(part, len(dropped) + len(ready))
+        for record in self._careful.drop(part) if self._careful is not None else ():
+            self._abandon(record)
         part.check_idle()
 
     async def _drain(self, parts: list[PartitionState], timeout: float) -> None:

@@ -6,9 +6,11 @@ is still running, and a crash would lose it. The tracker therefore commits only 
 watermark*: one past the highest offset below which every received record has finished
 (succeeded, or been durably dead-lettered).
 
-Records finished above the watermark are not forgotten: `encode_finished` packs them into the
-commit metadata (a string Kafka stores beside the offset, at most 4 KB), and the partition's next
-owner decodes it with `decode_finished` and skips them instead of running them again.
+Records finished above the watermark are not forgotten: they go into the commit metadata (a
+string Kafka stores beside the offset, at most 4 KB), and the partition's next owner skips them
+instead of running them again. `encode_finished` / `decode_finished` are that metadata's first
+version (`k1:`); the worker now writes version 2 (`metadata`), which packs the same runs beside
+the attempts in flight, and still reads version 1.
 
 Offsets a partition never delivered (gaps left by compaction or transaction markers) count as
 finished: the watermark is the oldest *received* offset still outstanding.
@@ -86,12 +88,12 @@ def encode_finished(base: int, offsets: Iterable[int], limit: int = METADATA_LIM
     When the runs do not all fit, the ones nearest the watermark are kept: the rest run again
     on the next owner, which costs a duplicate but never loses a job.
     """
-    runs = _runs(sorted(o for o in offsets if o >= base))
+    runs = runs_of(sorted(o for o in offsets if o >= base))
     body = bytearray()
     previous_end = base
     budget = (limit - len(_PREFIX)) * 3 // 4 - 2  # base64 grows 4/3, keep a little slack
     for start, length in runs:
-        chunk = _varint(start - previous_end) + _varint(length)
+        chunk = varint(start - previous_end) + varint(length)
         if len(body) + len(chunk) > budget:
             break
         body += chunk
@@ -107,7 +109,7 @@ def decode_finished(base: int, metadata: str | None) -> list[int]:
         return []
     try:
         data = base64.urlsafe_b64decode(metadata[len(_PREFIX) :])
-        numbers = _read_varints(data)
+        numbers = read_varints(data)
     except ValueError:
         return []
     if len(numbers) % 2:
@@ -121,7 +123,8 @@ def decode_finished(base: int, metadata: str | None) -> list[int]:
     return offsets
 
 
-def _runs(offsets: list[int]) -> list[tuple[int, int]]:
+def runs_of(offsets: list[int]) -> list[tuple[int, int]]:
+    """Sorted offsets as (start, length) runs of consecutive offsets; duplicates collapse."""
     runs: list[tuple[int, int]] = []
     for offset in offsets:
         if runs and runs[-1][0] + runs[-1][1] == offset:
@@ -131,7 +134,8 @@ def _runs(offsets: list[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _varint(number: int) -> bytes:
+def varint(number: int) -> bytes:
+    """`number` (>= 0) as an unsigned LEB128 varint."""
     out = bytearray()
     while True:
         low = number & 0x7F
@@ -143,7 +147,8 @@ def _varint(number: int) -> bytes:
             return bytes(out)
 
 
-def _read_varints(data: bytes) -> list[int]:
+def read_varints(data: bytes) -> list[int]:
+    """Every varint in `data`; ValueError when the last one is cut short."""
     numbers: list[int] = []
     value = shift = 0
     for byte in data:

@@ -3,12 +3,14 @@
 import asyncio
 import time
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from keel.consumers.pipeline.decode import Poison, Unavailable
 from keel.consumers.pipeline.lanes import Lanes
-from keel.consumers.pipeline.offsets import PartitionOffsets, encode_finished
+from keel.consumers.pipeline.metadata import InFlight, encode_metadata
+from keel.consumers.pipeline.offsets import PartitionOffsets
 from keel.consumers.pipeline.records import Message, TopicPartition
 from keel.consumers.registrations import Registration
 
@@ -26,8 +28,11 @@ class RecordState:
 
     __slots__ = (
         "attempt",
+        "begun",
         "decode_backoff",
+        "due_ms",
         "first_failure_ms",
+        "inherited",
         "job",
         "job_type",
         "key",
@@ -37,6 +42,7 @@ class RecordState:
         "poison",
         "registration",
         "started",
+        "suspect",
         "timer",
         "unavailable",
     )
@@ -46,6 +52,10 @@ class RecordState:
         self.part = part
         self.key = message.key()
         self.attempt = 1
+        self.begun = 0  # attempts begun, on this owner and the ones before it (see `inherit`)
+        self.due_ms = 0  # wall-clock ms its retry is due, while it waits for one
+        self.inherited: InFlight | None = None  # a previous owner's entry, until it first starts
+        self.suspect = False  # its last attempt was cut short: it may be what killed its worker
         self.job: Any = None
         self.job_type = ""  # the job type's full name, once decoded
         self.registration: Registration | None = None
@@ -68,13 +78,21 @@ class PartitionState:
 
     __slots__ = (
         "arrivals",
+        "begun",
         "blocked",
         "busy",
+        "careful_below",
         "closed",
         "draining",
+        "guarded",
         "idle",
+        "inherited",
         "lanes",
+        "marked",
         "offsets",
+        "on_quiet",
+        "parked",
+        "solo",
         "tp",
         "waiting",
     )
@@ -95,6 +113,20 @@ class PartitionState:
         # list append; reading an offset or timestamp waits until a commit or a scrape, which
         # drop the finished ones in one cut found by bisection.
         self.arrivals: list[Message] = []
+        # Durable attempts (see `careful` and `metadata`): the unfinished records that have
+        # begun an attempt, the previous owner's entries for records not received yet, whether
+        # this owner's claim on the partition is committed yet, and the offsets it inherited
+        # from an owner that did not hand over cleanly. `guarded`: a start must ask `careful`.
+        self.begun: set[RecordState] = set()
+        self.inherited: dict[int, InFlight] = {}
+        self.marked = False
+        self.careful_below: int | None = None
+        self.guarded = False
+        # Isolation of suspects (see `careful`): the starts held back, the suspect running
+        # alone, and what to call once nothing of the partition is busy.
+        self.parked: list[RecordState] = []
+        self.solo: RecordState | None = None
+        self.on_quiet: Callable[[PartitionState], None] | None = None
 
     def oldest_unfinished_ms(self) -> int | None:
         """The timestamp of the oldest record received and not finished; None if there is none."""
@@ -102,11 +134,29 @@ class PartitionState:
         return self.arrivals[0].timestamp()[1] if self.arrivals else None
 
     def position(self) -> Position | None:
+        """The watermark, what finished above it, and the attempts begun and not finished.
+
+        Sealed (nothing will start here any more) once the partition is draining.
+        """
         self._forget_finished()
         offset = self.offsets.committable()
         if offset is None:
             return None
-        return Position(offset, encode_finished(offset, self.offsets.finished_above()))
+        metadata = encode_metadata(
+            offset,
+            self.offsets.finished_above(),
+            self.in_flight(),
+            sealed=self.draining,
+            now_ms=int(time.time() * 1000),
+        )
+        return Position(offset, metadata)
+
+    def in_flight(self) -> dict[int, InFlight]:
+        """Per unfinished offset with a begun attempt: how many began, and its retry's due time."""
+        found = dict(self.inherited)
+        for record in self.begun:
+            found[_offset(record.message)] = InFlight(record.begun, record.due_ms)
+        return found
 
     def _forget_finished(self) -> None:
         watermark = self.offsets.committable()
@@ -117,8 +167,11 @@ class PartitionState:
             del arrivals[: bisect_left(arrivals, watermark, key=_offset)]
 
     def check_idle(self) -> None:
-        if self.draining and self.busy == 0:
-            self.idle.set()
+        if self.busy == 0:
+            if self.draining:
+                self.idle.set()
+            elif self.parked and self.on_quiet is not None:
+                self.on_quiet(self)
 
 
 def _offset(message: Message) -> int:

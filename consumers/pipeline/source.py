@@ -13,8 +13,9 @@ commits (from the committer), and the rebalance callbacks, which librdkafka call
 `consume()`:
 
 - assigned: read the committed offset *and metadata* of each new partition, so the engine skips
-  what a previous owner finished above the watermark; then assign (paused, if flow control
-  says so).
+  what a previous owner finished above the watermark and counts on the attempts it began (and,
+  when it did not hand over cleanly, the partition's end: see `careful`); then assign (paused,
+  if flow control says so).
 - revoked:  ask the engine to drain the partitions (nothing new starts, running jobs get until
   the drain deadline less a reserve for the commit), commit what finished (retried while the
   deadline lasts: `commit_retry`), and only then let them go. During shutdown the revoke's
@@ -40,6 +41,7 @@ from keel.consumers.pipeline import records
 from keel.consumers.pipeline.commit_retry import commit_reserve, commit_until
 from keel.consumers.pipeline.deadline import Deadline
 from keel.consumers.pipeline.engine import Engine
+from keel.consumers.pipeline.metadata import is_sealed
 from keel.consumers.pipeline.partition import Position
 
 _LOG = logging.getLogger(__name__)
@@ -216,7 +218,8 @@ class Source:
             self._before_assign([(tp.topic, tp.partition) for tp in partitions])
         for tp in committed:
             offset = tp.offset if tp.offset >= 0 else None
-            self._on_loop(self._engine.assign, (tp.topic, tp.partition), offset, tp.metadata)
+            end = _careful_end(consumer, tp) if offset is not None else None
+            self._on_loop(self._engine.assign, (tp.topic, tp.partition), offset, tp.metadata, end)
         consumer.incremental_assign(partitions)
         # librdkafka keeps a partition's pause flag across revoke and re-assign: set it either way.
         wanted = self._engine.paused
@@ -308,6 +311,21 @@ def wake_fetcher(consumer: Fetcher, partitions: list[TopicPartition]) -> None:
         # A timeout is expected: the request is on its way, and that is all this is for.
         with contextlib.suppress(KafkaException):
             consumer.get_watermark_offsets(tp, timeout=WAKE_TIMEOUT, cached=False)
+
+
+def _careful_end(consumer: Consumer, tp: TopicPartition) -> int | None:
+    """The partition's end, when its previous owner did not hand over cleanly (see `careful`).
+
+    None when it did, or when the end cannot be read (the new owner is then careful throughout).
+    """
+    if is_sealed(tp.metadata):
+        return None
+    try:
+        end: int = consumer.get_watermark_offsets(tp, timeout=COMMITTED_TIMEOUT, cached=False)[1]
+    except KafkaException as error:
+        _LOG.warning("cannot read the end of %s/%s: %s", tp.topic, tp.partition, error)
+        return None
+    return end
 
 
 def _commit(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, TopicPartition
 
-from keel.consumers.pipeline.offsets import decode_finished
+from keel.consumers.pipeline.metadata import decode_metadata
 from tests.support.cluster import Cluster
 from tests.support.worker import read_all
 
@@ -37,7 +37,7 @@ def commits(cluster: Cluster, group: str, topic: str, partitions: int) -> dict[i
     return {
         tp.partition: Commit(
             tp.offset,
-            frozenset(decode_finished(tp.offset, tp.metadata) if tp.offset >= 0 else ()),
+            frozenset(decode_metadata(tp.offset, tp.metadata).finished if tp.offset >= 0 else ()),
         )
         for tp in found
     }

@@ -47,16 +47,26 @@ async def wait_for(
 
 @asynccontextmanager
 async def running(
-    app: App, settings: WorkerSettings, tracer_provider: TracerProvider | None = None
+    app: App,
+    settings: WorkerSettings,
+    tracer_provider: TracerProvider | None = None,
+    *,
+    assigned: bool = True,
 ) -> AsyncIterator[Worker]:
-    """A worker of `app` on this loop, ready (partitions assigned); stopped on exit."""
+    """A worker of `app` on this loop, ready (partitions assigned); stopped on exit.
+
+    With `assigned=False` it is handed over as soon as it has started: a worker that joins a
+    group beside another may get no partition until that one leaves.
+    """
     stop = asyncio.Event()
     with SchemaRegistryClient({"url": settings.cluster.schema_registry_url}) as client:
         codec = JobCodec(client, demo_catalog())
         worker = Worker(app, settings, codec, tracer_provider)
         task = asyncio.create_task(worker.run(stop))
         try:
-            await wait_for(lambda: worker.ready().ok or task.done(), what="an assignment")
+            await wait_for(
+                lambda: worker.ready().ok or task.done() or not assigned, what="an assignment"
+            )
             if task.done():
                 task.result()
             yield worker
