@@ -5,7 +5,7 @@
 What a handler sees, and the leaf modules the pipeline may read:
 
     app            App: a consumer group and its handlers
-    context        Context: the job's id, type, attempt and key
+    context        Context: the job's id, type, attempt, key and fence (`Fence`)
     signals        Retry, Reject, JobTimeout: how a handler says what happens next
     retry_policy   RetryPolicy as data and the pure `decide`
     registrations  which handler runs which job type, with its policy and time limit
@@ -26,9 +26,18 @@ Handlers never import `pipeline`; `pipeline` never imports the App, the runner o
 """
 
 from keel.consumers.app import App
-from keel.consumers.context import Context
+from keel.consumers.context import Context, Fence
 from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.settings import WorkerSettings
 from keel.consumers.signals import JobTimeout, Reject, Retry
 
-__all__ = ["App", "Context", "JobTimeout", "Reject", "Retry", "RetryPolicy", "WorkerSettings"]
+__all__ = [
+    "App",
+    "Context",
+    "Fence",
+    "JobTimeout",
+    "Reject",
+    "Retry",
+    "RetryPolicy",
+    "WorkerSettings",
+]

@@ -37,6 +37,7 @@ def engine_config(settings: WorkerSettings) -> EngineConfig:
         high_water=settings.high_water,
         low_water=settings.low_water,
         max_overtakes=settings.overtakes,
+        suspect_after=settings.suspect_after,
     )
 
 

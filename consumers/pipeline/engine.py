@@ -8,6 +8,9 @@ another thread: an immutable set, replaced whole) whenever `on_flow` says it cha
 Every record that is accepted ends in exactly one of: finished (success, or an acknowledged
 dead-letter write), dropped on revoke or shutdown (not finished, so never committed: the next
 owner runs it), or abandoned with its partition (a lost partition).
+
+After a freeze of the loop (`ownership`), nothing of the partitions owned then starts or
+settles until `confirm` (a commit went through) or until they are revoked or lost.
 """
 
 import asyncio
@@ -26,6 +29,7 @@ from keel.consumers.pipeline.execute import Execute
 from keel.consumers.pipeline.flow import FlowControl
 from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
 from keel.consumers.pipeline.offsets import PartitionOffsets, decode_finished
+from keel.consumers.pipeline.ownership import FreezeWatch, Holds
 from keel.consumers.pipeline.partition import PartitionState, Position, RecordState, note_failure
 from keel.consumers.pipeline.ready import ReadyQueue
 from keel.consumers.pipeline.records import Message, TopicPartition
@@ -68,6 +72,9 @@ class EngineConfig:
     low_water: int
     # How many other starts may overtake a job waiting for a slot (see `ready`).
     max_overtakes: int = 1000
+    # A loop that did not run for longer than this (seconds) may have lost its partitions
+    # (see `ownership`); None: never suspect.
+    suspect_after: float | None = None
 
 
 class Engine:
@@ -103,13 +110,24 @@ class Engine:
         self._stopping = False
         self._loop = asyncio.get_running_loop()
         self._dead_letters = dead_letters(finished=self._finish, given_up=self._given_up)
+        self._holds = Holds()
+        self._watch = FreezeWatch(config.suspect_after, self._suspect_owned)
+        self._watch.start(self._loop)
+        # Called with the freeze's epoch once partitions turn suspect; whoever can prove
+        # ownership (the worker, with a commit) calls `confirm(epoch)`. Alone, nothing can.
+        self.on_suspect: Callable[[int], object] = self.confirm
 
     # -- assignment ---------------------------------------------------------------------------
 
-    def assign(self, tp: TopicPartition, committed: int | None, metadata: str | None) -> None:
-        """Own `tp` from its committed offset, skipping what a previous owner finished above."""
+    def assign(
+        self, tp: TopicPartition, committed: int | None, metadata: str | None, generation: int = 0
+    ) -> None:
+        """Own `tp` from its committed offset, skipping what a previous owner finished above.
+
+        `generation`: the group generation it was assigned in, the first part of its fences.
+        """
         skip = decode_finished(committed, metadata) if committed is not None else []
-        part = PartitionState(tp, PartitionOffsets(committed, skip))
+        part = PartitionState(tp, PartitionOffsets(committed, skip), generation)
         part.draining = self._stopping  # assigned during shutdown: start nothing
         self._parts[tp] = part
         self._signal(self._flow.assign(tp))
@@ -137,11 +155,31 @@ class Engine:
                 self._begin_drain(part)
                 part.closed = True
                 self._signal(self._flow.remove(tp))
+                self._disown(part)
 
     async def stop(self, timeout: float) -> None:
         """Start nothing new; let running jobs finish until `timeout`."""
         self._stopping = True
+        self._watch.stop()
         await self._drain(list(self._parts.values()), timeout)
+
+    def confirm(self, epoch: int) -> bool:
+        """A commit went through after freeze `epoch`: its suspect partitions are still ours.
+
+        False when another freeze has been seen since (that one needs its own proof).
+        """
+        if epoch != self._holds.epoch:
+            return False
+        parts = [part for part in self._parts.values() if part.suspect]
+        for part in parts:
+            part.suspect = False
+        self._release_held(parts)
+        return True
+
+    @property
+    def suspect(self) -> int:
+        """How many owned partitions wait for `confirm` after a freeze."""
+        return sum(1 for part in self._parts.values() if part.suspect)
 
     def positions(self) -> dict[TopicPartition, Position]:
         """What may be committed now, per owned partition."""
@@ -254,6 +292,9 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     def _start(self, record: RecordState) -> None:
+        if self._held(record.part):
+            self._holds.starts.append(record)
+            return
         if record.job is None and record.poison is None:
             if record.unavailable is None:
                 self._resolve(record)  # its decode timer fired: ask the registry again
@@ -273,7 +314,9 @@ class Engine:
         self._running += 1
         record.part.busy += 1
         message = record.message
-        context = Context.of_record(record.job_type, record.attempt, record.key, message.headers)
+        context = Context.of_record(
+            record.job_type, record.attempt, record.key, message.headers, record
+        )
         observer = self._observer
         observer.attempt_started(message, context)
         scope = attempt_scope(observer, message, context) if observer.scoped else None
@@ -293,9 +336,12 @@ class Engine:
         settling, which starts the key's next job, never nests: a long lane of jobs that end
         at once runs as a queue, not as a recursion.
         """
+        part = record.part
+        if self._held(part):
+            self._holds.settles.append((record, error))
+            return
         elapsed = time.perf_counter() - record.started
         self._running -= 1
-        part = record.part
         part.busy -= 1
         if error is None:  # what decide() calls Done, without asking it: the common case
             self._observer.attempt_ended(record.job_type, PROCESSED, elapsed, record.message, None)
@@ -325,7 +371,11 @@ class Engine:
     def _start_ready(self) -> None:
         ready, waiting = self._ready, self._waiting
         while waiting and self._running < self._max_running:
-            self._run(ready.pop())
+            record = ready.pop()
+            if self._held(record.part):
+                self._holds.starts.append(record)
+            else:
+                self._run(record)
 
     def _finish(self, record: RecordState) -> None:
         part = record.part
@@ -387,6 +437,10 @@ class Engine:
     async def _drain(self, parts: list[PartitionState], timeout: float) -> None:
         for part in parts:
             self._begin_drain(part)
+        # A revoke (or our own stop) in a live generation: what was held was ours to settle.
+        for part in parts:
+            part.suspect = False
+        self._release_held(parts)
         waits = [part.idle.wait() for part in parts if part.busy]
         if not waits:
             return
@@ -395,6 +449,52 @@ class Engine:
         except TimeoutError:
             busy = [_label(p.tp) for p in parts if p.busy]
             _LOG.warning("drain deadline passed with jobs still running on %s", busy)
+
+    # -- ownership after a freeze (see `ownership`) ---------------------------------------------
+
+    def _held(self, part: PartitionState) -> bool:
+        """True when nothing of `part` may start or settle now: it may be lost."""
+        return part.suspect or (self._watch.froze() and part.suspect)
+
+    def _suspect_owned(self, gap: float) -> None:
+        owned = list(self._parts.values())
+        for part in owned:
+            part.suspect = True
+        self._holds.epoch += 1
+        _LOG.warning(
+            "the worker did not run for %.1fs: nothing of its %d partitions starts or settles "
+            "until a commit shows they are still its own",
+            gap,
+            len(owned),
+        )
+        self.on_suspect(self._holds.epoch)
+
+    def _release_held(self, parts: Iterable[PartitionState]) -> None:
+        """Settle and start what was held of `parts`, which are no longer suspect."""
+        starts, settles = self._holds.take(parts)
+        for record, error in settles:
+            self._settle(record, error)  # of a lost partition: disowned, as `_settle` says
+        for record in starts:
+            if record.part.draining:
+                self._released(record.part)
+            else:
+                self._start(record)
+
+    def _disown(self, part: PartitionState) -> None:
+        """`part` was lost: what was held of it ends unsettled, and its async runs are cancelled."""
+        part.suspect = False
+        self._release_held([part])
+        cancelled = self._execute.cancel(partial(_settles_of, part))
+        if cancelled:
+            _LOG.warning("cancelled %d running jobs of lost %s", cancelled, _label(part.tp))
+
+
+def _settles_of(part: PartitionState, done: object) -> bool:
+    """Whether an attempt's `done` callback (`_run` binds it to its record) is of `part`."""
+    if not isinstance(done, partial) or not done.args:
+        return False
+    record = done.args[0]
+    return isinstance(record, RecordState) and record.part is part
 
 
 def _positions(parts: Iterable[PartitionState]) -> dict[TopicPartition, Position]:

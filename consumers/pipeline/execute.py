@@ -7,7 +7,9 @@ stopped, so a sync handler past its limit is reported (logged) at once, and its 
 as failed with `JobTimeout`, whatever it returns, but only once its thread has returned: until
 then the attempt is still running, so the job's retry, and every later job of its key, waits
 for it instead of running beside it. `done(error)` is called exactly once per attempt, on the
-loop thread (None: success), never from inside `run`.
+loop thread (None: success), never from inside `run`. `cancel` cancels the async attempts that
+are suspended now and whose `done` a predicate picks (the engine's, for a lost partition); a
+sync attempt cannot be cancelled, and its result is simply not used.
 
 `scope`, when given, is the `contextvars.Context` the attempt runs in (else a copy of the
 current one, as a new task would get; a sync handler's thread enters the scope too): the
@@ -59,6 +61,10 @@ class Execute:
             )
         else:
             _SyncAttempt(self._loop, self._pool, registration, (job, context), done, scope=scope)
+
+    def cancel(self, which: Callable[[Done], bool]) -> int:
+        """Cancel the suspended async attempts whose `done` `which` picks; how many it did."""
+        return self._carriers.cancel(which)
 
 
 class _SyncAttempt:

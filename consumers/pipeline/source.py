@@ -13,8 +13,8 @@ commits (from the committer), and the rebalance callbacks, which librdkafka call
 `consume()`:
 
 - assigned: read the committed offset *and metadata* of each new partition, so the engine skips
-  what a previous owner finished above the watermark; then assign (paused, if flow control
-  says so).
+  what a previous owner finished above the watermark, and the group generation they come in
+  (the fences' first part); then assign (paused, if flow control says so).
 - revoked:  ask the engine to drain the partitions (nothing new starts, running jobs get until
   the drain deadline), commit what finished, and only then let them go.
 - lost:     the partitions already belong to someone else: drop them, commit nothing.
@@ -34,6 +34,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from keel.consumers.pipeline import records
 from keel.consumers.pipeline.engine import Engine
+from keel.consumers.pipeline.generation import generation_of
 from keel.consumers.pipeline.partition import Position
 
 _LOG = logging.getLogger(__name__)
@@ -195,9 +196,12 @@ class Source:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         committed = consumer.committed(partitions, timeout=COMMITTED_TIMEOUT)
+        generation = generation_of(consumer)
         for tp in committed:
             offset = tp.offset if tp.offset >= 0 else None
-            self._on_loop(self._engine.assign, (tp.topic, tp.partition), offset, tp.metadata)
+            self._on_loop(
+                self._engine.assign, (tp.topic, tp.partition), offset, tp.metadata, generation
+            )
         consumer.incremental_assign(partitions)
         # librdkafka keeps a partition's pause flag across revoke and re-assign: set it either way.
         wanted = self._engine.paused
@@ -209,7 +213,7 @@ class Source:
             consumer.resume(resume)
         self._paused |= {(tp.topic, tp.partition) for tp in pause}
         self.assignment_received = True
-        _LOG.info("assigned %s", _labels(partitions))
+        _LOG.info("assigned %s in generation %d", _labels(partitions), generation)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(tp.topic, tp.partition) for tp in partitions]
