@@ -458,6 +458,8 @@ class Engine:
 
     def _suspect_owned(self, gap: float) -> None:
         owned = list(self._parts.values())
+        if not owned:
+            return  # nothing to lose
         for part in owned:
             part.suspect = True
         self._holds.epoch += 1

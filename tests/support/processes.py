@@ -11,7 +11,7 @@ from tests.support.cluster import Cluster
 
 
 class WorkerProcess:
-    """`keel worker tests.support.apps:app` in a child process, logging to a file."""
+    """`keel worker tests.support.apps:app` (or `app`) in a child process, logging to a file."""
 
     def __init__(
         self,
@@ -22,6 +22,7 @@ class WorkerProcess:
         *,
         latency: float = 0.02,
         env: Mapping[str, str] | None = None,
+        app: str = "tests.support.apps:app",
         **settings: str,
     ) -> None:
         """`env` is laid over the cluster's variables (credentials for a secured cluster)."""
@@ -42,7 +43,7 @@ class WorkerProcess:
         self.log = output.with_suffix(f".{len(list(output.parent.glob('*.log')))}.log")
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "keel", "worker", "tests.support.apps:app"],
+                [sys.executable, "-m", "keel", "worker", app],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
