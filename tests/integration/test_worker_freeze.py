@@ -8,8 +8,8 @@ again. What the fence is for: the late writes of those frozen runs are refused d
 
 import re
 import signal
-from collections import Counter
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
