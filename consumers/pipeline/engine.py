@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from keel.consumers.context import Context
 from keel.consumers.pipeline.decode import DecodeStage, Poison, Unavailable
-from keel.consumers.pipeline.execute import Execute
+from keel.consumers.pipeline.execute import Execute, NotStarted
 from keel.consumers.pipeline.flow import FlowControl
 from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
 from keel.consumers.pipeline.offsets import PartitionOffsets, decode_finished
@@ -116,6 +116,7 @@ class Engine:
         # Called with the freeze's epoch once partitions turn suspect; whoever can prove
         # ownership (the worker, with a commit) calls `confirm(epoch)`. Alone, nothing can.
         self.on_suspect: Callable[[int], object] = self.confirm
+        execute.may_begin = self._may_begin
 
     # -- assignment ---------------------------------------------------------------------------
 
@@ -353,6 +354,9 @@ class Engine:
         part.check_idle()
 
     def _failed(self, record: RecordState, error: BaseException, elapsed: float) -> None:
+        if isinstance(error, NotStarted):
+            self._begin_again(record, error)
+            return
         registration: Registration = record.registration  # type: ignore[assignment]
         decision = decide(registration.policy, record.attempt, error, self._rng)
         job_type = record.job_type
@@ -481,6 +485,22 @@ class Engine:
                 self._released(record.part)
             else:
                 self._start(record)
+
+    def _may_begin(self, done: object) -> bool:
+        """Asked in a pool thread as a queued sync attempt is about to begin; reads only."""
+        if not isinstance(done, partial) or not done.args:
+            return True
+        part: PartitionState = done.args[0].part
+        return not (part.suspect or part.closed or self._watch.frozen_now())
+
+    def _begin_again(self, record: RecordState, error: NotStarted) -> None:
+        """A sync attempt did not begin (a freeze, a lost partition): start it again, or drop it."""
+        self._observer.attempt_ended(record.job_type, RETRIED, 0.0, record.message, error)
+        part = record.part
+        if part.closed or part.draining:
+            self._released(part)
+        else:
+            self._start(record)
 
     def _disown(self, part: PartitionState) -> None:
         """`part` was lost: what was held of it ends unsettled, and its async runs are cancelled."""

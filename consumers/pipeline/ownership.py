@@ -9,7 +9,8 @@ next jobs of their keys beside the new owner's runs of the same keys.
 
 `FreezeWatch` sees the freeze from inside: a tick on the loop notes the monotonic time every
 fraction of `limit`, and the engine compares the time with the last tick before it starts or
-settles anything (a clock read, the one cost per job). A gap longer than `limit` means the
+settles anything (a clock read, the one cost per job), and so does a pool thread before a sync
+handler that waited for it begins. A gap longer than `limit` means the
 loop did not run for that long, so every partition owned then becomes *suspect*: nothing of it
 starts, and its attempts that end are held (`Holds`), neither settled nor committed, until
 
@@ -76,6 +77,10 @@ class FreezeWatch:
         self.seen = now
         self._on_gap(gap)
         return True
+
+    def frozen_now(self) -> bool:
+        """Whether the loop has not run for longer than `limit`; reads only (any thread)."""
+        return self._clock() - self.seen > self.limit
 
     def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
         self.froze()

@@ -9,7 +9,6 @@ again. What the fence is for: the late writes of those frozen runs are refused d
 import re
 import signal
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,6 @@ class _Run:
     generation: int
     start_ns: int
     end_ns: int | None = None
-    outcome: str = ""
 
 
 def read_runs(events: Path) -> list[_Run]:
@@ -56,10 +54,9 @@ def read_runs(events: Path) -> list[_Run]:
             runs[int(pid), int(run)] = _Run(
                 int(run), int(pid), key, int(seq), int(offset), int(generation), int(ns)
             )
-        elif fields[0] == "E" and len(fields) == 5:
-            run, pid, ns, outcome = fields[1:]
+        elif fields[0] == "E":
+            run, pid, ns = fields[1:]
             runs[int(pid), int(run)].end_ns = int(ns)
-            runs[int(pid), int(run)].outcome = outcome
     return list(runs.values())
 
 
@@ -109,6 +106,7 @@ def test_a_frozen_worker_starts_nothing_of_keys_it_lost_and_its_late_writes_are_
                 env={"KEEL_TEST_EVENTS": str(events), "KEEL_TEST_STORE": address},
                 app="tests.support.fenced_app:app",
                 max_in_flight="50",
+                sync_threads="32",
             )
 
         frozen, other = worker(), worker()
@@ -178,9 +176,6 @@ def test_a_frozen_worker_starts_nothing_of_keys_it_lost_and_its_late_writes_are_
             if w.pid == frozen_pid and w.at_ns > resumed_ns and w.generation == zombie_generation
         ]
         refused = [w for w in late if not w.written]
-        frozen_runs = [r for r in runs if r.pid == frozen_pid and r.start_ns < stopped_ns]
-        ended_late = Counter(r.outcome for r in frozen_runs if (r.end_ns or 0) > stopped_ns)
-        print(f"runs in flight at the freeze, by how they ended: {dict(ended_late)}")
         print(f"late writes of the frozen worker: {len(late)}, refused {len(refused)}")
         assert refused
         # And every key's stored state is its last job's, whatever arrived late

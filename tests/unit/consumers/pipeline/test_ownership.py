@@ -253,3 +253,62 @@ async def test_a_ticking_watch_does_not_take_an_idle_loop_for_a_frozen_one() -> 
     assert watch.froze()
     watch.stop()
     assert len(gaps) == 1
+
+
+class Chore(Job):
+    """A sync job: its attempts wait in the thread pool's queue when every thread is busy."""
+
+    key: str
+    n: int
+
+
+async def test_a_sync_job_queued_for_a_thread_during_a_freeze_does_not_begin_until_confirmed() -> (
+    None
+):
+    catalog = catalog_of(Step, Chore)
+    began: list[str] = []
+    app = App("test", catalog=catalog)
+
+    @app.handler(Chore)
+    def chore(job: Chore, ctx: Context) -> None:
+        began.append(f"{job.key}{job.n}")
+        if job.n == 0:
+            time.sleep(2 * FREEZE)  # holds the only thread while the loop freezes
+
+    @app.handler(Step)
+    async def step(job: Step, ctx: Context) -> None:
+        time.sleep(3 * FREEZE)  # the loop freezes
+
+    def message(offset: int, job: Job) -> _Message:
+        return _Message(0, offset, job)  # type: ignore[arg-type]
+
+    class _AnyDecoder:
+        def decode(self, value: bytes | None) -> BaseModel:
+            text = value or b""
+            return (Chore if b'"freeze"' not in text else Step).model_validate_json(text)
+
+    with ThreadPoolExecutor(1) as pool:
+        engine = build_engine(
+            app,
+            decoder=_AnyDecoder(),
+            sink=_Sink(),
+            pool=pool,
+            config=EngineConfig(10, high_water=100, low_water=10, suspect_after=FREEZE),
+            catalog=catalog,
+        )
+        suspicions: list[int] = []
+        engine.on_suspect = suspicions.append
+        engine.assign((TOPIC, 0), 0, None, generation=1)
+        # Given a sync job holding the only thread, and one queued behind it for the thread
+        engine.accept([message(0, Chore(key="a", n=0)), message(1, Chore(key="b", n=1))])
+        await until(lambda: began == ["a0"], 5, "the first chore")
+        # When the loop freezes while the first one's thread frees up
+        engine.accept([message(2, Step(key="c", n=2, freeze=True))])
+        await until(lambda: suspicions == [1], 5, "the freeze to be seen")
+        await asyncio.sleep(FREEZE)
+        # Then the queued one did not begin in the freed thread, and waits for the confirmation
+        assert began == ["a0"]
+        assert engine.confirm(1)
+        await until(lambda: began == ["a0", "b1"], 5, "the queued chore after the confirmation")
+        await until(lambda: engine.positions()[TOPIC, 0].offset == 3, 5, "all to settle")
+        await engine.stop(1.0)
