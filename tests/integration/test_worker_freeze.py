@@ -126,9 +126,9 @@ def test_a_frozen_worker_starts_nothing_of_keys_it_lost_and_its_late_writes_are_
             assert frozen_keys  # it froze in the middle of runs
             wait_until(lambda: assignments(other) > taken_over, 60, "the other to take over")
             wait_until(
-                lambda: keys_run_by(other, events, stopped_ns) >= frozen_keys,
+                lambda: keys_written_by(other, store, stopped_ns) >= frozen_keys,
                 60,
-                "the other to run the frozen worker's keys",
+                "the other to run and write the frozen worker's keys",
             )
             frozen.process.send_signal(signal.SIGCONT)
             resumed_ns = time.monotonic_ns()
@@ -191,9 +191,9 @@ def test_a_frozen_worker_starts_nothing_of_keys_it_lost_and_its_late_writes_are_
         assert store.state() == {str(key): SEQS - 1 for key in range(KEYS)}
 
 
-def keys_run_by(worker: WorkerProcess, events: Path, since_ns: int) -> set[str]:
+def keys_written_by(worker: WorkerProcess, store: FencedStore, since_ns: int) -> set[str]:
     pid = worker.process.pid
-    return {r.key for r in read_runs(events) if r.pid == pid and r.start_ns > since_ns}
+    return {w.key for w in list(store.writes) if w.pid == pid and w.at_ns > since_ns}
 
 
 def finished(store: FencedStore) -> int:
