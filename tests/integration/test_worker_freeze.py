@@ -13,13 +13,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from keel.consumers import App, Context, Fence
 from keel.load.key_runs import Run, overlaps
+from keel.schemas.demo import SendEmail
 from tests.support.cluster import Cluster
 from tests.support.fenced_store import FencedStore, serving
 from tests.support.processes import WorkerProcess
 from tests.support.sample import email
 from tests.support.waiting import wait_until
-from tests.support.worker import JobProducer, committed, end_offsets
+from tests.support.worker import (
+    JobProducer,
+    committed,
+    end_offsets,
+    running,
+    wait_for,
+    worker_settings,
+)
 
 KEYS = 16
 SEQS = 250  # per key: a key's jobs run one at a time, so the load outlasts the freeze
@@ -212,3 +223,42 @@ def _zombie_run(pair: tuple[_Run, _Run], pid: int, stopped_ns: int) -> _Run | No
 def _started_late(pair: tuple[_Run, _Run], pid: int, stopped_ns: int) -> bool:
     """Whether the frozen worker started a run of `pair` after it was stopped (after resuming)."""
     return any(run.pid == pid and run.start_ns > stopped_ns for run in pair)
+
+
+def fence_recorder(group: str, fences: list[Fence]) -> App:
+    """An app of `group` whose handler notes the fence of every run."""
+    app = App(group)
+
+    @app.handler(SendEmail)
+    async def note(job: SendEmail, ctx: Context) -> None:
+        fences.append(ctx.fence)
+
+    return app
+
+
+@pytest.mark.parametrize("protocol", ["classic", "consumer"])
+async def test_a_partition_that_changes_hands_runs_under_a_higher_fence_generation(
+    cluster: Cluster, new_topic: Callable[..., str], protocol: str
+) -> None:
+    # Given one worker that runs jobs of both partitions of a topic
+    topic = new_topic(f"fence-{protocol}", partitions=2)
+    group = f"fence-{topic}"
+    first: list[Fence] = []
+    second: list[Fence] = []
+    producer = JobProducer(cluster, topic)
+    settings = worker_settings(cluster, [topic], group_protocol=protocol)
+    async with running(fence_recorder(group, first), settings):
+        producer.send_all(email(n, 0) for n in range(20))
+        await wait_for(lambda: len(first) == 20, 60, "the first jobs")
+        before = {fence.partition: fence.generation for fence in first}
+        # When a second worker joins, takes a partition over, and more jobs come
+        async with running(fence_recorder(group, second), settings):
+            producer.send_all(email(n, 1) for n in range(20))
+            await wait_for(lambda: len(first) + len(second) == 40, 60, "the later jobs")
+    producer.close()
+    # Then the fences carry a real generation, and the partition the second worker took runs
+    # under a higher one than its first owner's
+    assert sorted(before) == [0, 1]
+    assert min(before.values()) > 0
+    assert second
+    assert all(fence.generation > before[fence.partition] for fence in second)
