@@ -1,17 +1,18 @@
 """After a freeze, nothing of a partition starts or settles until the worker knows it still owns it.
 
-A worker frozen past its session (SIGSTOP, a long GC pause, a stalled VM, a partition of the
-network) is thrown out of the group while it does not run, and its partitions go to another
-member, which runs their jobs. When the process runs again, librdkafka learns that only from
-the answer to its next heartbeat, and the worker later still, when a poll serves the `lost`
-callback. In between, the engine would settle the attempts that were running and start the
-next jobs of their keys beside the new owner's runs of the same keys.
+A worker frozen past its session (SIGSTOP, a long GC pause, a stalled VM) is thrown out of the
+group while it does not run, and its partitions go to another member, which runs their jobs.
+When the process runs again, librdkafka learns that only from the answer to its next heartbeat,
+and the worker later still, when a poll serves the `lost` callback. In between, the engine would
+settle the attempts that were running and start the next jobs of their keys beside the new
+owner's runs of the same keys.
 
 `FreezeWatch` sees the freeze from inside: a tick on the loop notes the monotonic time every
-fraction of `limit`, and the engine compares the time with the last tick before it starts or
-settles anything (a clock read, the one cost per job), and so does a pool thread before a sync
-handler that waited for it begins. A gap longer than `limit` means the
-loop did not run for that long, so every partition owned then becomes *suspect*: nothing of it
+fraction of `limit`, and the engine compares the clock with the last tick wherever work can
+enter the loop and lead to a start (each settle, each polled batch, each retry timer, each
+acknowledged dead letter; one clock read per job), and so does a pool thread before a sync
+handler that waited for it begins. A gap longer than `limit` means the loop did not run for
+that long, so every partition owned then becomes *suspect* (a flag a start reads): nothing of it
 starts, and its attempts that end are held (`Holds`), neither settled nor committed, until
 
 - a commit succeeds after the gap: Kafka refuses a commit from a member that is no longer in
