@@ -18,6 +18,9 @@
 - `partition`   the state of one owned partition and of one record in it (`RecordState`)
 - `offsets`     the committable watermark and the finished-above set in commit metadata
 - `commit`      what to commit and when (interval, revoke, shutdown)
+- `ownership`   after a freeze of the loop, nothing of a partition starts or settles until a
+                commit proves it is still ours (or it is revoked, or lost: then disowned)
+- `generation`  the group generation (KIP-848: member epoch), the first part of `Context.fence`
 - `engine`      ties the stages together for every record; `keel.consumers.runner` owns the loop
 
 Imports point one way. The pipeline reads the contract (`keel.schemas`) and the leaf modules of
