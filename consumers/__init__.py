@@ -5,7 +5,7 @@
 What a handler sees, and the leaf modules the pipeline may read:
 
     app            App: a consumer group and its handlers
-    context        Context: the job's id, type, attempt and key
+    context        Context: the job's id, type, attempt, key and fence (`Fence`)
     signals        Retry, Reject, JobTimeout: how a handler says what happens next
     retry_policy   RetryPolicy as data and the pure `decide`
     circuit_policy CircuitPolicy: when an outage of a job type holds its jobs
@@ -29,7 +29,7 @@ Handlers never import `pipeline`; `pipeline` never imports the App, the runner o
 
 from keel.consumers.app import App
 from keel.consumers.circuit_policy import CircuitPolicy
-from keel.consumers.context import Context
+from keel.consumers.context import Context, Fence
 from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.settings import WorkerSettings
 from keel.consumers.signals import JobTimeout, Reject, Retry
@@ -38,6 +38,7 @@ __all__ = [
     "App",
     "CircuitPolicy",
     "Context",
+    "Fence",
     "JobTimeout",
     "Reject",
     "Retry",

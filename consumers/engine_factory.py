@@ -41,6 +41,7 @@ def engine_config(settings: WorkerSettings) -> EngineConfig:
         low_water=settings.low_water,
         max_overtakes=settings.overtakes,
         circuit=settings.circuit,
+        suspect_after=settings.suspect_after,
     )
 
 

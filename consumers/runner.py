@@ -53,6 +53,9 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger(__name__)
 LIVENESS_WINDOW = 15.0
+# After a freeze, how long to wait before asking again whether the partitions are still ours
+# when a commit could not tell (a rebalance under way, a broker away).
+OWNERSHIP_RETRY = 0.2
 
 
 class Worker:
@@ -141,6 +144,8 @@ class Worker:
         self.committer = Committer(
             self.engine.positions, self.source.commit, settings.commit_interval
         )
+        self.engine.on_suspect = self._prove_ownership
+        self._proofs: set[asyncio.Task[None]] = set()
         self.prometheus = PrometheusView(self.metrics.snapshot)
         self.health = HealthServer(self.live, self.ready, self.prometheus.render, CONTENT_TYPE)
 
@@ -149,6 +154,22 @@ class Worker:
 
     async def _commit_now(self, positions: Positions) -> None:
         await self.committer.record(positions)
+
+    def _prove_ownership(self, epoch: int) -> None:
+        """After a freeze, ask Kafka with a commit whether the partitions are still ours."""
+        proof = asyncio.get_running_loop().create_task(self._commit_to_confirm(epoch))
+        self._proofs.add(proof)
+        proof.add_done_callback(self._proofs.discard)
+
+    async def _commit_to_confirm(self, epoch: int) -> None:
+        # Kafka refuses the commit of a member that left the current generation; meanwhile
+        # librdkafka learns the same from its heartbeat, and `lost` ends the suspicion instead.
+        while self.engine.suspect:
+            if await self.committer.flush(every=True):
+                if self.engine.confirm(epoch):
+                    _LOG.info("a commit after the freeze went through: the partitions are ours")
+                return
+            await asyncio.sleep(OWNERSHIP_RETRY)
 
     def live(self) -> Probe:
         age = time.monotonic() - self.source.heartbeat

@@ -33,6 +33,10 @@ class WorkerSettings(BaseSettings):
     session_timeout_ms: int = 45_000
     max_poll_interval_ms: int = 300_000
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    # A worker whose loop did not run for this long (a freeze: SIGSTOP, GC, a stalled VM) starts
+    # and settles nothing of its partitions until a commit proves it still owns them (see
+    # consumers/pipeline/ownership.py). None: a third of session_timeout_ms.
+    freeze_suspect_ms: int | None = Field(default=None, ge=1)
 
     max_in_flight: int = Field(default=500, ge=1)  # handlers running at once
     # Accepted, unfinished records, split evenly over the assigned partitions: a partition that
@@ -97,6 +101,12 @@ class WorkerSettings(BaseSettings):
         # A partition resumes once it is down to 80% of its share: refilled early, it never
         # runs dry while librdkafka fetches its next records.
         return self.buffer_low if self.buffer_low is not None else self.high_water * 4 // 5
+
+    @property
+    def suspect_after(self) -> float:
+        """Seconds without running after which the partitions may be lost (`freeze_suspect_ms`)."""
+        ms = self.freeze_suspect_ms
+        return (ms if ms is not None else self.session_timeout_ms // 3) / 1000
 
     @property
     def overtakes(self) -> int:

@@ -26,6 +26,9 @@
 - `commit_retry` the revoke's commit, tried again until the drain's deadline
 - `deadline`    one moment that the steps of a revoke or a shutdown share
 - `drain`       waiting for partitions to go idle, until a timeout or a cut
+- `ownership`   after a freeze of the loop, nothing of a partition starts or settles until a
+                commit proves it is still ours (or it is revoked, or lost: then disowned)
+- `generation`  the group generation (KIP-848: member epoch), the first part of `Context.fence`
 - `engine`      ties the stages together for every record; `keel.consumers.runner` owns the loop
 
 Imports point one way. The pipeline reads the contract (`keel.schemas`) and the leaf modules of

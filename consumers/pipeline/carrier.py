@@ -20,7 +20,8 @@ that task's identity, one after another.
 
 Every attempt reports how it ended exactly once, through its `report` callback, on the loop:
 None for success, else the exception (a `CancelledError` if it was cancelled, or
-`JobTimeout` when its time limit cancelled it).
+`JobTimeout` when its time limit cancelled it). While an attempt is suspended, its task is
+known by its `report` (`Carriers.tasks`), so that `cancel` can reach it.
 """
 
 import asyncio
@@ -33,17 +34,26 @@ from keel.consumers.signals import JobTimeout
 
 Report = Callable[[BaseException | None], None]
 _Attempt = tuple[Coroutine[Any, Any, None], contextvars.Context, Report, float | None]
+_Tasks = dict[Report, "asyncio.Task[None]"]
 
 
 class Carriers:
     """Starts async attempts in carrier tasks; at most one carrier takes new attempts at a time."""
 
-    __slots__ = ("_loop", "_queue", "_taking")
+    __slots__ = ("_loop", "_queue", "_taking", "tasks")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._queue: deque[_Attempt] = deque()
         self._taking = False  # a carrier is scheduled or running that will take the queue
+        self.tasks: _Tasks = {}  # of the suspended attempts, by `report`, until they end
+
+    def cancel(self, which: Callable[[Report], bool]) -> int:
+        """Cancel the suspended attempts whose `report` `which` picks; how many."""
+        picked = [task for report, task in self.tasks.items() if which(report)]
+        for task in picked:
+            task.cancel()
+        return len(picked)
 
     def start(
         self,
@@ -74,12 +84,14 @@ class Carriers:
                 # One attempt suspended, so the next ones probably will: they start in the next
                 # pass, each in a task of its own, rather than one carrier later per pass.
                 while queue:
-                    self._loop.create_task(_alone(queue.popleft()), name="keel-attempt")
+                    attempt = queue.popleft()
+                    self._loop.create_task(_alone(attempt, self.tasks), name="keel-attempt")
             elif queue:  # something failed in a report: a new carrier takes the queue
                 self._taking = True
                 self._loop.create_task(self._carry(), name="keel-carrier")
         if suspended is not None:
-            await _finish(*suspended)  # this task is the suspended attempt's task now
+            # this task is the suspended attempt's task now
+            await _finish(*suspended, self.tasks)
 
 
 def _first_step(attempt: _Attempt) -> object:
@@ -96,19 +108,20 @@ def _first_step(attempt: _Attempt) -> object:
     return _DONE
 
 
-async def _alone(attempt: _Attempt) -> None:
+async def _alone(attempt: _Attempt, tasks: "_Tasks") -> None:
     """An attempt in a task of its own, from its first step to its end."""
     waiting_on = _first_step(attempt)
     if waiting_on is not _DONE:
-        await _finish(attempt, waiting_on)
+        await _finish(attempt, waiting_on, tasks)
 
 
-async def _finish(attempt: _Attempt, waiting_on: object) -> None:
+async def _finish(attempt: _Attempt, waiting_on: object, tasks: "_Tasks") -> None:
     """Run a suspended attempt to its end in the current task, within its time limit."""
     coroutine, context, report, time_limit = attempt
     task = asyncio.current_task()
     assert task is not None  # noqa: S101 - only ever awaited in a carrier or `_alone` task
     limit = _Limit(task, time_limit)
+    tasks[report] = task
     try:
         await _Rest(coroutine, context, waiting_on)
     except asyncio.CancelledError as error:
@@ -121,6 +134,7 @@ async def _finish(attempt: _Attempt, waiting_on: object) -> None:
         report(None)
     finally:
         limit.cancel()
+        tasks.pop(report, None)
 
 
 class _Limit:

@@ -47,9 +47,13 @@ class Committer:
         self._last.update(positions)
         self.commits += 1
 
-    async def flush(self) -> bool:
-        """Commit every position that moved; False when the commit failed."""
-        moved = {tp: p for tp, p in self._positions().items() if self._last.get(tp) != p}
+    async def flush(self, *, every: bool = False) -> bool:
+        """Commit every position that moved (`every`: every position); False when it failed.
+
+        A commit of every position is how the worker asks Kafka whether it is still a member
+        of the group's current generation after a freeze (see `pipeline.ownership`).
+        """
+        moved = {tp: p for tp, p in self._positions().items() if every or self._last.get(tp) != p}
         if not moved:
             return True
         try:

@@ -8,6 +8,9 @@ another thread: an immutable set, replaced whole) whenever `on_flow` says it cha
 Every record that is accepted ends in exactly one of: finished (success, or an acknowledged
 dead-letter write), dropped on revoke or shutdown (not finished, so never committed: the next
 owner runs it), or abandoned with its partition (a lost partition).
+
+After a freeze of the loop (`ownership`), nothing of the partitions owned then starts or
+settles until `confirm` (a commit went through) or until they are revoked or lost.
 """
 
 import asyncio
@@ -26,13 +29,14 @@ from keel.consumers.context import Context
 from keel.consumers.pipeline.careful import CarefulStarts, CommitNow
 from keel.consumers.pipeline.decode import DecodeStage, Poison, Unavailable
 from keel.consumers.pipeline.drain import wait_idle
-from keel.consumers.pipeline.execute import Execute
+from keel.consumers.pipeline.execute import Execute, NotStarted
 from keel.consumers.pipeline.flow import FlowControl
 from keel.consumers.pipeline.holds import CircuitReading, Holds
 from keel.consumers.pipeline.inherit import Wait, lost_error, take_over, verdict
 from keel.consumers.pipeline.metadata import CommitMetadata, decode_metadata
 from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
 from keel.consumers.pipeline.offsets import PartitionOffsets
+from keel.consumers.pipeline.ownership import FreezeWatch, FrozenHolds
 from keel.consumers.pipeline.partition import PartitionState, Position, RecordState, note_failure
 from keel.consumers.pipeline.quarantine import KeyQuarantine
 from keel.consumers.pipeline.ready import ReadyQueue
@@ -41,6 +45,7 @@ from keel.consumers.registrations import Registration
 from keel.consumers.retry_policy import DeadLetter, Random, RetryAfter, decide
 
 _LOG = logging.getLogger(__name__)
+monotonic = time.monotonic  # read once per settle: one lookup less on the hot path
 
 NO_HANDLER = "no-handler"
 
@@ -84,6 +89,9 @@ class EngineConfig:
     max_overtakes: int = 1000
     # The circuit of every job type whose registration has none of its own (see `holds`).
     circuit: CircuitPolicy = field(default_factory=CircuitPolicy)
+    # A loop that did not run for longer than this (seconds) may have lost its partitions
+    # (see `ownership`); None: never suspect.
+    suspect_after: float | None = None
 
 
 class Engine:
@@ -125,8 +133,9 @@ class Engine:
         self.quarantine = (
             quarantine(finish=self._finish, given_up=self._given_up) if quarantine else None
         )
-        finished = self._finish if self.quarantine is None else self.quarantine.dead_lettered
-        self._dead_letters = dead_letters(finished=finished, given_up=self._given_up)
+        # A dead letter's write, acknowledged, goes through the freeze check (`_letter_written`)
+        # and then the quarantine (which holds the key) before the record counts as finished.
+        self._dead_letters = dead_letters(finished=self._letter_written, given_up=self._given_up)
         self._holds = Holds(
             {names.job_type(m): r.circuit or config.circuit for m, r in handlers.items()},
             loop=self._loop,
@@ -137,6 +146,13 @@ class Engine:
         self._careful = (
             None if commit_now is None else CarefulStarts(commit_now, self._launch, self._abandon)
         )
+        self._frozen = FrozenHolds()
+        self._watch = FreezeWatch(config.suspect_after, self._suspect_owned)
+        self._watch.start(self._loop)
+        # Called with the freeze's epoch once partitions turn suspect; whoever can prove
+        # ownership (the worker, with a commit) calls `confirm(epoch)`. Alone, nothing can.
+        self.on_suspect: Callable[[int], object] = self.confirm
+        execute.may_begin = self._may_begin
 
     # -- assignment ---------------------------------------------------------------------------
 
@@ -146,15 +162,17 @@ class Engine:
         committed: int | None,
         metadata: str | None,
         careful_below: int | None = None,
+        generation: int = 0,
     ) -> None:
         """Own `tp` from its committed offset, going on where a previous owner left off.
 
         What it finished above the watermark is skipped, and the attempts it began carry on
         (see `inherit`). If it did not hand over cleanly, the starts of offsets below
         `careful_below` (the partition's end now; None: unknown, so all) are recorded first.
+        `generation`: the group generation it was assigned in, the first part of its fences.
         """
         found = decode_metadata(committed, metadata) if committed is not None else CommitMetadata()
-        part = PartitionState(tp, PartitionOffsets(committed, found.finished))
+        part = PartitionState(tp, PartitionOffsets(committed, found.finished), generation)
         part.inherited = dict(found.in_flight)
         part.on_quiet = self._unpark
         if self._careful is not None:
@@ -194,15 +212,35 @@ class Engine:
                 part.closed = True
                 self._forget(tp)
                 self._signal(self._flow.remove(tp))
+                self._disown(part)
 
     async def stop(self, timeout: float) -> None:
         """Start nothing new; let running jobs finish until `timeout`."""
         self._stopping = True
+        self._watch.stop()
         await self._drain(list(self._parts.values()), timeout)
 
     def cut_drains(self) -> None:
         """Every drain, under way or to come, stops waiting for running jobs."""
         self._cut.set()
+
+    def confirm(self, epoch: int) -> bool:
+        """A commit went through after freeze `epoch`: its suspect partitions are still ours.
+
+        False when another freeze has been seen since (that one needs its own proof).
+        """
+        if epoch != self._frozen.epoch:
+            return False
+        parts = [part for part in self._parts.values() if part.suspect]
+        for part in parts:
+            part.suspect = False
+        self._release_held(parts)
+        return True
+
+    @property
+    def suspect(self) -> int:
+        """How many owned partitions wait for `confirm` after a freeze."""
+        return sum(1 for part in self._parts.values() if part.suspect)
 
     def positions(self) -> dict[TopicPartition, Position]:
         """What may be committed now, per owned partition."""
@@ -257,6 +295,7 @@ class Engine:
         between the starts of other jobs measured 5-7 us a job slower (the decoder's code and
         data no longer stay in the CPU's caches), more than the rest of the engine costs.
         """
+        self._watch.froze()  # a batch that waited through a freeze: see the freeze first
         records = [d for message in messages if (d := self._admit(message)) is not None]
         admitted: dict[TopicPartition, int] = {}
         for record in records:
@@ -323,6 +362,11 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     def _start(self, record: RecordState) -> None:
+        # Every way to a start enters the loop through `accept`, `_settle`, `_retry` or
+        # `_letter_written`, which look for a freeze first; the flag is all that is left to read.
+        if record.part.suspect:
+            self._frozen.starts.append(record)
+            return
         if self.quarantine is not None and self.quarantine.takes(record):
             return  # its key is held: parked (or a marker that ends a hold)
         if record.job is None and record.poison is None:
@@ -360,7 +404,9 @@ class Engine:
 
     def _launch(self, record: RecordState) -> None:
         message = record.message
-        context = Context.of_record(record.job_type, record.attempt, record.key, message.headers)
+        context = Context.of_record(
+            record.job_type, record.attempt, record.key, message.headers, record
+        )
         observer = self._observer
         observer.attempt_started(message, context)
         scope = attempt_scope(observer, message, context) if observer.scoped else None
@@ -380,9 +426,15 @@ class Engine:
         settling, which starts the key's next job, never nests: a long lane of jobs that end
         at once runs as a queue, not as a recursion.
         """
+        part = record.part
+        watch = self._watch
+        if part.suspect or monotonic() - watch.seen > watch.limit:
+            watch.froze()  # says so, and makes the owned partitions suspect
+            if part.suspect:
+                self._frozen.settles.append((record, error))
+                return
         elapsed = time.perf_counter() - record.started
         self._running -= 1
-        part = record.part
         part.busy -= 1
         if error is None:  # what decide() calls Done, without asking it: the common case
             self._observer.attempt_ended(record.job_type, PROCESSED, elapsed, record.message, None)
@@ -397,6 +449,9 @@ class Engine:
         part.check_idle()
 
     def _failed(self, record: RecordState, error: BaseException, elapsed: float) -> None:
+        if isinstance(error, NotStarted):
+            self._begin_again(record, error)
+            return
         registration: Registration = record.registration  # type: ignore[assignment]
         decision = decide(registration.policy, record.attempt, error, self._rng)
         job_type = record.job_type
@@ -448,7 +503,11 @@ class Engine:
     def _start_ready(self) -> None:
         ready, waiting = self._ready, self._waiting
         while waiting and self._running < self._max_running:
-            self._run(ready.pop())
+            record = ready.pop()
+            if record.part.suspect:
+                self._frozen.starts.append(record)
+            else:
+                self._run(record)
 
     def _finish(self, record: RecordState) -> None:
         part = record.part
@@ -460,6 +519,10 @@ class Engine:
         if following is not None:
             # No slot of its own: with jobs waiting, it competes with them (`_start_ready`).
             self._start(following)
+
+    def _letter_written(self, record: RecordState) -> None:
+        self._watch.froze()
+        self._finish(record)
 
     def _given_up(self, record: RecordState) -> None:
         self._released(record.part)  # its partition is gone: the next owner runs it
@@ -495,6 +558,7 @@ class Engine:
         record.part.waiting.discard(record)
         record.timer = None
         record.due_ms = 0
+        self._watch.froze()
         self._start(record)
 
     # -- circuits (see `holds`) -----------------------------------------------------------------
@@ -538,12 +602,76 @@ class Engine:
     async def _drain(self, parts: list[PartitionState], timeout: float) -> None:
         for part in parts:
             self._begin_drain(part)
+        # A revoke (or our own stop) in a live generation: what was held was ours to settle.
+        for part in parts:
+            part.suspect = False
+        self._release_held(parts)
         waits = [part.idle.wait() for part in parts if part.busy]
         if not waits:
             return
         if not await wait_idle(waits, timeout, self._cut):
             busy = [_label(p.tp) for p in parts if p.busy]
             _LOG.warning("drain deadline passed with jobs still running on %s", busy)
+
+    # -- ownership after a freeze (see `ownership`) ---------------------------------------------
+
+    def _suspect_owned(self, gap: float) -> None:
+        owned = list(self._parts.values())
+        if not owned:
+            return  # nothing to lose
+        for part in owned:
+            part.suspect = True
+        self._frozen.epoch += 1
+        _LOG.warning(
+            "the worker did not run for %.1fs: nothing of its %d partitions starts or settles "
+            "until a commit shows they are still its own",
+            gap,
+            len(owned),
+        )
+        self.on_suspect(self._frozen.epoch)
+
+    def _release_held(self, parts: Iterable[PartitionState]) -> None:
+        """Settle and start what was held of `parts`, which are no longer suspect."""
+        starts, settles = self._frozen.take(parts)
+        for record, error in settles:
+            self._settle(record, error)  # of a lost partition: disowned, as `_settle` says
+        for record in starts:
+            if record.part.draining:
+                self._released(record.part)
+            else:
+                self._start(record)
+
+    def _may_begin(self, done: object) -> bool:
+        """Asked in a pool thread as a queued sync attempt is about to begin; reads only."""
+        if not isinstance(done, partial) or not done.args:
+            return True
+        part: PartitionState = done.args[0].part
+        return not (part.suspect or part.closed or self._watch.frozen_now())
+
+    def _begin_again(self, record: RecordState, error: NotStarted) -> None:
+        """A sync attempt did not begin (a freeze, a lost partition): start it again, or drop it."""
+        self._observer.attempt_ended(record.job_type, RETRIED, 0.0, record.message, error)
+        part = record.part
+        if part.closed or part.draining:
+            self._released(part)
+        else:
+            self._start(record)
+
+    def _disown(self, part: PartitionState) -> None:
+        """`part` was lost: what was held of it ends unsettled, and its async runs are cancelled."""
+        part.suspect = False
+        self._release_held([part])
+        cancelled = self._execute.cancel(partial(_settles_of, part))
+        if cancelled:
+            _LOG.warning("cancelled %d running jobs of lost %s", cancelled, _label(part.tp))
+
+
+def _settles_of(part: PartitionState, done: object) -> bool:
+    """Whether an attempt's `done` callback (`_run` binds it to its record) is of `part`."""
+    if not isinstance(done, partial) or not done.args:
+        return False
+    record = done.args[0]
+    return isinstance(record, RecordState) and record.part is part
 
 
 def _positions(parts: Iterable[PartitionState]) -> dict[TopicPartition, Position]:

@@ -7,7 +7,11 @@ stopped, so a sync handler past its limit is reported (logged) at once, and its 
 as failed with `JobTimeout`, whatever it returns, but only once its thread has returned: until
 then the attempt is still running, so the job's retry, and every later job of its key, waits
 for it instead of running beside it. `done(error)` is called exactly once per attempt, on the
-loop thread (None: success), never from inside `run`.
+loop thread (None: success), never from inside `run`. `cancel` cancels the async attempts that
+are suspended now and whose `done` a predicate picks (the engine's, for a lost partition); a
+sync attempt cannot be cancelled, and its result is simply not used. A sync attempt may wait
+in the pool's queue for a thread; `may_begin`, when set, is asked in that thread just before
+its handler would begin, and a no ends the attempt with `NotStarted` (the handler never ran).
 
 `scope`, when given, is the `contextvars.Context` the attempt runs in (else a copy of the
 current one, as a new task would get; a sync handler's thread enters the scope too): the
@@ -19,6 +23,7 @@ import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
+from functools import partial
 from typing import cast
 
 from pydantic import BaseModel
@@ -31,6 +36,11 @@ from keel.consumers.signals import JobTimeout
 _LOG = logging.getLogger(__name__)
 
 Done = Callable[[BaseException | None], None]
+MayBegin = Callable[[Done], bool]
+
+
+class NotStarted(Exception):  # noqa: N818 - a signal to the engine, not an error
+    """The attempt's handler never began: `may_begin` said no when a thread took it."""
 
 
 class Execute:
@@ -40,6 +50,8 @@ class Execute:
         self._loop = loop
         self._pool = pool
         self._carriers = Carriers(loop)
+        # Asked in a pool thread, with the attempt's `done`, before a sync handler begins.
+        self.may_begin: MayBegin | None = None
 
     def run(
         self,
@@ -58,7 +70,27 @@ class Execute:
                 registration.timeout,
             )
         else:
-            _SyncAttempt(self._loop, self._pool, registration, (job, context), done, scope=scope)
+            _SyncAttempt(
+                self._loop,
+                self._pool,
+                registration,
+                (job, context),
+                done,
+                scope=scope,
+                may_begin=self.may_begin,
+            )
+
+    def cancel(self, which: Callable[[Done], bool]) -> int:
+        """Cancel the suspended async attempts whose `done` `which` picks; how many it did."""
+        return self._carriers.cancel(which)
+
+
+def _begin_if(
+    may_begin: MayBegin, done: Done, handler: SyncHandler, job: BaseModel, context: Context
+) -> None:
+    if not may_begin(done):
+        raise NotStarted
+    handler(job, context)
 
 
 class _SyncAttempt:
@@ -73,11 +105,14 @@ class _SyncAttempt:
         done: Done,
         *,
         scope: contextvars.Context | None,
+        may_begin: MayBegin | None = None,
     ) -> None:
         self._done = done
         self._context = arguments[1]
         self._overran: float | None = None  # the limit it went past, once it has
         handler = cast(SyncHandler, registration.handler)
+        if may_begin is not None:
+            handler = partial(_begin_if, may_begin, done, handler)
         if scope is None:
             future = loop.run_in_executor(pool, handler, *arguments)
         else:

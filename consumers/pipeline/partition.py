@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from keel.consumers.context import Fence
 from keel.consumers.pipeline.decode import Poison, Unavailable
 from keel.consumers.pipeline.lanes import Lanes
 from keel.consumers.pipeline.metadata import InFlight, encode_metadata
@@ -67,13 +68,21 @@ class RecordState:
         self.decode_backoff = 0.5
         self.started = 0.0  # perf_counter() when the current attempt started
 
+    def fence(self) -> Fence:
+        """The fencing token of this record's runs (read by `Context.fence`, on demand)."""
+        topic, partition = self.part.tp
+        offset: int = self.message.offset()  # type: ignore[assignment]  # set when consumed
+        return Fence(self.part.generation, offset, topic, partition)
+
 
 class PartitionState:
     """Offsets, lanes and in-progress counts of one partition while this worker owns it.
 
     `busy` counts attempts running and dead-letter writes not yet acknowledged. While
     `draining`, nothing new starts; once `closed`, finishes no longer count (the partition has a
-    new owner, which will run those records again).
+    new owner, which will run those records again). While `suspect` (the worker was frozen and
+    may have lost the partition unknowingly; see `ownership`), nothing starts or settles.
+    `generation` is the group generation the partition was assigned in (the fence's first part).
     """
 
     __slots__ = (
@@ -84,6 +93,7 @@ class PartitionState:
         "careful_below",
         "closed",
         "draining",
+        "generation",
         "guarded",
         "idle",
         "inherited",
@@ -93,13 +103,16 @@ class PartitionState:
         "on_quiet",
         "parked",
         "solo",
+        "suspect",
         "tp",
         "waiting",
     )
 
-    def __init__(self, tp: TopicPartition, offsets: PartitionOffsets) -> None:
+    def __init__(self, tp: TopicPartition, offsets: PartitionOffsets, generation: int = 0) -> None:
         self.tp = tp
         self.offsets = offsets
+        self.generation = generation
+        self.suspect = False
         self.lanes: Lanes[RecordState] = Lanes()
         self.busy = 0
         self.waiting: set[RecordState] = set()  # waiting for a retry timer

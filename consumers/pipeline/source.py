@@ -14,8 +14,8 @@ commits (from the committer), and the rebalance callbacks, which librdkafka call
 
 - assigned: read the committed offset *and metadata* of each new partition, so the engine skips
   what a previous owner finished above the watermark and counts on the attempts it began (and,
-  when it did not hand over cleanly, the partition's end: see `careful`); then assign (paused,
-  if flow control says so).
+  when it did not hand over cleanly, the partition's end: see `careful`), and the group
+  generation they come in (the fences' first part); then assign (paused, if flow control says so).
 - revoked:  ask the engine to drain the partitions (nothing new starts, running jobs get until
   the drain deadline less a reserve for the commit), commit what finished (retried while the
   deadline lasts: `commit_retry`), and only then let them go. During shutdown the revoke's
@@ -41,6 +41,7 @@ from keel.consumers.pipeline import records
 from keel.consumers.pipeline.commit_retry import commit_reserve, commit_until
 from keel.consumers.pipeline.deadline import Deadline
 from keel.consumers.pipeline.engine import Engine
+from keel.consumers.pipeline.generation import generation_of
 from keel.consumers.pipeline.metadata import is_sealed
 from keel.consumers.pipeline.partition import Position
 
@@ -216,10 +217,13 @@ class Source:
         committed = consumer.committed(partitions, timeout=COMMITTED_TIMEOUT)
         if self._before_assign is not None:
             self._before_assign([(tp.topic, tp.partition) for tp in partitions])
+        generation = generation_of(consumer)
         for tp in committed:
             offset = tp.offset if tp.offset >= 0 else None
             end = _careful_end(consumer, tp) if offset is not None else None
-            self._on_loop(self._engine.assign, (tp.topic, tp.partition), offset, tp.metadata, end)
+            self._on_loop(
+                self._engine.assign, (tp.topic, tp.partition), offset, tp.metadata, end, generation
+            )
         consumer.incremental_assign(partitions)
         # librdkafka keeps a partition's pause flag across revoke and re-assign: set it either way.
         wanted = self._engine.paused
@@ -231,7 +235,7 @@ class Source:
             consumer.resume(resume)
         self._paused |= {(tp.topic, tp.partition) for tp in pause}
         self.assignment_received = True
-        _LOG.info("assigned %s", _labels(partitions))
+        _LOG.info("assigned %s in generation %d", _labels(partitions), generation)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(tp.topic, tp.partition) for tp in partitions]

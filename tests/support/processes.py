@@ -11,7 +11,7 @@ from tests.support.cluster import Cluster
 
 
 class WorkerProcess:
-    """`keel worker tests.support.apps:app` in a child process, logging to a file."""
+    """`keel worker tests.support.apps:app` (or `app`) in a child process, logging to a file."""
 
     def __init__(
         self,
