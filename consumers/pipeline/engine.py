@@ -362,13 +362,8 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     def _start(self, record: RecordState) -> None:
-        # Every way to a start enters the loop through `accept`, `_settle`, `_retry` or
-        # `_letter_written`, which look for a freeze first; the flag is all that is left to read.
-        if record.part.suspect:
-            self._frozen.starts.append(record)
+        if self._held_back(record):
             return
-        if self.quarantine is not None and self.quarantine.takes(record):
-            return  # its key is held: parked (or a marker that ends a hold)
         if record.job is None and record.poison is None:
             if record.unavailable is None:
                 self._resolve(record)  # its decode timer fired: ask the registry again
@@ -387,6 +382,16 @@ class Engine:
             self._ready.push(record, record.part.lanes.length(record.key))
             return
         self._run(record)
+
+    def _held_back(self, record: RecordState) -> bool:
+        """True when `record` may not start: its partition is suspect, or its key is held."""
+        # Every way to a start enters the loop through `accept`, `_settle`, `_retry` or
+        # `_letter_written`, which look for a freeze first; the flag is all that is left to read.
+        if record.part.suspect:
+            self._frozen.starts.append(record)
+            return True
+        # A held key's record is parked (or is a marker that ends a hold).
+        return self.quarantine is not None and self.quarantine.takes(record)
 
     def _run(self, record: RecordState) -> None:
         if self._tripped and not self._holds.admits(record):
@@ -522,7 +527,10 @@ class Engine:
 
     def _letter_written(self, record: RecordState) -> None:
         self._watch.froze()
-        self._finish(record)
+        if self.quarantine is None:
+            self._finish(record)
+        else:
+            self.quarantine.dead_lettered(record)  # holds its key, then finishes it
 
     def _given_up(self, record: RecordState) -> None:
         self._released(record.part)  # its partition is gone: the next owner runs it
