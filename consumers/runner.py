@@ -13,7 +13,6 @@ import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaError, KafkaException
@@ -117,7 +116,7 @@ class Worker:
         )
         consumer_config = {**settings.to_confluent(self.group), "stats_cb": self.lag.on_stats}
         self.source = Source(
-            partial(clients.consumer, settings.cluster, self.group, consumer_config),
+            lambda own: clients.consumer(settings.cluster, self.group, {**consumer_config, **own}),
             self.topics,
             self.engine,
             batch=settings.poll_batch,
