@@ -25,6 +25,7 @@ from keel.consumers.permissions import check_worker_access
 from keel.consumers.pipeline.commit import Committer
 from keel.consumers.pipeline.observer import observers
 from keel.consumers.pipeline.source import Source
+from keel.consumers.reader_warm_up import warm_readers
 from keel.consumers.settings import WorkerSettings
 from keel.consumers.telemetry.health import HealthServer, Probe
 from keel.consumers.telemetry.lag import ConsumerLag
@@ -69,6 +70,7 @@ class Worker:
         """
         self.app = app
         self.settings = settings
+        self.codec = codec
         self.group = app.group_id
         self.topics = resolve_topics(app, settings)
         _LOG.info("worker %s connects with %s", self.group, settings.cluster)  # str(): redacted
@@ -160,6 +162,7 @@ class Worker:
         ensure_dead_letter_topics(self.settings, self.topics)
         if self.settings.health_port is not None:
             await self.health.start(self.settings.health_host, self.settings.health_port)
+        await asyncio.to_thread(warm_readers, self.codec, self.app.handlers, self.topics)
         self.source.start()
         committing = asyncio.create_task(
             self.committer.run(self._committer_stop), name="keel-committer"

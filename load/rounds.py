@@ -27,7 +27,7 @@ from keel.load.lag import LagProbe
 from keel.load.latency import LatencyRecorder
 from keel.load.monitor import Monitor
 from keel.load.oracle import SentJob, Verdict, judge
-from keel.load.producer import OpenLoopProducer, ProducePlan
+from keel.load.producer import WARM_UP_KEY, OpenLoopProducer, ProducePlan
 from keel.load.profile import LoadHandler, LoadProfile
 from keel.load.report import Rate, TimelinePoint
 from keel.load.tail import CompletionTail
@@ -50,6 +50,7 @@ class LiveResult:
     timeline: list[TimelinePoint]
     resources: dict[str, float]
     faults: list[str]
+    startup: dict[str, float]
 
 
 class Progress(Protocol):
@@ -104,7 +105,7 @@ def live_round(
             )
             injector.start()
         progress.phase("live round: producing", config.jobs)
-        producer = _produce(config, cluster, topic, progress.advance)
+        producer, warm_up = _produce(config, cluster, topic, progress.advance)
         if injector is not None:
             injector.stop()
         progress.phase("live round: draining")
@@ -127,6 +128,7 @@ def live_round(
         timeline=monitor.timeline,
         resources=monitor.resources.peaks(),
         faults=injector.events if injector is not None else [],
+        startup=_startup(warm_up, completions),
     )
 
 
@@ -179,7 +181,8 @@ def baseline_replay(
 
 def _produce(
     config: RunConfig, cluster: ClusterSettings, topic: Topic, advance: Callable[[int], None]
-) -> OpenLoopProducer:
+) -> tuple[OpenLoopProducer, tuple[int, int]]:
+    """The producer after its run, and when its warm-up publish began and returned (ns)."""
     route = Route(topic=topic.name, partitions=topic.partitions)
     settings = ProducerSettings(routes={"keel.load.LoadJob": route})
     raw = clients.producer(cluster, {"linger.ms": 5})
@@ -194,10 +197,11 @@ def _produce(
     )
     with Publisher(cluster, settings, load_catalog()) as publisher:
         producer = OpenLoopProducer(publisher, raw, topic.name)
+        warm_up = producer.warm_up()
         producer.run(plan, advance)
     if producer.failures:
         raise RuntimeError(f"{len(producer.failures)} jobs not delivered: {producer.failures[:3]}")
-    return producer
+    return producer, warm_up
 
 
 def _worker_env(
@@ -247,7 +251,7 @@ def _latency(runs: list[LoggedRun]) -> LatencyRecorder:
     recorder = LatencyRecorder()
     first: dict[str, LoggedRun] = {}
     for logged in runs:
-        if not logged.run.ok:
+        if not logged.run.ok or logged.run.key == WARM_UP_KEY:  # reported by `_startup`
             continue
         seen = first.get(logged.run.job_id)
         if seen is None or logged.run.end_ns < seen.run.end_ns:
@@ -255,6 +259,20 @@ def _latency(runs: list[LoggedRun]) -> LatencyRecorder:
     for logged in first.values():
         recorder.record_ns(logged.intended_ns, logged.run.end_ns)
     return recorder
+
+
+def _startup(warm_up: tuple[int, int], runs: list[LoggedRun]) -> dict[str, float]:
+    """The publisher's first publish, and how soon the ready workers ran that first job.
+
+    `first_publish_ms`: from the call to the broker's ack, on a publisher just opened.
+    `first_job_ms`: from that ack to the end of the job's first successful run.
+    """
+    began, returned = warm_up
+    ends = [r.run.end_ns for r in runs if r.run.ok and r.run.key == WARM_UP_KEY]
+    found = {"first_publish_ms": (returned - began) / 1e6}
+    if ends:
+        found["first_job_ms"] = (min(ends) - returned) / 1e6
+    return found
 
 
 def _rate(runs: list[LoggedRun]) -> Rate:

@@ -16,6 +16,7 @@ import collections
 import concurrent.futures
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
@@ -23,6 +24,17 @@ _LOG = logging.getLogger(__name__)
 
 Partitions = frozenset[tuple[str, int]]
 Waiting = tuple[Partitions, concurrent.futures.Future[None]]
+
+
+class Answered(Protocol):
+    """A partition of a commit's answer (`confluent_kafka.TopicPartition` fits it)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def error(self) -> KafkaError | None: ...
 
 
 class CommitMismatchError(RuntimeError):
@@ -44,7 +56,7 @@ class CommitReports:
         """A commit of `partitions` was sent; `done` gets its answer."""
         self._waiting.append((_names(partitions), done))
 
-    def on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+    def on_commit(self, error: KafkaError | None, partitions: Sequence[Answered]) -> None:
         """librdkafka's `on_commit`: settle the oldest commit waiting for its answer."""
         if not self._waiting:
             _LOG.warning("an answer to a commit nobody waits for: %s", error)
@@ -66,5 +78,5 @@ class CommitReports:
             done.set_exception(RuntimeError(reason))
 
 
-def _names(partitions: Sequence[TopicPartition]) -> Partitions:
+def _names(partitions: Sequence[TopicPartition] | Sequence[Answered]) -> Partitions:
     return frozenset((tp.topic, tp.partition) for tp in partitions)

@@ -10,20 +10,20 @@ waiting, and under load the batches are as large as before: whatever arrived mea
 """
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from confluent_kafka import Message
+R_co = TypeVar("R_co", covariant=True)
 
 
-class Polling(Protocol):
+class Polling(Protocol[R_co]):
     """What taking a batch needs of the consumer (`confluent_kafka.Consumer` fits it)."""
 
-    def poll(self, timeout: float) -> Message | None: ...
+    def poll(self, timeout: float) -> R_co | None: ...
 
-    def consume(self, num_messages: int, timeout: float) -> list[Message]: ...
+    def consume(self, num_messages: int, timeout: float) -> Sequence[R_co]: ...
 
 
-def take_batch(consumer: Polling, size: int, timeout: float) -> Sequence[Message]:
+def take_batch(consumer: Polling[R_co], size: int, timeout: float) -> Sequence[R_co]:
     """Up to `size` records: waits at most `timeout` for the first, not at all for the rest."""
     first = consumer.poll(timeout)
     if first is None:
