@@ -27,7 +27,7 @@ from keel.load.lag import LagProbe
 from keel.load.latency import LatencyRecorder
 from keel.load.monitor import Monitor
 from keel.load.oracle import SentJob, Verdict, judge
-from keel.load.producer import WARM_UP_KEY, OpenLoopProducer, ProducePlan
+from keel.load.producer import OpenLoopProducer, ProducePlan, WarmUp
 from keel.load.profile import LoadHandler, LoadProfile
 from keel.load.report import Rate, TimelinePoint
 from keel.load.tail import CompletionTail
@@ -105,7 +105,7 @@ def live_round(
             )
             injector.start()
         progress.phase("live round: producing", config.jobs)
-        producer, warm_up = _produce(config, cluster, topic, progress.advance)
+        producer = _produce(config, cluster, topic, progress.advance)
         if injector is not None:
             injector.stop()
         progress.phase("live round: draining")
@@ -123,12 +123,12 @@ def live_round(
     return LiveResult(
         sent=producer.sent,
         verdict=judge(producer.sent, [c.run for c in completions], dead),
-        latency=_latency(completions),
+        latency=_latency(completions, producer.warm_up),
         rate=_rate(completions),
         timeline=monitor.timeline,
         resources=monitor.resources.peaks(),
         faults=injector.events if injector is not None else [],
-        startup=_startup(warm_up, completions),
+        startup=_startup(producer.warm_up, completions),
     )
 
 
@@ -181,8 +181,7 @@ def baseline_replay(
 
 def _produce(
     config: RunConfig, cluster: ClusterSettings, topic: Topic, advance: Callable[[int], None]
-) -> tuple[OpenLoopProducer, tuple[int, int]]:
-    """The producer after its run, and when its warm-up publish began and returned (ns)."""
+) -> OpenLoopProducer:
     route = Route(topic=topic.name, partitions=topic.partitions)
     settings = ProducerSettings(routes={"keel.load.LoadJob": route})
     raw = clients.producer(cluster, {"linger.ms": 5})
@@ -197,11 +196,10 @@ def _produce(
     )
     with Publisher(cluster, settings, load_catalog()) as publisher:
         producer = OpenLoopProducer(publisher, raw, topic.name)
-        warm_up = producer.warm_up()
         producer.run(plan, advance)
     if producer.failures:
         raise RuntimeError(f"{len(producer.failures)} jobs not delivered: {producer.failures[:3]}")
-    return producer, warm_up
+    return producer
 
 
 def _worker_env(
@@ -246,32 +244,39 @@ def _holds(condition: Callable[[], bool]) -> bool:
         return False
 
 
-def _latency(runs: list[LoggedRun]) -> LatencyRecorder:
-    """From each job's intended send time to the end of its first successful run."""
+def _latency(runs: list[LoggedRun], warm_up: WarmUp | None = None) -> LatencyRecorder:
+    """From each job's intended send time to the end of its first successful run.
+
+    The warm-up job counts from its ack: the wait for the producer id before it is reported
+    as the first publish (`_startup`), not as the workers' latency.
+    """
     recorder = LatencyRecorder()
     first: dict[str, LoggedRun] = {}
     for logged in runs:
-        if not logged.run.ok or logged.run.key == WARM_UP_KEY:  # reported by `_startup`
+        if not logged.run.ok:
             continue
         seen = first.get(logged.run.job_id)
         if seen is None or logged.run.end_ns < seen.run.end_ns:
             first[logged.run.job_id] = logged
     for logged in first.values():
-        recorder.record_ns(logged.intended_ns, logged.run.end_ns)
+        warm = warm_up is not None and logged.run.job_id == warm_up.job_id
+        began = warm_up.returned_ns if warm_up is not None and warm else logged.intended_ns
+        recorder.record_ns(began, logged.run.end_ns)
     return recorder
 
 
-def _startup(warm_up: tuple[int, int], runs: list[LoggedRun]) -> dict[str, float]:
+def _startup(warm_up: WarmUp | None, runs: list[LoggedRun]) -> dict[str, float]:
     """The publisher's first publish, and how soon the ready workers ran that first job.
 
     `first_publish_ms`: from the call to the broker's ack, on a publisher just opened.
     `first_job_ms`: from that ack to the end of the job's first successful run.
     """
-    began, returned = warm_up
-    ends = [r.run.end_ns for r in runs if r.run.ok and r.run.key == WARM_UP_KEY]
-    found = {"first_publish_ms": (returned - began) / 1e6}
+    if warm_up is None:  # every job was poison
+        return {}
+    ends = [r.run.end_ns for r in runs if r.run.ok and r.run.job_id == warm_up.job_id]
+    found = {"first_publish_ms": (warm_up.returned_ns - warm_up.began_ns) / 1e6}
     if ends:
-        found["first_job_ms"] = (min(ends) - returned) / 1e6
+        found["first_job_ms"] = (min(ends) - warm_up.returned_ns) / 1e6
     return found
 
 
