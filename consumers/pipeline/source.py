@@ -10,7 +10,7 @@ anything.
 Everything else the consumer does also happens on this thread, in between polls: pause and
 resume (making the consumer match the engine's `paused` set whenever flow control changes it),
 commits (from the committer: sent asynchronously, answered from a later poll, see
-`commit_reports`), and the rebalance callbacks, which librdkafka calls from inside `poll()`:
+`commit_reports`), and the rebalance callbacks, which librdkafka calls from inside a poll:
 
 - assigned: read the committed offset *and metadata* of each new partition, so the engine skips
   what a previous owner finished above the watermark; then assign (paused, if flow control
