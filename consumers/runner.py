@@ -14,7 +14,6 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaError, KafkaException
@@ -29,6 +28,7 @@ from keel.consumers.pipeline.commit import Committer, Positions
 from keel.consumers.pipeline.deadline import Deadline
 from keel.consumers.pipeline.observer import observers
 from keel.consumers.pipeline.source import Source
+from keel.consumers.reader_warm_up import warm_readers
 from keel.consumers.settings import WorkerSettings
 from keel.consumers.shutdown import Watchdog, jobs_deadline
 from keel.consumers.telemetry.health import HealthServer, Probe
@@ -77,6 +77,7 @@ class Worker:
         """
         self.app = app
         self.settings = settings
+        self.codec = codec
         self.group = app.group_id
         self.topics = resolve_topics(app, settings)
         _LOG.info("worker %s connects with %s", self.group, settings.cluster)  # str(): redacted
@@ -133,7 +134,7 @@ class Worker:
         )
         consumer_config = {**settings.to_confluent(self.group), "stats_cb": self.lag.on_stats}
         self.source = Source(
-            partial(clients.consumer, settings.cluster, self.group, consumer_config),
+            lambda own: clients.consumer(settings.cluster, self.group, {**consumer_config, **own}),
             self.topics,
             self.engine,
             batch=settings.poll_batch,
@@ -200,6 +201,7 @@ class Worker:
         ensure_state_topic(self.settings.cluster, self.group)
         if self.settings.health_port is not None:
             await self.health.start(self.settings.health_host, self.settings.health_port)
+        await asyncio.to_thread(warm_readers, self.codec, self.app.handlers, self.topics)
         self.source.start()
         committing = asyncio.create_task(
             self.committer.run(self._committer_stop), name="keel-committer"

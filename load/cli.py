@@ -6,16 +6,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from keel.deploy.local import LocalStack, LocalStackSettings
 from keel.load.bench import run_publish_bench
-from keel.load.config import SCENARIOS
+from keel.load.config import SCENARIOS, RunConfig
 from keel.load.faults import Fault
 from keel.load.keys import Skew
 from keel.load.publish_latency import run_publish_latency
 from keel.load.report import write_report
 from keel.load.run import run_load
+from keel.load.sweep import headline, run_sweep, write_sweep
 from keel.schemas.settings import ClusterSettings
 
 load_app = typer.Typer(help="Load tests against a real broker: throughput, latency, correctness.")
@@ -96,6 +104,12 @@ def run(
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
     rounds: Annotated[int | None, typer.Option(help="Replay rounds of keel and baseline.")] = None,
     fault: Annotated[Fault | None, typer.Option(help="Fault to inject while producing.")] = None,
+    rates: Annotated[
+        str | None, typer.Option(help="Latency sweep: rates to run, e.g. 500,1000,8000.")
+    ] = None,
+    step_seconds: Annotated[
+        float | None, typer.Option(help="Latency sweep: seconds at each rate.")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("load-results"),
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json.")] = False,
 ) -> None:
@@ -106,11 +120,15 @@ def run(
         jobs=jobs, rate=rate, keys=keys, skew=skew, partitions=partitions,
         payload_bytes=payload_bytes, sleep_ms=sleep_ms, cpu_ms=cpu_ms,
         failure_rate=failure_rate, poison_rate=poison_rate, max_in_flight=max_in_flight,
-        workers=workers, rounds=rounds, fault=fault,
+        workers=workers, rounds=rounds, fault=fault, step_seconds=step_seconds,
+        rates=_rates(rates),
     )  # fmt: skip
     cluster = ClusterSettings()
     folder = out / f"{config.scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    if config.rates:
+        _sweep(config, cluster, folder, columns)
+        return
     with Progress(*columns, TimeElapsedColumn(), transient=True) as progress:
         restart = None if cluster.is_external else _restart_local_broker
         summary = run_load(config, cluster, folder, progress=_Bar(progress), restart_broker=restart)
@@ -121,6 +139,28 @@ def run(
     else:
         typer.echo(_headline(data) + f"\nreport: {folder / 'report.md'}")
     if not summary.verdict.ok:
+        raise typer.Exit(1)
+
+
+def _rates(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        message = f"--rates takes numbers separated by commas, got {text!r}"
+        raise typer.BadParameter(message) from None
+
+
+def _sweep(
+    config: RunConfig, cluster: ClusterSettings, folder: Path, columns: tuple[ProgressColumn, ...]
+) -> None:
+    """The latency sweep; exits 1 when the oracle fails any of its rounds."""
+    with Progress(*columns, TimeElapsedColumn(), transient=True) as progress:
+        steps = run_sweep(config, cluster, folder, progress=_Bar(progress))
+    report = write_sweep(steps, config, folder)
+    typer.echo(headline(steps) + f"\nreport: {report}")
+    if not all(step.verdict.ok for step in steps):
         raise typer.Exit(1)
 
 

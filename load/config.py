@@ -31,6 +31,9 @@ class RunConfig:
     session_timeout_ms: int = 6000
     drain_timeout_s: float = 120.0
     seed: int = 1
+    # The latency sweep (`keel.load.sweep`): one live round per rate, each this long.
+    rates: tuple[float, ...] = ()
+    step_seconds: float = 60.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **values: Any) -> "RunConfig":  # noqa: ANN401 - typer's values
@@ -46,6 +49,9 @@ SCENARIOS: dict[str, RunConfig] = {
     "noop": RunConfig(scenario="noop", jobs=50_000, rounds=3),
     "io50": RunConfig(
         scenario="io50", jobs=30_000, sleep_ms=50, rounds=2, baseline_jobs=2_400, keys=1000
+    ),
+    "latency": RunConfig(
+        scenario="latency", rates=(500, 1_000, 2_000, 4_000, 8_000), step_seconds=60, rounds=0
     ),
     "poison": RunConfig(scenario="poison", jobs=10_000, poison_rate=0.01, rounds=0),
     "retries": RunConfig(scenario="retries", jobs=10_000, failure_rate=0.05, rounds=0),

@@ -50,6 +50,8 @@ class RunSummary:
     resources: dict[str, float] = field(default_factory=dict)
     timeline: list[TimelinePoint] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
+    # The live round's first publish and first job (`keel.load.rounds._startup`), in ms.
+    startup: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         keel_rate = self.keel.per_s
@@ -67,6 +69,7 @@ class RunSummary:
             "oracle": {k: v for k, v in asdict(self.verdict).items() if k != "examples"}
             | {"ok": self.verdict.ok, "examples": self.verdict.examples},
             "resources": self.resources,
+            "startup_ms": {k: round(v, 3) for k, v in self.startup.items()},
             "faults": self.faults,
             "config": self.config,
             "versions": self.versions,
@@ -101,6 +104,7 @@ def _markdown(data: dict[str, Any], plots: list[str]) -> str:
         *(f"| latency {name} | {value} ms |" for name, value in latency.items() if name != "count"),
         *(f"| {name} | {oracle[name]} |" for name in _ORACLE_ROWS),
         *(f"| {name} | {value:.1f} |" for name, value in data["resources"].items()),
+        *(f"| startup: {name} | {value} |" for name, value in data["startup_ms"].items()),
         "",
     ]
     if data["faults"]:

@@ -27,7 +27,7 @@ from keel.load.lag import LagProbe
 from keel.load.latency import LatencyRecorder
 from keel.load.monitor import Monitor
 from keel.load.oracle import SentJob, Verdict, judge
-from keel.load.producer import OpenLoopProducer, ProducePlan
+from keel.load.producer import OpenLoopProducer, ProducePlan, WarmUp
 from keel.load.profile import LoadHandler, LoadProfile
 from keel.load.report import Rate, TimelinePoint
 from keel.load.tail import CompletionTail
@@ -50,6 +50,7 @@ class LiveResult:
     timeline: list[TimelinePoint]
     resources: dict[str, float]
     faults: list[str]
+    startup: dict[str, float]
 
 
 class Progress(Protocol):
@@ -122,11 +123,12 @@ def live_round(
     return LiveResult(
         sent=producer.sent,
         verdict=judge(producer.sent, [c.run for c in completions], dead),
-        latency=_latency(completions),
+        latency=_latency(completions, producer.warm_up),
         rate=_rate(completions),
         timeline=monitor.timeline,
         resources=monitor.resources.peaks(),
         faults=injector.events if injector is not None else [],
+        startup=_startup(producer.warm_up, completions),
     )
 
 
@@ -242,8 +244,12 @@ def _holds(condition: Callable[[], bool]) -> bool:
         return False
 
 
-def _latency(runs: list[LoggedRun]) -> LatencyRecorder:
-    """From each job's intended send time to the end of its first successful run."""
+def _latency(runs: list[LoggedRun], warm_up: WarmUp | None = None) -> LatencyRecorder:
+    """From each job's intended send time to the end of its first successful run.
+
+    The warm-up job counts from its ack: the wait for the producer id before it is reported
+    as the first publish (`_startup`), not as the workers' latency.
+    """
     recorder = LatencyRecorder()
     first: dict[str, LoggedRun] = {}
     for logged in runs:
@@ -253,8 +259,25 @@ def _latency(runs: list[LoggedRun]) -> LatencyRecorder:
         if seen is None or logged.run.end_ns < seen.run.end_ns:
             first[logged.run.job_id] = logged
     for logged in first.values():
-        recorder.record_ns(logged.intended_ns, logged.run.end_ns)
+        warm = warm_up is not None and logged.run.job_id == warm_up.job_id
+        began = warm_up.returned_ns if warm_up is not None and warm else logged.intended_ns
+        recorder.record_ns(began, logged.run.end_ns)
     return recorder
+
+
+def _startup(warm_up: WarmUp | None, runs: list[LoggedRun]) -> dict[str, float]:
+    """The publisher's first publish, and how soon the ready workers ran that first job.
+
+    `first_publish_ms`: from the call to the broker's ack, on a publisher just opened.
+    `first_job_ms`: from that ack to the end of the job's first successful run.
+    """
+    if warm_up is None:  # every job was poison
+        return {}
+    ends = [r.run.end_ns for r in runs if r.run.ok and r.run.job_id == warm_up.job_id]
+    found = {"first_publish_ms": (warm_up.returned_ns - warm_up.began_ns) / 1e6}
+    if ends:
+        found["first_job_ms"] = (min(ends) - warm_up.returned_ns) / 1e6
+    return found
 
 
 def _rate(runs: list[LoggedRun]) -> Rate:

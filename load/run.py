@@ -16,12 +16,15 @@ from pathlib import Path
 from confluent_kafka import libversion
 
 from keel._version import __version__
+from keel.load.catalog import load_catalog
 from keel.load.config import RunConfig
+from keel.load.jobs import LoadJob
 from keel.load.oracle import Verdict
 from keel.load.report import Rate, RunSummary
 from keel.load.rounds import NoProgress, Progress, Topic, baseline_replay, keel_replay, live_round
 from keel.producers.topics import ensure_topics, with_dead_letters
 from keel.schemas import clients
+from keel.schemas.codec import JobCodec
 from keel.schemas.settings import ClusterSettings
 
 
@@ -34,7 +37,7 @@ def run_load(
     restart_broker: Callable[[], None] | None = None,
 ) -> RunSummary:
     progress = progress or NoProgress()
-    topic = _create_topic(cluster, config)
+    topic = create_topic(cluster, config)
     live = live_round(config, cluster, topic, out, progress=progress, restart_broker=restart_broker)
     keel_rates, baseline_rates, verdicts = [], [], [live.verdict]
     good = sum(1 for job in live.sent if not job.poison)
@@ -57,14 +60,20 @@ def run_load(
         verdict=_combined(verdicts),
         resources=live.resources,
         timeline=live.timeline,
+        startup=live.startup,
         faults=live.faults,
     )
 
 
-def _create_topic(cluster: ClusterSettings, config: RunConfig) -> Topic:
+def create_topic(cluster: ClusterSettings, config: RunConfig) -> Topic:
+    """A fresh topic for one run, with its dead-letter topic."""
     name = f"load.{config.scenario}.{uuid.uuid4().hex[:8]}"
     admin = clients.admin(cluster)
     ensure_topics(admin, with_dead_letters({name: config.partitions}))
+    # Registered up front, as CI registers a service's schemas: the workers then resolve the
+    # schema before their first poll (`keel.consumers.reader_warm_up`), as they would in one.
+    with clients.registry(cluster) as registry:
+        JobCodec(registry, load_catalog()).prepare(LoadJob, name)
     return Topic(name, config.partitions)
 
 

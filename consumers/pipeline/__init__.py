@@ -7,6 +7,7 @@
     commit ◀── offsets (contiguous watermark) ◀── settle ◀── DeadLetters (acked) / done
 
 - `source`      the only poller of the Kafka consumer; never waits for handlers
+- `intake`      how `source` takes a batch: at once when a record arrives, never a full wait
 - `records`     the shape of a consumed record (`confluent_kafka.Message` fits it)
 - `decode`      bytes to a typed job or a poison record; never raises into the loop
 - `lanes`       same key one at a time in offset order, different keys concurrently
@@ -29,6 +30,7 @@
 - `ownership`   after a freeze of the loop, nothing of a partition starts or settles until a
                 commit proves it is still ours (or it is revoked, or lost: then disowned)
 - `generation`  the group generation (KIP-848: member epoch), the first part of `Context.fence`
+- `commit_reports` the answers to `source`'s asynchronous commits, paired with their commits
 - `engine`      ties the stages together for every record; `keel.consumers.runner` owns the loop
 
 Imports point one way. The pipeline reads the contract (`keel.schemas`) and the leaf modules of

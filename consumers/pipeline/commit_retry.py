@@ -34,7 +34,7 @@ FINAL = frozenset(
 
 
 def commit_until(
-    commit: Callable[[], None],
+    commit: Callable[[], object],
     deadline: Deadline,
     *,
     sleep: Callable[[float], None] = time.sleep,

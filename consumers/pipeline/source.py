@@ -9,8 +9,8 @@ unchecked would deliver thousands of records before flow control on the loop cou
 anything.
 Everything else the consumer does also happens on this thread, in between polls: pause and
 resume (making the consumer match the engine's `paused` set whenever flow control changes it),
-commits (from the committer), and the rebalance callbacks, which librdkafka calls from inside
-`consume()`:
+commits (from the committer: sent asynchronously, answered from a later poll, see
+`commit_reports`), and the rebalance callbacks, which librdkafka calls from inside a poll:
 
 - assigned: read the committed offset *and metadata* of each new partition, so the engine skips
   what a previous owner finished above the watermark and counts on the attempts it began (and,
@@ -38,10 +38,12 @@ from typing import Any, Protocol, TypeVar, cast
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from keel.consumers.pipeline import records
+from keel.consumers.pipeline.commit_reports import CommitReports
 from keel.consumers.pipeline.commit_retry import commit_reserve, commit_until
 from keel.consumers.pipeline.deadline import Deadline
 from keel.consumers.pipeline.engine import Engine
 from keel.consumers.pipeline.generation import generation_of
+from keel.consumers.pipeline.intake import take_batch
 from keel.consumers.pipeline.metadata import is_sealed
 from keel.consumers.pipeline.partition import Position
 
@@ -74,7 +76,7 @@ class Source:
 
     def __init__(
         self,
-        connect: Callable[[], Consumer],
+        connect: Callable[[Mapping[str, Any]], Consumer],
         topics: Sequence[str],
         engine: Engine,
         *,
@@ -101,6 +103,7 @@ class Source:
         self._sync_queued = False
         self._taken = threading.Event()  # the loop took the last batch handed over
         self._taken.set()
+        self._reports = CommitReports()  # asynchronous commits waiting for their answer
         self.heartbeat = time.monotonic()
         self.assignment_received = False
         self._thread = threading.Thread(target=self._run, name="keel-source", daemon=True)
@@ -126,11 +129,14 @@ class Source:
             if not done.set_running_or_notify_cancel():
                 return  # the committer gave up waiting; its next flush commits again
             try:
-                _commit(consumer, positions, owned_only=True)
+                sent = _commit(consumer, positions, owned_only=True, asynchronous=True)
             except Exception as error:  # handed to the awaiting committer
                 done.set_exception(error)
             else:
-                done.set_result(None)
+                if sent:
+                    self._reports.expect(sent, done)  # answered from a later poll
+                else:
+                    done.set_result(None)
 
         self._commands.put(commit)
         await asyncio.wrap_future(done)
@@ -147,7 +153,8 @@ class Source:
     # -- the consumer's thread ----------------------------------------------------------------
 
     def _run(self) -> None:
-        consumer = self._connect()
+        # Commits are asynchronous: a synchronous one would stop the polls for its round trip.
+        consumer = self._connect({"on_commit": self._reports.on_commit})
         try:
             consumer.subscribe(
                 self._topics,
@@ -163,13 +170,14 @@ class Source:
             try:
                 consumer.close()
             finally:
+                self._reports.fail_all("the consumer closed before the commit was answered")
                 self._loop.call_soon_threadsafe(_resolve, self._closed)
 
     def _poll(self, consumer: Consumer) -> None:
         while not self._stopping.is_set():
             self._taken.wait(HAND_OVER_WAIT)
             self._apply_commands(consumer)
-            messages = consumer.consume(self._batch, self._poll_timeout)
+            messages = take_batch(consumer, self._batch, self._poll_timeout)
             self.heartbeat = time.monotonic()
             if messages:
                 self._taken.clear()
@@ -333,8 +341,13 @@ def _careful_end(consumer: Consumer, tp: TopicPartition) -> int | None:
 
 
 def _commit(
-    consumer: Consumer, positions: Mapping[records.TopicPartition, Position], *, owned_only: bool
-) -> None:
+    consumer: Consumer,
+    positions: Mapping[records.TopicPartition, Position],
+    *,
+    owned_only: bool,
+    asynchronous: bool = False,
+) -> list[TopicPartition]:
+    """Commit `positions`; the offsets sent (none: nothing to commit)."""
     if owned_only:
         # A partition revoked since the committer looked was committed by the revoke already,
         # and its new owner may be ahead of us.
@@ -344,8 +357,11 @@ def _commit(
         TopicPartition(topic, partition, p.offset, metadata=p.metadata)
         for (topic, partition), p in positions.items()
     ]
-    if offsets:
+    if offsets and asynchronous:
+        consumer.commit(offsets=offsets, asynchronous=True)
+    elif offsets:
         consumer.commit(offsets=offsets, asynchronous=False)
+    return offsets
 
 
 def _partitions(tps: Iterable[records.TopicPartition]) -> list[TopicPartition]:

@@ -17,6 +17,7 @@ _STABLE_KEYS = {
     "config",
     "versions",
     "timeline",
+    "startup_ms",
 }
 
 
