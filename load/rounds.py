@@ -213,6 +213,10 @@ def _worker_env(
         "KEEL_WORKER_MAX_IN_FLIGHT": str(config.max_in_flight),
         "KEEL_WORKER_COMMIT_INTERVAL": "0.5",
         "KEEL_WORKER_SESSION_TIMEOUT_MS": str(config.session_timeout_ms),
+        # The harness's poison is a stray undecodable record among a key's jobs, and its oracle
+        # expects the jobs behind it to run: key quarantine (on by default, which parks them)
+        # is off here, and proven on its own by tests/integration/test_key_quarantine.py.
+        "KEEL_WORKER_QUARANTINE_KEYS": "false",
         "KEEL_LOAD_SLEEP_MS": str(config.sleep_ms),
         "KEEL_LOAD_CPU_MS": str(config.cpu_ms),
         "KEEL_LOAD_FAILURE_RATE": str(config.failure_rate),

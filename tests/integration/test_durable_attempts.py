@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -59,24 +60,32 @@ class Supervisor:
             worker.stop()
 
 
+class Crash(NamedTuple):
+    delay: float  # how long the crashing job runs before it ends its process
+    most_runs: int  # the bound on its runs
+    quarantine: bool  # its key quarantined behind its dead letter
+
+
 @pytest.mark.parametrize(
-    ("crash_delay", "most_runs"),
+    "crash",
     [
         # Dies at once: the first run, on an owner in normal mode, may end before any commit
         # carried it; every later run is recorded before it starts (careful mode).
-        (0.0, MAX_ATTEMPTS + 1),
+        Crash(0.0, MAX_ATTEMPTS + 1, quarantine=False),
         # Dies after a periodic commit carried its attempt: every run counts.
-        (1.5, MAX_ATTEMPTS),
+        Crash(1.5, MAX_ATTEMPTS, quarantine=False),
+        # With its key quarantined (the default), the jobs behind it are parked instead.
+        Crash(0.0, MAX_ATTEMPTS + 1, quarantine=True),
     ],
-    ids=["dies-at-once", "dies-after-a-commit"],
+    ids=["dies-at-once", "dies-after-a-commit", "dies-at-once-quarantined"],
 )
 def test_a_job_that_kills_its_worker_runs_a_bounded_number_of_times_then_its_key_goes_on(
     cluster: Cluster,
     new_topic: Callable[..., str],
     tmp_path: Path,
-    crash_delay: float,
-    most_runs: int,
+    crash: Crash,
 ) -> None:
+    crash_delay, most_runs, quarantine = crash
     # Given a key whose second job ends its worker's process, with jobs queued behind it, and
     # another key beside it
     topic = new_topic("crashloop", partitions=1)
@@ -102,19 +111,24 @@ def test_a_job_that_kills_its_worker_runs_a_bounded_number_of_times_then_its_key
                 "KEEL_TEST_RUNS": str(runs),
             },
             group_instance_id="crashloop-worker",
+            quarantine_keys=str(quarantine).lower(),
         )
 
     supervisor = Supervisor(start)
-    wanted = {(str(CRASH_KEY), seq) for seq in BEHIND} | {(str(OTHER_KEY), s) for s in range(3)}
+    wanted = {(str(OTHER_KEY), s) for s in range(3)}
+    if not quarantine:
+        wanted |= {(str(CRASH_KEY), seq) for seq in BEHIND}
+    set_aside = 1 + (len(BEHIND) if quarantine else 0)  # the crash loop, and what it parked
 
     def settled() -> bool:
         supervisor.keep_running()
-        return wanted <= {(key, seq) for key, seq, _pid in lines(output)}
+        finished = wanted <= {(key, seq) for key, seq, _pid in lines(output)}
+        return finished and end_offsets(cluster, dead_letter_topic(topic), 1) == {0: set_aside}
 
     # When a supervisor restarts the worker each time it dies
     try:
         wait_until(settled, 150, "the jobs behind the crashing one")
-        letters = read_all(cluster, dead_letter_topic(topic), 1, timeout=60)
+        letters = read_all(cluster, dead_letter_topic(topic), set_aside, timeout=60)
     finally:
         supervisor.stop()
 
@@ -124,16 +138,24 @@ def test_a_job_that_kills_its_worker_runs_a_bounded_number_of_times_then_its_key
     assert attempts[-MAX_ATTEMPTS:] == list(range(1, MAX_ATTEMPTS + 1))
     assert len(supervisor.started) == len(attempts) + 1  # the last one lives
     # ... it sits in the dead-letter topic as a crash loop that names its attempts
-    assert end_offsets(cluster, dead_letter_topic(topic), 1) == {0: 1}  # it alone
-    [letter] = letters
+    assert end_offsets(cluster, dead_letter_topic(topic), 1) == {0: set_aside}
+    letter, *parked = letters
     assert letter.headers["keel-dlt-reason"] == "crash-loop"
     assert letter.headers["keel-dlt-attempts"] == str(MAX_ATTEMPTS)
     assert letter.headers["keel-dlt-origin-offset"] == str(CRASH_SEQ)
     assert f"{MAX_ATTEMPTS} attempt(s)" in letter.headers["keel-dlt-error-message"]
-    # ... and the jobs behind it on its key ran, in order
     behind = [seq for key, seq, _pid in lines(output) if key == str(CRASH_KEY) and seq > CRASH_SEQ]
-    assert sorted(set(behind)) == list(BEHIND)
-    assert behind[: len(BEHIND)] == list(BEHIND)
+    if quarantine:
+        # ... and the jobs behind it on its key were parked behind it, in order, never run
+        assert behind == []
+        assert [p.headers["keel-dlt-reason"] for p in parked] == ["quarantined"] * len(BEHIND)
+        assert [int(p.headers["keel-dlt-origin-offset"]) for p in parked] == list(BEHIND)
+        assert {p.headers["keel-blocked-by"] for p in parked} == {f"{topic}/0/{CRASH_SEQ}"}
+    else:
+        # ... and the jobs behind it on its key ran, in order
+        assert parked == []
+        assert sorted(set(behind)) == list(BEHIND)
+        assert behind[: len(BEHIND)] == list(BEHIND)
 
 
 def test_in_flight_metadata_at_its_size_limit_is_stored_and_read_back_by_the_broker(

@@ -95,6 +95,23 @@ def assignments(worker: WorkerProcess) -> int:
     return len(_ASSIGNED.findall(worker.log.read_text(errors="replace")))
 
 
+def freeze_mid_runs(worker: WorkerProcess, events: Path) -> tuple[int, set[str]]:
+    """SIGSTOP `worker` in the middle of runs: when, and the keys it was running.
+
+    Stopped again until it is caught so: on a loaded host it may be between runs.
+    """
+    pid = worker.process.pid
+    for _ in range(100):
+        stopped_ns = time.monotonic_ns()
+        worker.process.send_signal(signal.SIGSTOP)
+        keys = {r.key for r in read_runs(events) if r.pid == pid and r.end_ns is None}
+        if keys:
+            return stopped_ns, keys
+        worker.process.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+    raise AssertionError("the worker was never caught in the middle of a run")
+
+
 def test_a_frozen_worker_starts_nothing_of_keys_it_lost_and_its_late_writes_are_refused(
     cluster: Cluster, new_topic: Callable[..., str], tmp_path: Path
 ) -> None:
@@ -129,12 +146,7 @@ def test_a_frozen_worker_starts_nothing_of_keys_it_lost_and_its_late_writes_are_
 
             # When one worker is frozen (SIGSTOP) mid-load until the other has taken its keys
             # over and runs them, and then runs again (SIGCONT)
-            stopped_ns = time.monotonic_ns()
-            frozen.process.send_signal(signal.SIGSTOP)
-            frozen_keys = {
-                r.key for r in read_runs(events) if r.pid == frozen_pid and r.end_ns is None
-            }
-            assert frozen_keys  # it froze in the middle of runs
+            stopped_ns, frozen_keys = freeze_mid_runs(frozen, events)
             wait_until(lambda: assignments(other) > taken_over, 60, "the other to take over")
             wait_until(
                 lambda: keys_written_by(other, store, stopped_ns) >= frozen_keys,

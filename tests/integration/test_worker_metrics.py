@@ -61,8 +61,9 @@ def test_metrics_count_real_jobs_and_serve_latency_lag_and_time_lag(
     producer = JobProducer(cluster, topic)
     try:
         producer.send_all(email(n % 10, n // 10) for n in range(GOOD))
-        for _ in range(POISON):
-            producer.send_raw(os.urandom(32), b"poison")
+        for n in range(POISON):
+            # A key each: a second poison record of one key would be parked behind the first
+            producer.send_raw(os.urandom(32), f"poison-{n}".encode())
         producer.close()
 
         # When the worker has run them all
