@@ -7,8 +7,17 @@ from keel.schemas.lanes import lane_of, lane_topic, rank, topic_lane
 
 @pytest.mark.parametrize(
     ("priority", "lane"),
-    [("high", "high"), ("default", "default"), ("low", "low"), (9, "high"), (7, "high")]
-    + [(6, "default"), (3, "default"), (2, "low"), (0, "low")],
+    [
+        ("high", "high"),
+        ("default", "default"),
+        ("low", "low"),
+        (9, "high"),
+        (7, "high"),
+        (6, "default"),
+        (3, "default"),
+        (2, "low"),
+        (0, "low"),
+    ],
 )
 def test_names_and_numbers_map_onto_lanes(priority: str | int, lane: str) -> None:
     assert lane_of(priority) == lane  # type: ignore[arg-type]
