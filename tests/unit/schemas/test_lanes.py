@@ -2,7 +2,7 @@
 
 import pytest
 
-from keel.schemas.lanes import lane_of, lane_topic, rank, topic_lane
+from keel.schemas.lanes import LANES, lane_of, lane_topic, rank, topic_lane
 
 
 @pytest.mark.parametrize(
@@ -30,12 +30,12 @@ def test_anything_else_is_refused(priority: object) -> None:
 
 
 def test_lane_topics_round_trip() -> None:
-    assert [lane_topic("jobs.email", lane) for lane in ("high", "default", "low")] == [
+    assert [lane_topic("jobs.email", lane) for lane in LANES] == [
         "jobs.email.high",
         "jobs.email",
         "jobs.email.low",
     ]
-    assert [topic_lane(lane_topic("jobs.email", lane)) for lane in ("high", "default", "low")] == [
+    assert [topic_lane(lane_topic("jobs.email", lane)) for lane in LANES] == [
         "high",
         "default",
         "low",
