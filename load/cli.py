@@ -91,8 +91,10 @@ def priority_latency(
         return
     idle = "  ".join(f"{name} {ms:.1f}" for name, ms in result.idle_ms.items())
     behind = "  ".join(f"{name} {ms:.1f}" for name, ms in result.backlog_ms.items())
+    acked = "  ".join(f"{name} {ms:.1f}" for name, ms in result.backlog_after_ack_ms.items())
     typer.echo(
-        f"pickup of a high-priority job, ms: behind {result.backlog:,} low: {behind}; "
+        f"pickup of a high-priority job, ms: behind {result.backlog:,} low: {behind} "
+        f"(from the acknowledgement: {acked}); "
         f"idle: {idle}; p99 ratio {result.p99_ratio:.2f} (at least "
         f"{result.low_waiting_min:,} low jobs waiting at each probe)"
     )

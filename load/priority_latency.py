@@ -51,6 +51,10 @@ class PriorityLatencyResult:
     max_in_flight: int
     idle_ms: dict[str, float]
     backlog_ms: dict[str, float]
+    # The same pickups counted from the publish's acknowledgement instead of its call (the
+    # handler may start before the acknowledgement reaches the publisher: then it is negative).
+    idle_after_ack_ms: dict[str, float]
+    backlog_after_ack_ms: dict[str, float]
     p99_ratio: float  # backlog p99 / idle p99
     low_waiting_min: int  # the fewest low jobs published and not yet started at a probe's start
 
@@ -126,7 +130,7 @@ async def _measure(
         stop.set()
         await asyncio.wait_for(serving, _WAIT_S)
         registry.close()
-    idle_q, behind_q = quantiles(idle), quantiles(behind)
+    idle_q, behind_q = quantiles(idle[0]), quantiles(behind[0])
     return PriorityLatencyResult(
         backlog=bench.backlog,
         probes=bench.probes,
@@ -134,6 +138,8 @@ async def _measure(
         max_in_flight=bench.max_in_flight,
         idle_ms=idle_q,
         backlog_ms=behind_q,
+        idle_after_ack_ms=quantiles(idle[1]),
+        backlog_after_ack_ms=quantiles(behind[1]),
         p99_ratio=behind_q["p99"] / idle_q["p99"],
         low_waiting_min=min(seen.low_waiting[n] for n in range(bench.probes, 2 * bench.probes)),
     )
@@ -158,22 +164,25 @@ def _app(group: str, seen: _Probes, handler_s: float) -> App:
 
 async def _probe_round(
     publisher: AsyncPublisher, seen: _Probes, bench: PriorityBench, first: int, count: int = 0
-) -> list[float]:
-    """Publish `count` (default `bench.probes`) probes one at a time; each one's pickup in ms."""
-    latencies = []
+) -> tuple[list[float], list[float]]:
+    """Publish `count` (default `bench.probes`) probes one at a time; each one's pickup in ms,
+    from the call to publish and from its acknowledgement."""
+    latencies, after_ack = [], []
     for number in range(first, first + (count or bench.probes)):
         job = SendEmail(
             user_id=uuid.uuid4(), to="probe@example.com", template="t", params={_PROBE: str(number)}
         )
         called = time.perf_counter()
         await publisher.publish(job, key=job.user_id, priority="high")
+        acknowledged = time.perf_counter()
         # No await between the look and the clear: the handler cannot set it in between.
         while number not in seen.started:
             seen.arrived.clear()
             await asyncio.wait_for(seen.arrived.wait(), _WAIT_S)
         latencies.append((seen.started[number] - called) * 1000)
+        after_ack.append((seen.started[number] - acknowledged) * 1000)
         await asyncio.sleep(bench.probe_interval_s)
-    return latencies
+    return latencies, after_ack
 
 
 async def _until(condition: Callable[[], bool], what: str) -> None:
