@@ -4,7 +4,10 @@ from collections.abc import Callable
 
 import pytest
 
+from keel.consumers.permissions import required
+from keel.deploy.strimzi import TopicPolicy, kafka_topics, publisher_acls, worker_acls
 from keel.producers.errors import PriorityError
+from keel.producers.topics import with_dead_letters
 from keel.producers.records import RecordBuilder
 from keel.producers.settings import ProducerSettings, Route
 from keel.schemas.catalog import JobCatalog
@@ -108,3 +111,20 @@ def test_a_priority_that_names_no_lane_is_refused(priority: str | int) -> None:
     record = records.build(Resize(n=1), None)
     with pytest.raises(PriorityError, match="priority"):
         records.in_lane(record, Resize(n=1), priority)  # type: ignore[arg-type]
+
+
+def test_lane_topics_are_created_deployed_and_granted_like_any_job_topic() -> None:
+    topics = ProducerSettings(routes=ROUTES).topics()
+    assert {"images.high.dlt", "images.low.dlt", "refunds.low.dlt"} <= set(
+        with_dead_letters(topics)
+    )
+    names = {m["spec"]["topicName"] for m in kafka_topics(topics, TopicPolicy())}
+    assert {"images.high", "images.high.dlt", "payments.high", "refunds.low"} <= names
+    granted = {(acl.name, acl.operations) for acl in worker_acls(topics, "shop")}
+    assert ("images.low", ("Read", "Describe")) in granted
+    assert ("images.low.dlt", ("Write", "Describe")) in granted
+    assert ("payments.high", ("Write", "Describe")) in {
+        (acl.name, acl.operations) for acl in publisher_acls(topics)
+    }
+    needs = {(n.name, n.operation.name) for n in required("shop", ["images.high", "images"])}
+    assert {("images.high", "READ"), ("images.high.dlt", "WRITE")} <= needs
