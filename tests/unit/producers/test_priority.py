@@ -7,9 +7,9 @@ import pytest
 from keel.consumers.permissions import required
 from keel.deploy.strimzi import TopicPolicy, kafka_topics, publisher_acls, worker_acls
 from keel.producers.errors import PriorityError
-from keel.producers.topics import with_dead_letters
 from keel.producers.records import RecordBuilder
 from keel.producers.settings import ProducerSettings, Route
+from keel.producers.topics import with_dead_letters
 from keel.schemas.catalog import JobCatalog
 from keel.schemas.job import Job
 from tests.support.jobs import catalog_of
