@@ -4,6 +4,7 @@ from itertools import groupby
 
 import pytest
 
+from keel.consumers import App, Context
 from keel.consumers.engine_factory import engine_config, lane_policy
 from keel.consumers.pipeline.priority import (
     LanedFlow,
@@ -12,7 +13,9 @@ from keel.consumers.pipeline.priority import (
     WeightedTurns,
     partition_rank,
 )
+from keel.consumers.runner import resolve_topics
 from keel.consumers.settings import WorkerSettings
+from keel.schemas.demo import GenerateReport, SendEmail, demo_catalog
 
 HIGH, DEFAULT, LOW = ("jobs.high", 0), ("jobs", 0), ("jobs.low", 0)
 STRICT = LanePolicy("strict")
@@ -159,3 +162,20 @@ def test_a_worker_ranks_lanes_only_when_it_consumes_more_than_one() -> None:
     assert engine_config(WorkerSettings(), ["jobs", "jobs.low"]).lanes == STRICT
     with pytest.raises(ValueError, match="WEIGHTS"):
         lane_policy(WorkerSettings(lane_weights=(1, 1, 0)), ["jobs", "jobs.low"])
+
+
+def test_a_worker_consumes_every_lane_of_its_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "KEEL_ROUTES",
+        '{"keel.jobs.SendEmail": {"topic": "mail", "priority": "low", "lanes": ["high"]},'
+        ' "keel.jobs.GenerateReport": {"topic": "reports"}}',
+    )
+    app = App("shop", catalog=demo_catalog())
+
+    @app.handler(SendEmail)
+    async def send(job: SendEmail, ctx: Context) -> None: ...
+
+    @app.handler(GenerateReport)
+    async def report(job: GenerateReport, ctx: Context) -> None: ...
+
+    assert resolve_topics(app, WorkerSettings()) == ["mail.high", "mail.low", "reports"]
