@@ -53,7 +53,7 @@ def lane_policy(settings: WorkerSettings, topics: Iterable[str]) -> LanePolicy |
         return None
     if min(settings.lane_weights) < 1:
         raise ValueError("KEEL_WORKER_LANE_WEIGHTS: every weight must be >= 1")
-    return LanePolicy(settings.lanes, settings.lane_weights)
+    return LanePolicy(settings.lanes, settings.lane_weights, hold_at=settings.max_in_flight)
 
 
 def build_engine(

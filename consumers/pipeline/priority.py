@@ -4,8 +4,9 @@ A job topic `T` may have lane topics `T.high` and `T.low` (`keel.schemas.lanes`)
 consumes several lanes ranks each partition by its topic's lane. Two places decide in rank order:
 
 - Fetching (`LanedFlow`, over the per-partition `FlowControl`): in the `strict` mode, while a
-  higher lane has records buffered (accepted, unfinished), every partition of a lower lane is
-  paused, so a burst of high work is not diluted by more low records. The `weighted` mode pauses
+  higher lane has enough records buffered (accepted, unfinished) to keep every handler slot
+  busy, every partition of a lower lane is paused, so a burst of high work is not diluted by
+  more low records. The `weighted` mode pauses
   nothing beyond flow control: every lane keeps fetching, and the slots are shared instead.
 - Starting (`LanedReady`, over one `ReadyQueue` per lane): a freed handler slot goes to the
   highest lane that has a job waiting (`strict`), or to the lanes in turn by their weights among
@@ -46,10 +47,18 @@ class LanePolicy:
 
     mode: Mode = "strict"
     weights: tuple[int, ...] = (8, 3, 1)
+    # `strict` pauses the lower lanes once a higher one holds this many records: as many as
+    # the handler slots, so that the higher lane alone can keep every slot busy. Fewer start at
+    # once anyway (the ready queue ranks them first), and pausing for each lone high job would
+    # pause and resume every lower partition per job: measured, that churn delayed the fetch of
+    # the next high job by seconds now and then (docs/benchmarks.md#priority-lanes).
+    hold_at: int = 1
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(LANES) or min(self.weights) < 1:
             raise ValueError(f"need one weight >= 1 for each lane of {LANES}")
+        if self.hold_at < 1:
+            raise ValueError("hold_at must be >= 1")
 
 
 class WeightedTurns:
@@ -138,7 +147,17 @@ class LanedFlow(Generic[K]):
     changed; `paused` is an immutable set replaced whole (read by the consumer's thread).
     """
 
-    __slots__ = ("_base", "_held", "_lane_of", "_rank", "_strict", "_top", "buffered_in", "paused")
+    __slots__ = (
+        "_base",
+        "_held",
+        "_hold_at",
+        "_lane_of",
+        "_rank",
+        "_strict",
+        "_top",
+        "buffered_in",
+        "paused",
+    )
 
     def __init__(
         self, high: int, low: int, lane_of: Callable[[K], int], policy: LanePolicy
@@ -146,10 +165,11 @@ class LanedFlow(Generic[K]):
         self._base: FlowControl[K] = FlowControl(high, low)
         self._lane_of = lane_of
         self._strict = policy.mode == "strict"
+        self._hold_at = policy.hold_at
         self._held: dict[K, int] = {}  # assigned partition -> its unfinished records
         self._rank: dict[K, int] = {}  # assigned partition -> its lane's rank
         self.buffered_in = [0] * len(LANES)  # unfinished records of assigned partitions, by lane
-        self._top = len(LANES)  # the highest rank with work buffered (len: none)
+        self._top = len(LANES)  # the highest rank holding `hold_at` records (len: none)
         self.paused: frozenset[K] = frozenset()
 
     @property
@@ -189,7 +209,8 @@ class LanedFlow(Generic[K]):
 
     def _update(self, changed: bool, force: bool = False) -> bool:
         """Lay the lanes' pauses over flow control's; True when `paused` changed."""
-        top = next((r for r, n in enumerate(self.buffered_in) if n > 0), len(LANES))
+        hold_at = self._hold_at
+        top = next((r for r, n in enumerate(self.buffered_in) if n >= hold_at), len(LANES))
         if not changed and not force and top == self._top:
             return False
         self._top = top

@@ -141,6 +141,16 @@ def test_a_lower_partition_assigned_while_a_higher_lane_works_starts_paused() ->
     assert laned.paused == {LOW}
 
 
+def test_strict_pauses_lower_lanes_once_a_higher_one_can_fill_the_slots() -> None:
+    laned = flow(LanePolicy("strict", hold_at=4))
+    assert laned.admit(HIGH, 3) is False  # three start at once: the low lane keeps fetching
+    assert laned.paused == frozenset()
+    assert laned.admit(HIGH) is True
+    assert laned.paused == {DEFAULT, LOW}
+    assert laned.settle(HIGH) is True
+    assert laned.paused == frozenset()
+
+
 def test_weighted_pauses_only_what_flow_control_pauses() -> None:
     laned = flow(WEIGHTED)
     laned.admit(HIGH, 10)
@@ -153,13 +163,16 @@ def test_a_policy_needs_a_positive_weight_per_lane() -> None:
         LanePolicy("weighted", (1, 0, 1))
     with pytest.raises(ValueError, match="weight"):
         LanePolicy("weighted", (1, 1))
+    with pytest.raises(ValueError, match="hold_at"):
+        LanePolicy(hold_at=0)
 
 
 def test_a_worker_ranks_lanes_only_when_it_consumes_more_than_one() -> None:
     settings = WorkerSettings(lanes="weighted", lane_weights=(5, 2, 1))
     assert lane_policy(settings, ["jobs", "other"]) is None
-    assert lane_policy(settings, ["jobs.high", "jobs"]) == LanePolicy("weighted", (5, 2, 1))
-    assert engine_config(WorkerSettings(), ["jobs", "jobs.low"]).lanes == STRICT
+    assert lane_policy(settings, ["jobs.high", "jobs"]) == LanePolicy("weighted", (5, 2, 1), 500)
+    strict = engine_config(WorkerSettings(max_in_flight=8), ["jobs", "jobs.low"]).lanes
+    assert strict == LanePolicy("strict", hold_at=8)
     with pytest.raises(ValueError, match="WEIGHTS"):
         lane_policy(WorkerSettings(lane_weights=(1, 1, 0)), ["jobs", "jobs.low"])
 
