@@ -9,7 +9,7 @@ dead letters go, the thread pool, the observer, the flow callback and the source
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from functools import partial
 
@@ -23,6 +23,7 @@ from keel.consumers.pipeline.decode import DecodeStage, JobDecoder
 from keel.consumers.pipeline.engine import Engine, EngineConfig
 from keel.consumers.pipeline.execute import Execute
 from keel.consumers.pipeline.observer import NoObserver, Observer
+from keel.consumers.pipeline.priority import LanePolicy, topic_rank
 from keel.consumers.pipeline.quarantine import HoldSource, KeyQuarantine
 from keel.consumers.retry_policy import Random
 from keel.consumers.settings import WorkerSettings
@@ -33,8 +34,8 @@ from keel.schemas.errors import RegistryUnavailableError
 TRANSIENT_DECODE_ERRORS: tuple[type[Exception], ...] = (RegistryUnavailableError,)
 
 
-def engine_config(settings: WorkerSettings) -> EngineConfig:
-    """The engine's knobs as the worker's settings set them."""
+def engine_config(settings: WorkerSettings, topics: Iterable[str] = ()) -> EngineConfig:
+    """The engine's knobs as the worker's settings set them, for the `topics` it consumes."""
     return EngineConfig(
         max_running=settings.max_in_flight,
         high_water=settings.high_water,
@@ -42,7 +43,17 @@ def engine_config(settings: WorkerSettings) -> EngineConfig:
         max_overtakes=settings.overtakes,
         circuit=settings.circuit,
         suspect_after=settings.suspect_after,
+        lanes=lane_policy(settings, topics),
     )
+
+
+def lane_policy(settings: WorkerSettings, topics: Iterable[str]) -> LanePolicy | None:
+    """How the lanes among `topics` share the worker; None when they are all of one lane."""
+    if len({topic_rank(topic) for topic in topics}) < 2:
+        return None
+    if min(settings.lane_weights) < 1:
+        raise ValueError("KEEL_WORKER_LANE_WEIGHTS: every weight must be >= 1")
+    return LanePolicy(settings.lanes, settings.lane_weights, hold_at=settings.max_in_flight)
 
 
 def build_engine(

@@ -105,7 +105,7 @@ class Worker:
             decoder=codec,
             sink=self.sink,
             pool=self.pool,
-            config=engine_config(settings),
+            config=engine_config(settings, self.topics),
             catalog=codec.catalog,
             observer=observers(
                 [
@@ -249,7 +249,7 @@ async def _within(deadline: Deadline, step: Awaitable[object]) -> None:
 
 
 def resolve_topics(app: App, settings: WorkerSettings) -> list[str]:
-    """`KEEL_WORKER_TOPICS` if set, else the topics the app's job types are routed to.
+    """`KEEL_WORKER_TOPICS` if set, else the topics (every lane) the app's job types are routed to.
 
     The routes are the producers' (`KEEL_ROUTES`), so a worker reads where its jobs are
     published without the topic names being written down twice.
@@ -258,7 +258,8 @@ def resolve_topics(app: App, settings: WorkerSettings) -> list[str]:
         return list(settings.topics)
     routes = ProducerSettings().routes
     handled = [app.catalog.of(model).name for model in app.handlers if issubclass(model, Job)]
-    topics = sorted({routes[name].topic for name in handled if name in routes})
+    routed = [routes[name] for name in handled if name in routes]
+    topics = sorted({topic for route in routed for topic in route.lane_topics().values()})
     if not topics:
         raise ValueError(
             f"no topics to consume: none of {handled} is in KEEL_ROUTES; set KEEL_ROUTES or "

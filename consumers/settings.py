@@ -69,6 +69,12 @@ class WorkerSettings(BaseSettings):
     # The circuit of every job type without one of its own (`App.handler(circuit=...)`), as
     # JSON: KEEL_WORKER_CIRCUIT='{"enabled": false}' (keel.consumers.circuit_policy).
     circuit: CircuitPolicy = CircuitPolicy()
+    # Priority lanes (topics T.high, T, T.low; docs/worker.md), when the worker consumes more
+    # than one: `strict` holds back lower lanes while a higher one has jobs waiting, and pauses
+    # them while it holds `max_in_flight` records; `weighted` lets every lane fetch and shares
+    # the handler slots by `lane_weights`.
+    lanes: Literal["strict", "weighted"] = "strict"
+    lane_weights: tuple[int, int, int] = (8, 3, 1)  # high, default, low; each >= 1
 
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(default=8080, ge=0)  # None: no endpoint; 0: any free port

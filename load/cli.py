@@ -20,6 +20,7 @@ from keel.load.bench import run_publish_bench
 from keel.load.config import SCENARIOS, RunConfig
 from keel.load.faults import Fault
 from keel.load.keys import Skew
+from keel.load.priority_latency import PriorityBench, run_priority_latency
 from keel.load.publish_latency import run_publish_latency
 from keel.load.report import write_report
 from keel.load.run import run_load
@@ -69,6 +70,33 @@ def publish_latency(
         f"await publish() at {result.achieved_per_s:,.0f}/s, ms: {call}  "
         f"(first publish {result.first_publish_ms:.1f} ms after opening in "
         f"{result.open_ms:.0f} ms; {result.publishes:,} publishes)"
+    )
+
+
+@bench_app.command("priority")
+def priority_latency(
+    *,
+    backlog: int = typer.Option(50_000, min=0, help="Low-priority jobs published first."),
+    probes: int = typer.Option(200, min=1, help="High-priority probes per round."),
+    handler_ms: float = typer.Option(20.0, min=0, help="How long each job's handler takes."),
+    max_in_flight: int = typer.Option(50, min=1, help="The worker's handler slots."),
+    partitions: int = typer.Option(6, min=1, max=64, help="Partitions of each lane topic."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Pickup latency of high-priority jobs behind a low-priority backlog, and on an idle worker."""
+    bench = PriorityBench(backlog, probes, 0.05, handler_ms, max_in_flight, partitions)
+    result = run_priority_latency(ClusterSettings(), bench)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    idle = "  ".join(f"{name} {ms:.1f}" for name, ms in result.idle_ms.items())
+    behind = "  ".join(f"{name} {ms:.1f}" for name, ms in result.backlog_ms.items())
+    acked = "  ".join(f"{name} {ms:.1f}" for name, ms in result.backlog_after_ack_ms.items())
+    typer.echo(
+        f"pickup of a high-priority job, ms: behind {result.backlog:,} low: {behind} "
+        f"(from the acknowledgement: {acked}); "
+        f"idle: {idle}; p99 ratio {result.p99_ratio:.2f} (at least "
+        f"{result.low_waiting_min:,} low jobs waiting at each probe)"
     )
 
 

@@ -15,6 +15,7 @@ from keel.producers.errors import (
     MessageTooLargeError,
     MissingKeyError,
     NoRouteError,
+    PriorityError,
     PublishError,
     PublishTimeoutError,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "NoRouteError",
     "OnDelivery",
     "Outcome",
+    "PriorityError",
     "ProducerSettings",
     "PublishError",
     "PublishTimeoutError",

@@ -20,6 +20,7 @@ from keel.producers.records import Key, Record
 from keel.producers.settings import ProducerSettings
 from keel.schemas.catalog import JobCatalog
 from keel.schemas.job import Job
+from keel.schemas.lanes import Priority
 from keel.schemas.settings import ClusterSettings
 from keel.schemas.tracing import TracerProvider
 
@@ -56,10 +57,15 @@ class AsyncPublisher:
         self._poller.start()
         return self
 
-    async def publish(self, job: Job, key: Key | None = None) -> Delivery:
-        """Publish `job` and await the broker's acknowledgement; raises `PublishError`."""
+    async def publish(
+        self, job: Job, key: Key | None = None, *, priority: Priority | None = None
+    ) -> Delivery:
+        """Publish `job` and await the broker's acknowledgement; raises `PublishError`.
+
+        `priority` (a lane or 0-9) overrides the lane of the job type's route.
+        """
         connection = self._open_connection()
-        record = connection.build(job, key)
+        record = connection.records.in_lane(connection.build(job, key), job, priority)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
         await self._produce(record, _settler(loop, future))
@@ -73,10 +79,16 @@ class AsyncPublisher:
         return outcome
 
     async def publish_nowait(
-        self, job: Job, key: Key | None = None, on_delivery: OnDelivery | None = None
+        self,
+        job: Job,
+        key: Key | None = None,
+        on_delivery: OnDelivery | None = None,
+        *,
+        priority: Priority | None = None,
     ) -> str:
         """Queue `job` and return its id; `on_delivery` runs on the event loop with the outcome."""
-        record = self._open_connection().build(job, key)
+        connection = self._open_connection()
+        record = connection.records.in_lane(connection.build(job, key), job, priority)
         report = None
         if on_delivery is not None:
             report = _on_loop(asyncio.get_running_loop(), on_delivery)

@@ -4,6 +4,7 @@ KeelError (keel.schemas.errors)
 └── PublishError                a job did not reach the broker; `job_id` says which
     ├── MissingKeyError         an ordered job type published without a key
     ├── NoRouteError            a job type with no topic in the routing settings
+    ├── PriorityError           a priority its route has no lane for, or one an ordered type refuses
     ├── MessageTooLargeError    over the size limit; the message names it
     └── PublishTimeoutError     no delivery report in time (the broker is unreachable)
 """
@@ -25,6 +26,10 @@ class MissingKeyError(PublishError):
 
 class NoRouteError(PublishError):
     """The routing settings have no topic for this job type."""
+
+
+class PriorityError(PublishError):
+    """The publish named a priority its route cannot take (docs/scheduling.md)."""
 
 
 class MessageTooLargeError(PublishError):

@@ -17,6 +17,7 @@ from keel.producers.records import Key, Record
 from keel.producers.settings import ProducerSettings
 from keel.schemas.catalog import JobCatalog
 from keel.schemas.job import Job
+from keel.schemas.lanes import Priority
 from keel.schemas.settings import ClusterSettings
 from keel.schemas.tracing import TracerProvider
 
@@ -57,9 +58,14 @@ class Publisher:
         """`tracer_provider` defaults to the global one; without either, nothing is traced."""
         self._connection = Connection(cluster, settings, catalog, tracer_provider)
 
-    def publish(self, job: Job, key: Key | None = None) -> Delivery:
-        """Publish `job` and wait for the broker to acknowledge it; raises `PublishError`."""
-        record = self._connection.build(job, key)
+    def publish(
+        self, job: Job, key: Key | None = None, *, priority: Priority | None = None
+    ) -> Delivery:
+        """Publish `job` and wait for the broker to acknowledge it; raises `PublishError`.
+
+        `priority` (a lane or 0-9) overrides the lane of the job type's route.
+        """
+        record = self._in_lane(job, key, priority)
         waiter = _Waiter()
         self._produce(record, waiter)
         deadline = time.monotonic() + self._connection.delivery_timeout_s + _REPORT_MARGIN_S
@@ -72,13 +78,19 @@ class Publisher:
         return waiter.outcome
 
     def publish_nowait(
-        self, job: Job, key: Key | None = None, on_delivery: OnDelivery | None = None
+        self,
+        job: Job,
+        key: Key | None = None,
+        on_delivery: OnDelivery | None = None,
+        *,
+        priority: Priority | None = None,
     ) -> str:
         """Queue `job` and return its id; `on_delivery` gets a `Delivery` or a `PublishError`.
 
-        Validation, routing, a missing key and an oversized job still raise here, at once.
+        Validation, routing, a missing key, a refused priority and an oversized job still raise
+        here, at once.
         """
-        record = self._connection.build(job, key)
+        record = self._in_lane(job, key, priority)
         self._produce(record, on_delivery)
         return record.job_id
 
@@ -112,6 +124,10 @@ class Publisher:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+    def _in_lane(self, job: Job, key: Key | None, priority: Priority | None) -> Record:
+        connection = self._connection
+        return connection.records.in_lane(connection.build(job, key), job, priority)
 
     def _produce(self, record: Record, on_delivery: OnDelivery | None) -> None:
         connection = self._connection

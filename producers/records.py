@@ -14,7 +14,7 @@ from uuid import UUID
 from opentelemetry import context, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from keel.producers.errors import MissingKeyError
+from keel.producers.errors import MissingKeyError, PriorityError
 from keel.producers.settings import ProducerSettings
 from keel.schemas.codec import JobCodec
 from keel.schemas.headers import (
@@ -27,6 +27,7 @@ from keel.schemas.headers import (
     new_job_id,
 )
 from keel.schemas.job import Job
+from keel.schemas.lanes import Lane, Priority, lane_of
 
 Key = str | bytes | UUID
 _FIRST_ATTEMPT = b"1"
@@ -52,6 +53,8 @@ class _Destination:
     ordered: bool
     name: str
     encode: Callable[[Job], bytes]
+    lanes: dict[Lane, str]  # the route's lanes and their topics
+    priority_per_publish: bool  # an ordered type may take `priority=` (the route allows it)
 
 
 class RecordBuilder:
@@ -102,15 +105,48 @@ class RecordBuilder:
         value = destination.encode(job)
         return Record(job_id, destination.topic, encode_key(key), value, headers)
 
+    def in_lane(self, record: Record, job: Job, priority: Priority | None) -> Record:
+        """`record` moved to the lane `priority` names (None: where its route put it).
+
+        Raises `PriorityError` before anything is sent for a lane the route does not have, and
+        for an ordered job type whose route does not allow a per-publish priority: its keys keep
+        their order only within one lane.
+        """
+        if priority is None:
+            return record
+        destination = self._destinations.get(type(job)) or self._destination(type(job))
+        try:
+            lane = lane_of(priority)
+        except (TypeError, ValueError) as error:
+            raise PriorityError(str(error), record.job_id) from None
+        if destination.ordered and not destination.priority_per_publish:
+            raise PriorityError(
+                f"{destination.name} is ordered, and per-key order holds only within a lane: "
+                "set priority_per_publish in its route to allow priority=",
+                record.job_id,
+            )
+        topic = destination.lanes.get(lane)
+        if topic is None:
+            raise PriorityError(
+                f"the route of {destination.name} has no {lane!r} lane: add it to its lanes "
+                f"(it has {sorted(destination.lanes)})",
+                record.job_id,
+            )
+        return record if topic == record.topic else record._replace(topic=topic)
+
     def _destination(self, model: type[Job]) -> _Destination:
         job_type = self._codec.catalog.of(model)
         route = self._settings.route(job_type.name)
+        lanes = route.lane_topics()
         destination = _Destination(
-            route.topic,
+            lanes[route.priority],
             job_type.name.encode(),
             job_type.ordered,
             job_type.name,
+            # One subject per type whatever the lane: the lanes of a topic share its schemas.
             self._codec.encoder(model, route.topic),
+            lanes,
+            route.priority_per_publish,
         )
         self._destinations[model] = destination
         return destination

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keel.producers.errors import NoRouteError
+from keel.schemas.lanes import LANES, Lane, lane_topic
 
 Compatibility = Literal[
     "BACKWARD",
@@ -34,6 +35,18 @@ class Route(BaseModel):
 
     topic: str = Field(min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")
     partitions: int = Field(default=12, ge=1)
+    # Priority lanes (docs/scheduling.md): the lane of a job published with no `priority=`, and
+    # the further lanes its topic has for publishes that name one (`T.high`, `T`, `T.low`).
+    priority: Lane = "default"
+    lanes: tuple[Lane, ...] = ()
+    # An ordered job type keeps per-key order only within a lane, so it refuses `priority=`
+    # unless this allows it.
+    priority_per_publish: bool = False
+
+    def lane_topics(self) -> dict[Lane, str]:
+        """Each lane this route has (its own and `lanes`), highest first, with its topic."""
+        have = {self.priority, *self.lanes}
+        return {lane: lane_topic(self.topic, lane) for lane in LANES if lane in have}
 
 
 # What a command that needs routes says when there are none.
@@ -75,10 +88,12 @@ class ProducerSettings(BaseSettings):
             raise NoRouteError(f"no route for {job_type}: add it to KEEL_ROUTES") from None
 
     def topics(self) -> dict[str, int]:
-        """Every job topic with the partitions it needs (the most any route sharing it asks)."""
+        """Every job topic (lane topics included) with the partitions it needs (the most any
+        route sharing it asks)."""
         topics: dict[str, int] = {}
         for route in self.routes.values():
-            topics[route.topic] = max(route.partitions, topics.get(route.topic, 0))
+            for topic in route.lane_topics().values():
+                topics[topic] = max(route.partitions, topics.get(topic, 0))
         return topics
 
     def compatibility_of(self, subject: str) -> Compatibility:

@@ -13,6 +13,8 @@
 - `lanes`       same key one at a time in offset order, different keys concurrently
 - `ready`       who gets a freed slot: the key with the most work left, none overtaken forever
 - `flow`        buffered records per partition: pause one over its share, resume it lower
+- `priority`    priority lanes (topics T.high, T, T.low): higher lanes start first, and in the
+                strict mode lower lanes pause while a higher one holds work
 - `circuit`     one job type's breaker: correlated failures open it, a probe closes it
 - `holds`       the jobs of open circuits, held with their attempts intact, and the probes
 - `execute`     async handlers on the loop, sync ones in a bounded thread pool, time limits

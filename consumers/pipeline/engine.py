@@ -38,6 +38,7 @@ from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observe
 from keel.consumers.pipeline.offsets import PartitionOffsets
 from keel.consumers.pipeline.ownership import FreezeWatch, FrozenHolds
 from keel.consumers.pipeline.partition import PartitionState, Position, RecordState, note_failure
+from keel.consumers.pipeline.priority import LanedFlow, LanedReady, LanePolicy, partition_rank
 from keel.consumers.pipeline.quarantine import KeyQuarantine
 from keel.consumers.pipeline.ready import ReadyQueue
 from keel.consumers.pipeline.records import Message, TopicPartition
@@ -92,6 +93,8 @@ class EngineConfig:
     # A loop that did not run for longer than this (seconds) may have lost its partitions
     # (see `ownership`); None: never suspect.
     suspect_after: float | None = None
+    # Priority lanes among the consumed topics (see `priority`); None: one lane, no ranking.
+    lanes: LanePolicy | None = None
 
 
 class Engine:
@@ -122,9 +125,16 @@ class Engine:
         self._observer = observer
         self._on_flow = on_flow
         self._rng = rng
-        self._flow: FlowControl[TopicPartition] = FlowControl(config.high_water, config.low_water)
+        self._flow: FlowControl[TopicPartition] | LanedFlow[TopicPartition]
+        self._ready: ReadyQueue[RecordState] | LanedReady[RecordState]
+        if config.lanes is None:
+            self._flow = FlowControl(config.high_water, config.low_water)
+            self._ready = ReadyQueue(config.max_overtakes)
+        else:  # higher lanes fetch and start first (see `priority`)
+            lanes = config.lanes
+            self._flow = LanedFlow(config.high_water, config.low_water, partition_rank, lanes)
+            self._ready = LanedReady(config.max_overtakes, _record_rank, lanes)
         self._parts: dict[TopicPartition, PartitionState] = {}
-        self._ready: ReadyQueue[RecordState] = ReadyQueue(config.max_overtakes)
         self._waiting = self._ready.waiting  # truthy while a job waits for a slot
         self._running = 0
         self._stopping = False
@@ -693,3 +703,7 @@ def _positions(parts: Iterable[PartitionState]) -> dict[TopicPartition, Position
 
 def _label(tp: TopicPartition) -> str:
     return f"{tp[0]}/{tp[1]}"
+
+
+def _record_rank(record: RecordState) -> int:
+    return partition_rank(record.part.tp)
