@@ -12,6 +12,7 @@ transaction per fire) -> state (how far each schedule has fired); see its packag
 from keel.producers.aio import AsyncPublisher
 from keel.producers.delivery import Delivery, OnDelivery, Outcome
 from keel.producers.errors import (
+    BrokerUnavailableError,
     MessageTooLargeError,
     MissingKeyError,
     NoRouteError,
@@ -24,6 +25,7 @@ from keel.producers.settings import ProducerSettings, Route, SchedulerSettings
 
 __all__ = [
     "AsyncPublisher",
+    "BrokerUnavailableError",
     "CatchUp",
     "Delivery",
     "MessageTooLargeError",

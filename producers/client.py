@@ -18,6 +18,7 @@ from keel.producers.delivery import (
     too_large_for_producer,
 )
 from keel.producers.errors import PublishError
+from keel.producers.readiness import wait_until_ready
 from keel.producers.records import Key, Record, RecordBuilder
 from keel.producers.settings import ProducerSettings
 from keel.producers.tracing import traced_build
@@ -72,6 +73,13 @@ class Connection:
         self.producer = clients.producer(
             self.cluster, {**config, "on_delivery": self._failures.record}
         )
+        try:
+            wait_until_ready(
+                self.producer, sorted(self.settings.topics()), self.settings.open_timeout_ms / 1000
+            )
+        except BaseException:
+            self.registry.close()
+            raise
 
     def produce(self, record: Record, report: DeliveryReport | None = None) -> None:
         """Hand one record to librdkafka; `BufferError` means its queue is full, try again.

@@ -57,6 +57,9 @@ class ProducerSettings(BaseSettings):
     # How long a job may wait for the broker before `publish` gives up with an error. Kept well
     # under librdkafka's 5-minute default: a web request should fail, not hang.
     delivery_timeout_ms: int = Field(default=30_000, ge=1)
+    # How long opening a publisher waits for a broker connection and the routed topics'
+    # metadata (keel.producers.readiness); 0 opens without waiting, as before.
+    open_timeout_ms: int = Field(default=10_000, ge=0)
     # Register a schema the first time it is used; set False where CI registers them.
     auto_register_schemas: bool = True
     # Registry compatibility per subject (`{topic}-{full name}`), BACKWARD where not named.
