@@ -1,7 +1,8 @@
 """What `await publisher.publish(job)` costs a web endpoint: latency at a steady rate.
 
-`keel bench publish-latency --rate 1000 --seconds 30` opens an `AsyncPublisher`, publishes one
-`SendEmail` right away (the first publish after opening: connection and producer id included),
+`keel bench publish-latency --rate 1000 --seconds 30` opens an `AsyncPublisher` with the demo
+catalog (so its schema id is resolved when it opens, as a service that lists its job types gets),
+publishes one `SendEmail` right away (the first publish after opening),
 then publishes open-loop at `--rate` jobs/s: each job is due at its own time whether or not the
 earlier ones have returned, and each is one awaited `publish` in a task of its own, as one
 request of a web app would be. Every publish waits for the broker's acknowledgement
@@ -23,7 +24,7 @@ from keel.producers.aio import AsyncPublisher
 from keel.producers.settings import ProducerSettings, Route
 from keel.producers.topics import ensure_topics
 from keel.schemas import clients
-from keel.schemas.demo import SendEmail
+from keel.schemas.demo import SendEmail, demo_catalog
 from keel.schemas.settings import ClusterSettings
 
 _WARM_UP_S = 2.0
@@ -70,7 +71,7 @@ async def _measure(
     count = int(rate * (seconds + _WARM_UP_S))
     values = sample_values(count + 1)
     opening = time.perf_counter()
-    async with AsyncPublisher(cluster, settings) as publisher:
+    async with AsyncPublisher(cluster, settings, demo_catalog()) as publisher:
         opened = time.perf_counter()
         first = values[0]
         await publisher.publish(SendEmail(**first), key=first["user_id"])

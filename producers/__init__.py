@@ -2,8 +2,9 @@
 
 job (validated pydantic model)
   -> records.RecordBuilder   route by type, check the key, encode, stamp headers
-  -> client.Connection       librdkafka producer (idempotent, acks=all), registry client
-  -> Publisher / AsyncPublisher   publish (await the ack) or publish_nowait + flush
+  -> client.Connection       librdkafka producer (idempotent, acks=all), registry client;
+                             readiness: opened warm (connection, producer id, topic leaders)
+  -> Publisher / AsyncPublisher   publish (await the ack), publish_many, or publish_nowait + flush
 
 scheduler/ (periodic jobs): triggers (when) -> loop (leader election) -> leader (fencing, one
 transaction per fire) -> state (how far each schedule has fired); see its package docstring.
@@ -12,6 +13,7 @@ transaction per fire) -> state (how far each schedule has fired); see its packag
 from keel.producers.aio import AsyncPublisher
 from keel.producers.delivery import Delivery, OnDelivery, Outcome
 from keel.producers.errors import (
+    BrokerUnavailableError,
     MessageTooLargeError,
     MissingKeyError,
     NoRouteError,
@@ -25,6 +27,7 @@ from keel.producers.settings import ProducerSettings, Route, SchedulerSettings
 
 __all__ = [
     "AsyncPublisher",
+    "BrokerUnavailableError",
     "CatchUp",
     "Delivery",
     "MessageTooLargeError",

@@ -10,11 +10,12 @@ the event loop, settling the awaiting future.
 
 import asyncio
 import threading
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
 from keel.producers.client import Connection
-from keel.producers.delivery import Delivery, OnDelivery, Outcome
+from keel.producers.delivery import Delivery, OnDelivery, Outcome, all_delivered
 from keel.producers.errors import PublishError, PublishTimeoutError
 from keel.producers.records import Key, Record
 from keel.producers.settings import ProducerSettings
@@ -77,6 +78,25 @@ class AsyncPublisher:
         if isinstance(outcome, PublishError):
             raise outcome
         return outcome
+
+    async def publish_many(self, jobs: Iterable[tuple[Job, Key | None]]) -> list[Delivery]:
+        """Publish every `(job, key)` and await all their acknowledgements; in order.
+
+        As `Publisher.publish_many`: all are built before the first is queued, and a
+        `PublishError` counting the failures is raised once every outcome is in.
+        """
+        connection = self._open_connection()
+        records = [connection.build(job, key) for job, key in jobs]
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Outcome]] = [loop.create_future() for _ in records]
+        for record, future in zip(records, futures, strict=True):
+            await self._produce(record, _settler(loop, future))
+        timeout = connection.delivery_timeout_s + _REPORT_MARGIN_S
+        try:
+            outcomes = await asyncio.wait_for(asyncio.gather(*futures), timeout)
+        except TimeoutError:
+            raise PublishTimeoutError("no delivery report from librdkafka for every job") from None
+        return all_delivered(outcomes)
 
     async def publish_nowait(
         self,

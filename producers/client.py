@@ -18,6 +18,7 @@ from keel.producers.delivery import (
     too_large_for_producer,
 )
 from keel.producers.errors import PublishError
+from keel.producers.readiness import wait_until_ready, watched
 from keel.producers.records import Key, Record, RecordBuilder
 from keel.producers.settings import ProducerSettings
 from keel.producers.tracing import traced_build
@@ -69,9 +70,14 @@ class Connection:
             raise
         # The default delivery callback must not refer back to this object: librdkafka's
         # producer would then hold its owner in a cycle, and outlive `close()`.
-        self.producer = clients.producer(
-            self.cluster, {**config, "on_delivery": self._failures.record}
-        )
+        open_timeout_s = self.settings.open_timeout_ms / 1000
+        config, watch = watched({**config, "on_delivery": self._failures.record}, open_timeout_s)
+        self.producer = clients.producer(self.cluster, config)
+        try:
+            wait_until_ready(self.producer, sorted(self.settings.topics()), open_timeout_s, watch)
+        except BaseException:
+            self.registry.close()
+            raise
 
     def produce(self, record: Record, report: DeliveryReport | None = None) -> None:
         """Hand one record to librdkafka; `BufferError` means its queue is full, try again.

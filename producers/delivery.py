@@ -58,3 +58,19 @@ def too_large_for_producer(size: int, limit: int, job_id: str) -> MessageTooLarg
     return MessageTooLargeError(
         f"job of {size} bytes is over the producer's message.max.bytes={limit}", job_id
     )
+
+
+def all_delivered(outcomes: list[Outcome]) -> list[Delivery]:
+    """The deliveries of a batch, in order; raises one `PublishError` if any job failed.
+
+    The error counts the failures and quotes the first, like a `flush()` does, and is raised
+    only once every outcome is in, so no job of the batch is left unaccounted for.
+    """
+    failures = [o for o in outcomes if isinstance(o, PublishError)]
+    if failures:
+        first = failures[0]
+        raise type(first)(
+            f"{len(failures)} of {len(outcomes)} job(s) not delivered; first: {first}",
+            first.job_id,
+        )
+    return [o for o in outcomes if isinstance(o, Delivery)]

@@ -6,7 +6,8 @@ KeelError (keel.schemas.errors)
     ├── NoRouteError            a job type with no topic in the routing settings
     ├── PriorityError           a priority its route has no lane for, or one an ordered type refuses
     ├── MessageTooLargeError    over the size limit; the message names it
-    └── PublishTimeoutError     no delivery report in time (the broker is unreachable)
+    ├── PublishTimeoutError     no delivery report in time (the broker is unreachable)
+    └── BrokerUnavailableError  opening: no broker answered within the open timeout
 """
 
 from keel.schemas.errors import KeelError
@@ -38,3 +39,7 @@ class MessageTooLargeError(PublishError):
 
 class PublishTimeoutError(PublishError):
     """The broker did not acknowledge the job within the delivery timeout."""
+
+
+class BrokerUnavailableError(PublishError):
+    """A publisher could not open: the cluster did not answer within `open_timeout_ms`."""

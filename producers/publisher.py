@@ -7,11 +7,12 @@ job published without one, is raised by the next `flush()` or `close()`.
 """
 
 import time
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
 
 from keel.producers.client import Connection, DeliveryReport
-from keel.producers.delivery import Delivery, OnDelivery, Outcome
+from keel.producers.delivery import Delivery, OnDelivery, Outcome, all_delivered
 from keel.producers.errors import PublishError, PublishTimeoutError
 from keel.producers.records import Key, Record
 from keel.producers.settings import ProducerSettings
@@ -76,6 +77,26 @@ class Publisher:
         if isinstance(waiter.outcome, PublishError):
             raise waiter.outcome
         return waiter.outcome
+
+    def publish_many(self, jobs: Iterable[tuple[Job, Key | None]]) -> list[Delivery]:
+        """Publish every `(job, key)` and wait for all their acknowledgements; in order.
+
+        For bulk producers: one wait for the lot instead of one per job. Every job is validated,
+        routed and encoded before the first is queued, so one that cannot be published raises
+        here with none of them sent. Once every outcome is in, a `PublishError` counts the jobs
+        not delivered and quotes the first.
+        """
+        records = [self._connection.build(job, key) for job, key in jobs]
+        waiters = [_Waiter() for _ in records]
+        for record, waiter in zip(records, waiters, strict=True):
+            self._produce(record, waiter)
+        deadline = time.monotonic() + self._connection.delivery_timeout_s + _REPORT_MARGIN_S
+        for record, waiter in zip(records, waiters, strict=True):
+            while waiter.outcome is None:
+                if time.monotonic() > deadline:
+                    raise PublishTimeoutError("no delivery report from librdkafka", record.job_id)
+                self._connection.producer.poll(_POLL_S)
+        return all_delivered([w.outcome for w in waiters if w.outcome is not None])
 
     def publish_nowait(
         self,

@@ -6,7 +6,9 @@ JSON mapping an Avro full name to a topic and its partition count, e.g.
 a topic, so that jobs of one entity stay in order across types. There are no default routes: a
 service names its own topics, and the demo's live with the demo (`keel.producers.demo`). The
 delivery defaults are the safe ones: idempotent, acknowledged by all in-sync replicas,
-lz4-compressed, lingering 5 ms to batch.
+lz4-compressed. `linger_ms` is 0: a job leaves as soon as librdkafka's thread can send it
+(batches still form while earlier requests are in flight), because its latency is what a
+service feels first; measured against 1 and 5 in docs/benchmarks.md (`linger.ms`).
 """
 
 from typing import Any, Literal
@@ -66,10 +68,13 @@ class ProducerSettings(BaseSettings):
     acks: Literal["all", "1", "0"] = "all"
     enable_idempotence: bool = True
     compression_type: Literal["lz4", "zstd", "snappy", "gzip", "none"] = "lz4"
-    linger_ms: int = Field(default=5, ge=0)
+    linger_ms: int = Field(default=0, ge=0)  # KEEL_LINGER_MS=5 batches more for bulk producers
     # How long a job may wait for the broker before `publish` gives up with an error. Kept well
     # under librdkafka's 5-minute default: a web request should fail, not hang.
     delivery_timeout_ms: int = Field(default=30_000, ge=1)
+    # How long opening a publisher waits for a broker connection and the routed topics'
+    # metadata (keel.producers.readiness); 0 opens without waiting, as before.
+    open_timeout_ms: int = Field(default=10_000, ge=0)
     # Register a schema the first time it is used; set False where CI registers them.
     auto_register_schemas: bool = True
     # Registry compatibility per subject (`{topic}-{full name}`), BACKWARD where not named.

@@ -186,7 +186,8 @@ def test_full_producer_queue_waits_for_room_and_loses_nothing(
 
 
 def test_broker_unreachable_fails_after_the_delivery_timeout(cluster: Cluster) -> None:
-    settings = _settings("jobs.email", delivery_timeout_ms=1500)
+    # Opened without waiting for the broker (opening's own wait: test_publisher_open.py)
+    settings = _settings("jobs.email", delivery_timeout_ms=1500, open_timeout_ms=0)
     started = time.monotonic()
 
     publisher = Publisher(_unreachable_broker(cluster), settings)
@@ -201,7 +202,7 @@ def test_broker_unreachable_fails_after_the_delivery_timeout(cluster: Cluster) -
 
 
 def test_async_publish_never_hangs_on_an_unreachable_broker(cluster: Cluster) -> None:
-    settings = _settings("jobs.email", delivery_timeout_ms=1500)
+    settings = _settings("jobs.email", delivery_timeout_ms=1500, open_timeout_ms=0)
 
     async def publish() -> None:
         publisher = await AsyncPublisher(_unreachable_broker(cluster), settings).open()
