@@ -42,6 +42,7 @@ def engine_config(settings: WorkerSettings) -> EngineConfig:
         max_overtakes=settings.overtakes,
         circuit=settings.circuit,
         suspect_after=settings.suspect_after,
+        on_expired=settings.on_expired,
     )
 
 

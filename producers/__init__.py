@@ -4,6 +4,7 @@ job (validated pydantic model)
   -> records.RecordBuilder   route by type, check the key, encode, stamp headers
   -> client.Connection       librdkafka producer (idempotent, acks=all), registry client
   -> Publisher / AsyncPublisher   publish (await the ack) or publish_nowait + flush
+     expiry                   `expires=`: the `keel-expires-at` header, refused when already past
 
 scheduler/ (periodic jobs): triggers (when) -> loop (leader election) -> leader (fencing, one
 transaction per fire) -> state (how far each schedule has fired); see its package docstring.
@@ -12,6 +13,7 @@ transaction per fire) -> state (how far each schedule has fired); see its packag
 from keel.producers.aio import AsyncPublisher
 from keel.producers.delivery import Delivery, OnDelivery, Outcome
 from keel.producers.errors import (
+    ExpiryError,
     MessageTooLargeError,
     MissingKeyError,
     NoRouteError,
@@ -26,6 +28,7 @@ __all__ = [
     "AsyncPublisher",
     "CatchUp",
     "Delivery",
+    "ExpiryError",
     "MessageTooLargeError",
     "MissingKeyError",
     "NoRouteError",

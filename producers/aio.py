@@ -16,6 +16,7 @@ from typing import Self
 from keel.producers.client import Connection
 from keel.producers.delivery import Delivery, OnDelivery, Outcome
 from keel.producers.errors import PublishError, PublishTimeoutError
+from keel.producers.expiry import Expires, expires_at_ms, stamp_expiry
 from keel.producers.records import Key, Record
 from keel.producers.settings import ProducerSettings
 from keel.schemas.catalog import JobCatalog
@@ -56,10 +57,16 @@ class AsyncPublisher:
         self._poller.start()
         return self
 
-    async def publish(self, job: Job, key: Key | None = None) -> Delivery:
-        """Publish `job` and await the broker's acknowledgement; raises `PublishError`."""
+    async def publish(
+        self, job: Job, key: Key | None = None, *, expires: Expires | None = None
+    ) -> Delivery:
+        """Publish `job` and await the broker's acknowledgement; raises `PublishError`.
+
+        `expires`: as for `Publisher.publish`; one already past raises `ExpiryError`.
+        """
         connection = self._open_connection()
-        record = connection.build(job, key)
+        at = None if expires is None else expires_at_ms(expires)
+        record = stamp_expiry(connection.build(job, key), at)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
         await self._produce(record, _settler(loop, future))
@@ -73,10 +80,16 @@ class AsyncPublisher:
         return outcome
 
     async def publish_nowait(
-        self, job: Job, key: Key | None = None, on_delivery: OnDelivery | None = None
+        self,
+        job: Job,
+        key: Key | None = None,
+        on_delivery: OnDelivery | None = None,
+        *,
+        expires: Expires | None = None,
     ) -> str:
         """Queue `job` and return its id; `on_delivery` runs on the event loop with the outcome."""
-        record = self._open_connection().build(job, key)
+        at = None if expires is None else expires_at_ms(expires)
+        record = stamp_expiry(self._open_connection().build(job, key), at)
         report = None
         if on_delivery is not None:
             report = _on_loop(asyncio.get_running_loop(), on_delivery)

@@ -5,6 +5,7 @@ KeelError (keel.schemas.errors)
     ├── MissingKeyError         an ordered job type published without a key
     ├── NoRouteError            a job type with no topic in the routing settings
     ├── MessageTooLargeError    over the size limit; the message names it
+    ├── ExpiryError             an expiry already past, or before the job's delivery time
     └── PublishTimeoutError     no delivery report in time (the broker is unreachable)
 """
 
@@ -29,6 +30,10 @@ class NoRouteError(PublishError):
 
 class MessageTooLargeError(PublishError):
     """The encoded job is over the producer's or the broker's message size limit."""
+
+
+class ExpiryError(PublishError):
+    """`expires=` names a moment the job could never start before; nothing was sent."""
 
 
 class PublishTimeoutError(PublishError):

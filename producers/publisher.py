@@ -13,6 +13,7 @@ from typing import Self
 from keel.producers.client import Connection, DeliveryReport
 from keel.producers.delivery import Delivery, OnDelivery, Outcome
 from keel.producers.errors import PublishError, PublishTimeoutError
+from keel.producers.expiry import Expires, expires_at_ms, stamp_expiry
 from keel.producers.records import Key, Record
 from keel.producers.settings import ProducerSettings
 from keel.schemas.catalog import JobCatalog
@@ -57,9 +58,16 @@ class Publisher:
         """`tracer_provider` defaults to the global one; without either, nothing is traced."""
         self._connection = Connection(cluster, settings, catalog, tracer_provider)
 
-    def publish(self, job: Job, key: Key | None = None) -> Delivery:
-        """Publish `job` and wait for the broker to acknowledge it; raises `PublishError`."""
-        record = self._connection.build(job, key)
+    def publish(
+        self, job: Job, key: Key | None = None, *, expires: Expires | None = None
+    ) -> Delivery:
+        """Publish `job` and wait for the broker to acknowledge it; raises `PublishError`.
+
+        `expires`: a job not started by then is not run (an aware datetime, or a timedelta or
+        seconds from now; docs/scheduling.md). One already past raises `ExpiryError`.
+        """
+        at = None if expires is None else expires_at_ms(expires)
+        record = stamp_expiry(self._connection.build(job, key), at)
         waiter = _Waiter()
         self._produce(record, waiter)
         deadline = time.monotonic() + self._connection.delivery_timeout_s + _REPORT_MARGIN_S
@@ -72,13 +80,20 @@ class Publisher:
         return waiter.outcome
 
     def publish_nowait(
-        self, job: Job, key: Key | None = None, on_delivery: OnDelivery | None = None
+        self,
+        job: Job,
+        key: Key | None = None,
+        on_delivery: OnDelivery | None = None,
+        *,
+        expires: Expires | None = None,
     ) -> str:
         """Queue `job` and return its id; `on_delivery` gets a `Delivery` or a `PublishError`.
 
-        Validation, routing, a missing key and an oversized job still raise here, at once.
+        Validation, routing, a missing key, an expiry already past and an oversized job still
+        raise here, at once.
         """
-        record = self._connection.build(job, key)
+        at = None if expires is None else expires_at_ms(expires)
+        record = stamp_expiry(self._connection.build(job, key), at)
         self._produce(record, on_delivery)
         return record.job_id
 
