@@ -6,6 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from keel.consumers import App, Context, Reject, Retry
+from keel.consumers.dead_letters.replay import Letter, replay_headers
 from keel.consumers.pipeline.expiry import expires_at
 from keel.consumers.registrations import OnExpired
 from keel.consumers.retry_policy import RetryPolicy
@@ -181,3 +182,13 @@ async def test_the_worker_default_applies_to_a_type_that_does_not_say(clock: Clo
         await worker.run_until_idle()
 
         assert (steps.ran, worker.dead_letters, worker.committed) == ([], [], {0: 1})
+
+
+def test_a_replayed_expired_job_leaves_its_expiry_behind() -> None:
+    raw = ((EXPIRES_AT, b"1800000000000"), ("keel-job-id", b"j-1"), (DLT_REASON, b"expired"))
+    letter = Letter("jobs.dlt", 0, 7, KEY, b"job", raw)
+
+    headers = dict(replay_headers(letter, now_ms=1))
+
+    assert EXPIRES_AT not in headers
+    assert headers["keel-job-id"] == b"j-1"
