@@ -16,7 +16,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from keel.consumers.circuit_policy import CircuitPolicy
-from keel.consumers.registrations import Handler, Registration, Registrations
+from keel.consumers.registrations import Handler, OnExpired, Registration, Registrations
 from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.settings import WorkerSettings
 from keel.schemas.catalog import JobCatalog
@@ -60,6 +60,7 @@ class App:
         timeout: float | None = None,
         quarantine: bool | None = None,
         circuit: CircuitPolicy | None = None,
+        on_expired: OnExpired | None = None,
     ) -> Callable[[H], H]:
         """Register the decorated function (async or sync) as the handler of `job_type`.
 
@@ -67,6 +68,9 @@ class App:
         the job is replayed or released (docs/guarantees.md); None takes the worker's default.
         `circuit`: when an outage of what the type calls holds its jobs (default: the worker's
         `KEEL_WORKER_CIRCUIT`; `CircuitPolicy(enabled=False)` turns it off for this type).
+        `on_expired`: a job published with `expires=` that had not started by then goes to the
+        dead-letter topic (`"dead-letter"`, reason `expired`) or is dropped and counted
+        (`"drop"`); None takes the worker's `KEEL_WORKER_ON_EXPIRED` (docs/scheduling.md).
         """
 
         def register(function: H) -> H:
@@ -78,6 +82,7 @@ class App:
                 timeout if timeout is not None else self._default_timeout,
                 quarantine=quarantine,
                 circuit=circuit,
+                on_expired=on_expired,
             )
             return function
 

@@ -44,6 +44,7 @@ def engine_config(settings: WorkerSettings, topics: Iterable[str] = ()) -> Engin
         circuit=settings.circuit,
         suspect_after=settings.suspect_after,
         lanes=lane_policy(settings, topics),
+        on_expired=settings.on_expired,
     )
 
 

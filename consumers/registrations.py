@@ -3,7 +3,7 @@
 import inspect
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -14,6 +14,8 @@ from keel.consumers.retry_policy import RetryPolicy
 AsyncHandler = Callable[[Any, Context], Coroutine[Any, Any, None]]
 SyncHandler = Callable[[Any, Context], None]
 Handler = AsyncHandler | SyncHandler
+# What becomes of a job that expired before it started (see keel.consumers.pipeline.expiry).
+OnExpired = Literal["dead-letter", "drop"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,7 @@ class Registration:
     # (`WorkerSettings.quarantine_keys`). See keel.consumers.pipeline.quarantine.
     quarantine: bool | None = None
     circuit: CircuitPolicy | None = None  # None: the worker's default (`WorkerSettings.circuit`)
+    on_expired: OnExpired | None = None  # None: the worker's default (`on_expired`)
 
 
 class Registrations:
@@ -46,6 +49,7 @@ class Registrations:
         *,
         quarantine: bool | None = None,
         circuit: CircuitPolicy | None = None,
+        on_expired: OnExpired | None = None,
     ) -> Registration:
         if job_type in self._by_type:
             raise ValueError(f"{job_type.__name__} already has a handler")
@@ -59,6 +63,7 @@ class Registrations:
             timeout,
             quarantine=quarantine,
             circuit=circuit,
+            on_expired=on_expired,
         )
         self._by_type[job_type] = registration
         return registration

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keel.consumers.circuit_policy import CircuitPolicy
+from keel.consumers.registrations import OnExpired
 from keel.consumers.telemetry.settings import TelemetrySettings
 from keel.schemas.settings import ClusterSettings
 
@@ -75,6 +76,9 @@ class WorkerSettings(BaseSettings):
     # the handler slots by `lane_weights`.
     lanes: Literal["strict", "weighted"] = "strict"
     lane_weights: tuple[int, int, int] = (8, 3, 1)  # high, default, low; each >= 1
+    # A job whose `keel-expires-at` passed before it started is dead-lettered (reason `expired`)
+    # or dropped and counted; a handler's `on_expired=` overrides this per job type.
+    on_expired: OnExpired = "dead-letter"
 
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(default=8080, ge=0)  # None: no endpoint; 0: any free port

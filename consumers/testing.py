@@ -14,11 +14,13 @@ missing from the App's catalog is refused by `send`, as a publisher would refuse
 delays are zero unless `instant_retries=False`; a handler's own `Retry(after=...)` is honoured.
 Circuits work as in the worker: when many jobs of a type fail at once, the type is held until a
 probe succeeds (`circuit=CircuitPolicy(enabled=False)` makes such a test dead-letter them all).
+A job sent with `expires=` expires as in the worker, against `clock` (give one to move time on).
 """
 
 import asyncio
 import time
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
@@ -35,8 +37,9 @@ from keel.consumers.pipeline.holds import CircuitReading
 from keel.consumers.pipeline.observer import NoObserver, Observer
 from keel.consumers.pipeline.quarantine import NoHolds
 from keel.consumers.pipeline.records import Header
+from keel.producers.expiry import Expires, expires_at_ms
 from keel.schemas.codec import JobCodec
-from keel.schemas.headers import JobHeaders, new_job_id
+from keel.schemas.headers import EXPIRES_AT, JobHeaders, new_job_id
 from keel.schemas.job import Job
 from keel.schemas.topics import quarantine_topic
 
@@ -136,13 +139,15 @@ class InMemoryWorker:
         observer: Observer | None = None,
         quarantine: bool = False,
         circuit: CircuitPolicy | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """`observer` sees every attempt, as the worker's metrics and tracing do.
 
         `quarantine`: hold a key behind its dead letter as the worker does; the holds it saves
         are in `quarantine_state` (records of the state topic), the parked jobs in
         `dead_letters`. `circuit`: of every job type without its own, as `KEEL_WORKER_CIRCUIT`
-        sets it for the worker (default: on, with `CircuitPolicy()`'s values).
+        sets it for the worker (default: on, with `CircuitPolicy()`'s values). `clock`: the
+        epoch seconds that expiries are read against.
         """
         self.app = app
         self._observer = observer or NoObserver()
@@ -157,18 +162,29 @@ class InMemoryWorker:
         self._max_overtakes = 2 * max_running if max_overtakes is None else max_overtakes
         self._instant = instant_retries
         self._circuit = circuit or CircuitPolicy()
+        self._clock = clock
         self._next_offset = [0] * partitions
         self._pending: list[_Record] = []
         self._engine: Engine | None = None
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keel-test")
 
     def send(
-        self, job: Job, *, key: bytes | None = None, headers: dict[str, str] | None = None
+        self,
+        job: Job,
+        *,
+        key: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        expires: Expires | None = None,
     ) -> tuple[int, int]:
         """Queue a job as a publisher would (framed Avro, job headers); returns (partition, offset).
 
         `headers` are added after the job headers, as a publisher's extra headers are.
+        `expires`: as `Publisher.publish` takes it, read against the worker's `clock`.
         """
+        if expires is not None:
+            now_ms = int(self._clock() * 1000)
+            at = expires_at_ms(expires, now_ms=now_ms)
+            headers = {**(headers or {}), EXPIRES_AT: str(at)}
         value = self._codec.encode(job, self.topic)
         job_type = self.app.catalog.of(type(job)).name
         made = JobHeaders(new_job_id(), job_type, int(time.time() * 1000))
@@ -244,6 +260,8 @@ class InMemoryWorker:
                 low_water=self._max_running,
                 max_overtakes=self._max_overtakes,
                 circuit=self._circuit,
+                on_expired=self.app.settings.on_expired,
+                clock=self._clock,
             ),
             observer=self._observer,
             rng=_NoJitter() if self._instant else None,

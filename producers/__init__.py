@@ -5,6 +5,7 @@ job (validated pydantic model)
   -> client.Connection       librdkafka producer (idempotent, acks=all), registry client;
                              readiness: opened warm (connection, producer id, topic leaders)
   -> Publisher / AsyncPublisher   publish (await the ack), publish_many, or publish_nowait + flush
+     expiry                   `expires=`: the `keel-expires-at` header, refused when already past
 
 scheduler/ (periodic jobs): triggers (when) -> loop (leader election) -> leader (fencing, one
 transaction per fire) -> state (how far each schedule has fired); see its package docstring.
@@ -14,6 +15,7 @@ from keel.producers.aio import AsyncPublisher
 from keel.producers.delivery import Delivery, OnDelivery, Outcome
 from keel.producers.errors import (
     BrokerUnavailableError,
+    ExpiryError,
     MessageTooLargeError,
     MissingKeyError,
     NoRouteError,
@@ -30,6 +32,7 @@ __all__ = [
     "BrokerUnavailableError",
     "CatchUp",
     "Delivery",
+    "ExpiryError",
     "MessageTooLargeError",
     "MissingKeyError",
     "NoRouteError",

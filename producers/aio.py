@@ -17,6 +17,7 @@ from typing import Self
 from keel.producers.client import Connection
 from keel.producers.delivery import Delivery, OnDelivery, Outcome, all_delivered
 from keel.producers.errors import PublishError, PublishTimeoutError
+from keel.producers.expiry import Expires, expires_at_ms, stamp_expiry
 from keel.producers.records import Key, Record
 from keel.producers.settings import ProducerSettings
 from keel.schemas.catalog import JobCatalog
@@ -59,14 +60,23 @@ class AsyncPublisher:
         return self
 
     async def publish(
-        self, job: Job, key: Key | None = None, *, priority: Priority | None = None
+        self,
+        job: Job,
+        key: Key | None = None,
+        *,
+        priority: Priority | None = None,
+        expires: Expires | None = None,
     ) -> Delivery:
         """Publish `job` and await the broker's acknowledgement; raises `PublishError`.
 
-        `priority` (a lane or 0-9) overrides the lane of the job type's route.
+        `priority` (a lane or 0-9) overrides the lane of the job type's route; `expires`: as
+        for `Publisher.publish`, and one already past raises `ExpiryError`.
         """
         connection = self._open_connection()
-        record = connection.records.in_lane(connection.build(job, key), job, priority)
+        at = None if expires is None else expires_at_ms(expires)
+        record = stamp_expiry(
+            connection.records.in_lane(connection.build(job, key), job, priority), at
+        )
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
         await self._produce(record, _settler(loop, future))
@@ -105,10 +115,14 @@ class AsyncPublisher:
         on_delivery: OnDelivery | None = None,
         *,
         priority: Priority | None = None,
+        expires: Expires | None = None,
     ) -> str:
         """Queue `job` and return its id; `on_delivery` runs on the event loop with the outcome."""
         connection = self._open_connection()
-        record = connection.records.in_lane(connection.build(job, key), job, priority)
+        at = None if expires is None else expires_at_ms(expires)
+        record = stamp_expiry(
+            connection.records.in_lane(connection.build(job, key), job, priority), at
+        )
         report = None
         if on_delivery is not None:
             report = _on_loop(asyncio.get_running_loop(), on_delivery)

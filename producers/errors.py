@@ -6,6 +6,7 @@ KeelError (keel.schemas.errors)
     ├── NoRouteError            a job type with no topic in the routing settings
     ├── PriorityError           a priority its route has no lane for, or one an ordered type refuses
     ├── MessageTooLargeError    over the size limit; the message names it
+    ├── ExpiryError             an expiry already past, or before the job's delivery time
     ├── PublishTimeoutError     no delivery report in time (the broker is unreachable)
     └── BrokerUnavailableError  opening: no broker answered within the open timeout
 """
@@ -35,6 +36,10 @@ class PriorityError(PublishError):
 
 class MessageTooLargeError(PublishError):
     """The encoded job is over the producer's or the broker's message size limit."""
+
+
+class ExpiryError(PublishError):
+    """`expires=` names a moment the job could never start before; nothing was sent."""
 
 
 class PublishTimeoutError(PublishError):

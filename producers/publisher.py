@@ -14,6 +14,7 @@ from typing import Self
 from keel.producers.client import Connection, DeliveryReport
 from keel.producers.delivery import Delivery, OnDelivery, Outcome, all_delivered
 from keel.producers.errors import PublishError, PublishTimeoutError
+from keel.producers.expiry import Expires, expires_at_ms, stamp_expiry
 from keel.producers.records import Key, Record
 from keel.producers.settings import ProducerSettings
 from keel.schemas.catalog import JobCatalog
@@ -60,13 +61,21 @@ class Publisher:
         self._connection = Connection(cluster, settings, catalog, tracer_provider)
 
     def publish(
-        self, job: Job, key: Key | None = None, *, priority: Priority | None = None
+        self,
+        job: Job,
+        key: Key | None = None,
+        *,
+        priority: Priority | None = None,
+        expires: Expires | None = None,
     ) -> Delivery:
         """Publish `job` and wait for the broker to acknowledge it; raises `PublishError`.
 
-        `priority` (a lane or 0-9) overrides the lane of the job type's route.
+        `priority` (a lane or 0-9) overrides the lane of the job type's route. `expires`: a job
+        not started by then is not run (an aware datetime, or a timedelta or seconds from now;
+        docs/scheduling.md). One already past raises `ExpiryError`.
         """
-        record = self._in_lane(job, key, priority)
+        at = None if expires is None else expires_at_ms(expires)
+        record = stamp_expiry(self._in_lane(job, key, priority), at)
         waiter = _Waiter()
         self._produce(record, waiter)
         deadline = time.monotonic() + self._connection.delivery_timeout_s + _REPORT_MARGIN_S
@@ -105,13 +114,15 @@ class Publisher:
         on_delivery: OnDelivery | None = None,
         *,
         priority: Priority | None = None,
+        expires: Expires | None = None,
     ) -> str:
         """Queue `job` and return its id; `on_delivery` gets a `Delivery` or a `PublishError`.
 
-        Validation, routing, a missing key, a refused priority and an oversized job still raise
-        here, at once.
+        Validation, routing, a missing key, a refused priority, an expiry already past and an
+        oversized job still raise here, at once.
         """
-        record = self._in_lane(job, key, priority)
+        at = None if expires is None else expires_at_ms(expires)
+        record = stamp_expiry(self._in_lane(job, key, priority), at)
         self._produce(record, on_delivery)
         return record.job_id
 

@@ -23,6 +23,10 @@ TRACEPARENT = "traceparent"
 # On jobs a scheduler published: which schedule, and the fire time (epoch millis) it is for.
 SCHEDULE = "keel-schedule"
 SCHEDULED_FOR = "keel-scheduled-for"
+# Jobs in time (docs/scheduling.md), both epoch milliseconds: when a delayed job is due, and the
+# moment after which a job that has not started must not run.
+DELIVER_AT = "keel-deliver-at"
+EXPIRES_AT = "keel-expires-at"
 
 # On a dead-lettered record: where it was read from, which consumer group set it aside, and why.
 DLT_ORIGIN_TOPIC = "keel-dlt-origin-topic"

@@ -8,6 +8,9 @@ transaction as the replayed record: a record is replayed exactly once, however o
 runs and wherever it stops. A replayed job that blocked its key brings the key's parked jobs
 and a resume marker behind it (`keel.consumers.dead_letters.quarantine`).
 
+The job's `keel-expires-at` is left behind: a replay is a decision to run the job now, and an
+expired job replayed with its expiry would only be set aside again.
+
 The topic is streamed twice: once to learn which jobs are parked behind which blocking job (and
 which blocking jobs were replayed before), then to choose and send. Memory is bounded by the
 ledger and the parked jobs; the chosen letters are held in memory only when some of them must be
@@ -43,6 +46,7 @@ from keel.schemas.headers import (
     DLT_JOB_TYPE,
     DLT_LAST_FAILURE,
     DLT_ORIGIN_TOPIC,
+    EXPIRES_AT,
     REPLAY_OF,
     REPLAYED_AT,
 )
@@ -249,7 +253,7 @@ def replay_headers(letter: Letter, now_ms: int) -> list[Header]:
         (name, value)
         for name, value in letter.raw_headers
         if name not in DEAD_LETTER_HEADERS
-        and name not in {ATTEMPT, REPLAY_OF, REPLAYED_AT}
+        and name not in {ATTEMPT, REPLAY_OF, REPLAYED_AT, EXPIRES_AT}
         and name not in quarantine.QUARANTINE_HEADERS
     ]
     return [

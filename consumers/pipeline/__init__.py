@@ -17,6 +17,7 @@
                 strict mode lower lanes pause while a higher one holds work
 - `circuit`     one job type's breaker: correlated failures open it, a probe closes it
 - `holds`       the jobs of open circuits, held with their attempts intact, and the probes
+- `expiry`      a job past its `keel-expires-at` at its start is dead-lettered or dropped, not run
 - `execute`     async handlers on the loop, sync ones in a bounded thread pool, time limits
 - `carrier`     async attempts share a task until one suspends, which keeps it
 - `observer`    the hooks the engine calls around every attempt (telemetry implements them)

@@ -30,6 +30,7 @@ from keel.consumers.pipeline.careful import CarefulStarts, CommitNow
 from keel.consumers.pipeline.decode import DecodeStage, Poison, Unavailable
 from keel.consumers.pipeline.drain import wait_idle
 from keel.consumers.pipeline.execute import Execute, NotStarted
+from keel.consumers.pipeline.expiry import Expiry, expires_at
 from keel.consumers.pipeline.flow import FlowControl
 from keel.consumers.pipeline.holds import CircuitReading, Holds
 from keel.consumers.pipeline.inherit import Wait, lost_error, take_over, verdict
@@ -42,7 +43,7 @@ from keel.consumers.pipeline.priority import LanedFlow, LanedReady, LanePolicy, 
 from keel.consumers.pipeline.quarantine import KeyQuarantine
 from keel.consumers.pipeline.ready import ReadyQueue
 from keel.consumers.pipeline.records import Message, TopicPartition
-from keel.consumers.registrations import Registration
+from keel.consumers.registrations import OnExpired, Registration
 from keel.consumers.retry_policy import DeadLetter, Random, RetryAfter, decide
 
 _LOG = logging.getLogger(__name__)
@@ -95,6 +96,10 @@ class EngineConfig:
     suspect_after: float | None = None
     # Priority lanes among the consumed topics (see `priority`); None: one lane, no ranking.
     lanes: LanePolicy | None = None
+    # What becomes of an expired job of a type that does not say (see `expiry`), and the clock
+    # its expiry is read against (epoch seconds).
+    on_expired: OnExpired = "dead-letter"
+    clock: Callable[[], float] = time.time
 
 
 class Engine:
@@ -146,6 +151,14 @@ class Engine:
         # A dead letter's write, acknowledged, goes through the freeze check (`_letter_written`)
         # and then the quarantine (which holds the key) before the record counts as finished.
         self._dead_letters = dead_letters(finished=self._letter_written, given_up=self._given_up)
+        self._expiry = Expiry(
+            config.on_expired,
+            observer=observer,
+            dead_letter=self._dead_letters.poison,
+            finish=self._finish,
+            later=self._loop.call_soon,
+            clock=config.clock,
+        )
         self._holds = Holds(
             {names.job_type(m): r.circuit or config.circuit for m, r in handlers.items()},
             loop=self._loop,
@@ -361,6 +374,7 @@ class Engine:
         record.job = decoded
         record.job_type = self._names.job_type(type(decoded))
         record.registration = registration
+        record.expires_ms = expires_at(record.message.headers())
 
     def _decode_later(self, record: RecordState, unavailable: Unavailable) -> None:
         record.unavailable = None
@@ -404,6 +418,8 @@ class Engine:
         return self.quarantine is not None and self.quarantine.takes(record)
 
     def _run(self, record: RecordState) -> None:
+        if record.expires_ms and self._expiry.stops(record):
+            return  # expired before its start: dead-lettered or dropped, never run
         if self._tripped and not self._holds.admits(record):
             self._hold(record)
             return
@@ -537,7 +553,7 @@ class Engine:
 
     def _letter_written(self, record: RecordState) -> None:
         self._watch.froze()
-        if self.quarantine is None:
+        if self.quarantine is None or record.expired:  # an expired job holds no key
             self._finish(record)
         else:
             self.quarantine.dead_lettered(record)  # holds its key, then finishes it

@@ -56,6 +56,9 @@ class Observer(Protocol):
     def dead_lettered(self, job_type: str, reason: str) -> None:
         """The dead-letter write of a record was acknowledged."""
 
+    def expired(self, job_type: str, action: str) -> None:
+        """A job expired before it started; `action` is "dead-letter" or "drop"."""
+
 
 class NoObserver:
     """Observes nothing: the base of every observer, which overrides only the hooks it needs."""
@@ -82,6 +85,9 @@ class NoObserver:
         pass
 
     def dead_lettered(self, job_type: str, reason: str) -> None:
+        pass
+
+    def expired(self, job_type: str, action: str) -> None:
         pass
 
 
@@ -119,6 +125,10 @@ class Observers:
     def dead_lettered(self, job_type: str, reason: str) -> None:
         for observer in self._observers:
             observer.dead_lettered(job_type, reason)
+
+    def expired(self, job_type: str, action: str) -> None:
+        for observer in self._observers:
+            observer.expired(job_type, action)
 
 
 def observers(found: Sequence[Observer | None]) -> Observer:

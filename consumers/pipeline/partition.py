@@ -32,6 +32,8 @@ class RecordState:
         "begun",
         "decode_backoff",
         "due_ms",
+        "expired",
+        "expires_ms",
         "first_failure_ms",
         "inherited",
         "job",
@@ -55,6 +57,8 @@ class RecordState:
         self.attempt = 1
         self.begun = 0  # attempts begun, on this owner and the ones before it (see `inherit`)
         self.due_ms = 0  # wall-clock ms its retry is due, while it waits for one
+        self.expires_ms = 0  # its `keel-expires-at`, read at decode; 0: it never expires
+        self.expired = False  # set aside unstarted because it expired (see `expiry`)
         self.inherited: InFlight | None = None  # a previous owner's entry, until it first starts
         self.suspect = False  # its last attempt was cut short: it may be what killed its worker
         self.job: Any = None

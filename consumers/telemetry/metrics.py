@@ -113,6 +113,7 @@ class Snapshot:
     lag: Mapping[TopicPartition, int] = field(default_factory=dict)
     time_lag: Mapping[TopicPartition, float] = field(default_factory=dict)
     circuits: Mapping[str, CircuitReading] = field(default_factory=dict)  # job type -> circuit
+    expired: Mapping[tuple[str, str], int] = field(default_factory=dict)  # (type, action) -> jobs
     started: float = 0.0  # epoch seconds when counting began
 
 
@@ -133,6 +134,7 @@ class Metrics(NoObserver):
         `clock` gives the epoch seconds a latency ends at (a test fixes it, to know the value).
         """
         self._types: dict[str, _TypeStats] = {}
+        self._expired: defaultdict[tuple[str, str], int] = defaultdict(int)
         self._latency_every = max(latency_every, 1)
         self._readings = readings or Readings()
         self._clock = clock
@@ -181,6 +183,9 @@ class Metrics(NoObserver):
         stats = self._types.get(job_type) or self._new_type(job_type)
         stats.counts[DEAD_LETTERED] += 1
 
+    def expired(self, job_type: str, action: str) -> None:
+        self._expired[job_type, action] += 1
+
     def _new_type(self, job_type: str) -> _TypeStats:
         stats = self._types[job_type] = _TypeStats(self._latency_every)
         return stats
@@ -213,5 +218,6 @@ class Metrics(NoObserver):
             lag=dict(readings.lag()),
             time_lag=dict(readings.time_lag()),
             circuits=dict(readings.circuits()),
+            expired=dict(self._expired),
             started=self.started,
         )

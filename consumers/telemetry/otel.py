@@ -10,6 +10,7 @@ cumulative histogram points.
 Names follow the OpenTelemetry semantic conventions where one exists, keel's own otherwise:
 
     keel.jobs.processed|failed|retried|dead_lettered  counter    keel.job.type
+    keel.jobs.expired                                 counter    keel.job.type, keel.expiry.action
     messaging.process.duration                        histogram  keel.job.type (handler, s)
     keel.job.latency                                  histogram  keel.job.type (publish to finish)
     keel.jobs.buffered, keel.jobs.running,            up-down counters
@@ -65,6 +66,7 @@ Read = Callable[[], Snapshot | None]
 PROCESS_DURATION = "messaging.process.duration"
 JOB_LATENCY = "keel.job.latency"
 CIRCUIT_STATE = "keel.circuit.state"
+EXPIRY_ACTION = "keel.expiry.action"
 SNAPSHOT_TTL = 1.0  # one collection reads every instrument within this
 LOOP_TIMEOUT = 5.0
 
@@ -168,7 +170,22 @@ class OtelMetrics:
             unit="s",
             description="Age of the partition's oldest unfinished record.",
         )
+        meter.create_observable_counter(
+            "keel.jobs.expired",
+            [self._expired],
+            unit="{job}",
+            description="Jobs not run because they expired before they started.",
+        )
         self._circuits(meter)
+
+    def _expired(self, _options: CallbackOptions) -> Iterable[Observation]:
+        snapshot = self._read()
+        if snapshot is None:
+            return []
+        return [
+            Observation(n, {JOB_TYPE: job_type, EXPIRY_ACTION: action})
+            for (job_type, action), n in snapshot.expired.items()
+        ]
 
     def _circuits(self, meter: Meter) -> None:
         meter.create_observable_gauge(

@@ -5,6 +5,7 @@ out, on request, so scraping costs nothing between scrapes. Names and labels (th
 and deploy/README.md use them):
 
     keel_jobs_{processed,failed,retried,dead_lettered}_total  {job_type}
+    keel_jobs_expired_total                {job_type, action}  not run: past `keel-expires-at`
     keel_job_duration_seconds (histogram)                     {job_type}  handler time
     keel_job_latency_seconds (histogram)                      {job_type}  publish to finish
     keel_jobs_buffered, keel_jobs_running, keel_dead_letter_blocked_partitions
@@ -78,6 +79,7 @@ class PrometheusView:
             "Jobs parked in the dead-letter topic behind a quarantined key.",
             value=snapshot.parked,
         )
+        yield _expired(snapshot.expired)
         yield _histogram(
             "keel_job_duration_seconds", "Handler time per attempt.", snapshot.durations
         )
@@ -108,6 +110,17 @@ def _histogram(name: str, text: str, found: Mapping[str, HistogramData]) -> Metr
             cumulative += n
             buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
         family.add_metric([job_type], buckets, data.total)
+    return family
+
+
+def _expired(found: Mapping[tuple[str, str], int]) -> Metric:
+    family = CounterMetricFamily(
+        "keel_jobs_expired",
+        "Jobs not run because they expired before they started, by what became of them.",
+        labels=["job_type", "action"],
+    )
+    for (job_type, action), n in sorted(found.items()):
+        family.add_metric([job_type, action], n)
     return family
 
 
