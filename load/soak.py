@@ -9,6 +9,7 @@ buffered    one worker holding `buffered` records (a handler that never finishes
             its RSS, the other half of the memory target
 """
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,9 @@ def run_soak(
     if rate <= 0:
         calibrated = calibrate(config, cluster, out, progress, calibration_jobs)
         rate = calibrated / 2
+        out.mkdir(parents=True, exist_ok=True)
+        found = {"calibrated_max_per_s": calibrated, "soak_rate": rate}
+        (out / "calibration.json").write_text(json.dumps(found) + "\n")
     soak = config.with_overrides(rate=rate, jobs=max(1, round(rate * config.duration_s)))
     topic = create_topic(cluster, soak)
     progress.phase(f"soak at {rate:,.0f}/s for {config.duration_s:g} s")

@@ -78,7 +78,8 @@ def _memory(pid: int, samples: list[ProcessSample], warm_up_s: float) -> WorkerM
         rss_after_warm_up_mb=statistics.median(s.rss_mb for s in after),
         rss_end_mb=statistics.median(s.rss_mb for s in end),
         rss_max_mb=max(s.rss_mb for s in samples),
-        cpu_mean_percent=statistics.fmean(s.cpu_percent for s in samples),
+        # The first sample of a process only sets psutil's CPU baseline (it reads 0).
+        cpu_mean_percent=statistics.fmean(s.cpu_percent for s in samples[1:] or samples),
     )
 
 

@@ -26,7 +26,7 @@ PLOT = "soak.png"
 def soak_summary(run: SoakRun) -> dict[str, Any]:
     """The figures of a soak, with the targets met or not, as stable JSON keys."""
     live, config = run.live, run.config
-    warm_up_s = config.duration_s * WARM_UP_FRACTION
+    warm_up_s = producing_began_s(run) + config.duration_s * WARM_UP_FRACTION
     workers = worker_memory(live.resource_samples, warm_up_s)
     buffered = asdict(run.buffered) if run.buffered is not None else None
     growth = max((w.growth_pct for w in workers), default=0.0)
@@ -55,6 +55,16 @@ def soak_summary(run: SoakRun) -> dict[str, Any]:
     }
 
 
+def producing_began_s(run: SoakRun) -> float:
+    """When the producer started, on the monitor's clock: one interval before its first sample.
+
+    The monitor's clock starts before the workers are ready; the warm-up counts from the
+    first job sent.
+    """
+    timeline = run.live.timeline
+    return max(0.0, timeline[0].at_s - run.config.sample_every_s) if timeline else 0.0
+
+
 def write_soak(run: SoakRun, out: Path) -> Path:
     """Write the three files; the Markdown's path."""
     out.mkdir(parents=True, exist_ok=True)
@@ -64,7 +74,7 @@ def write_soak(run: SoakRun, out: Path) -> Path:
         "resource_samples": [asdict(s) for s in run.live.resource_samples],
     }
     (out / "soak.json").write_text(json.dumps(summary | raw, indent=2, sort_keys=True) + "\n")
-    _plot(run, summary["warm_up_s"], out / PLOT)
+    _plot(run, (producing_began_s(run), summary["warm_up_s"]), out / PLOT)
     path = out / "soak.md"
     path.write_text(_markdown(summary))
     return path
@@ -95,7 +105,8 @@ def _markdown(summary: dict[str, Any]) -> str:
         f"# keel load run: soak ({summary['duration_s']:g} s at {summary['rate']:,.1f} jobs/s)",
         "",
         f"Verdict: **{'PASS' if summary['ok'] else 'FAIL'}** (oracle); calibrated maximum: "
-        f"{summary['calibrated_max_per_s']} jobs/s; warm-up: first {summary['warm_up_s']:g} s.",
+        f"{_calibrated(summary['calibrated_max_per_s'])}; warm-up ends at "
+        f"{summary['warm_up_s']:.0f} s (the first fifth of the soak).",
         "",
         "| worker | RSS after warm-up | RSS at end | growth | max RSS | mean CPU |",
         "|---|---|---|---|---|---|",
@@ -136,6 +147,10 @@ def _buffered_row(buffered: dict[str, Any] | None, ok: bool) -> list[str]:
     ]
 
 
+def _calibrated(per_s: float | None) -> str:
+    return f"{per_s:,.0f} jobs/s" if per_s is not None else "not measured (--rate given)"
+
+
 def _met(ok: bool) -> str:
     return "(met)" if ok else "(**missed**)"
 
@@ -144,7 +159,7 @@ def _rounded(value: float | None) -> float | None:
     return round(value, 1) if value is not None else None
 
 
-def _plot(run: SoakRun, warm_up_s: float, path: Path) -> None:
+def _plot(run: SoakRun, warm_up: tuple[float, float], path: Path) -> None:
     # Imported here: matplotlib is slow to import and only the report needs it.
     import matplotlib  # noqa: PLC0415
 
@@ -166,7 +181,7 @@ def _plot(run: SoakRun, warm_up_s: float, path: Path) -> None:
     labels = ("RSS (MB)", "CPU (% of a core)", "lag (records)", "p99 per window (ms)")
     for ax, label in zip(axes, labels, strict=True):
         ax.set_ylabel(label)
-        ax.axvspan(0, warm_up_s, color="grey", alpha=0.15)
+        ax.axvspan(*warm_up, color="grey", alpha=0.15)
         ax.grid(visible=True, alpha=0.3)
     axes[0].legend(fontsize="small")
     axes[-1].set_xlabel("seconds (warm-up shaded)")
