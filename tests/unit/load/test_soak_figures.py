@@ -1,5 +1,7 @@
 """The soak's figures: memory after warm-up against the end, peaks, lag trend, p99 windows."""
 
+from collections.abc import Sequence
+
 import pytest
 
 from keel.load.report import TimelinePoint
@@ -7,7 +9,7 @@ from keel.load.resources import ProcessSample
 from keel.load.soak_figures import lag_trend, tail_windows, worker_memory
 
 
-def _rss(pid: int, points: list[tuple[float, float]], cpu: float = 50.0) -> list[ProcessSample]:
+def _rss(pid: int, points: Sequence[tuple[float, float]], cpu: float = 50.0) -> list[ProcessSample]:
     return [ProcessSample(at, pid, cpu, rss) for at, rss in points]
 
 

@@ -15,13 +15,20 @@ from keel.load.soak_report import headline, soak_summary, write_soak
 
 
 def _verdict() -> Verdict:
-    counts = dict.fromkeys(
-        ("lost", "duplicates", "order_violations", "runs_out_of_order", "overlaps",
-         "runs_out_of_order_across_workers", "overlaps_across_workers", "poison_sent",
-         "poison_missing", "unexpected_dead_letters"),
-        0,
-    )  # fmt: skip
-    return Verdict(sent=1000, completed=1000, **counts)
+    return Verdict(
+        sent=1000,
+        completed=1000,
+        lost=0,
+        duplicates=0,
+        order_violations=0,
+        runs_out_of_order=0,
+        runs_out_of_order_across_workers=0,
+        overlaps=0,
+        overlaps_across_workers=0,
+        poison_sent=0,
+        poison_missing=0,
+        unexpected_dead_letters=0,
+    )
 
 
 def _run(end_rss: float, buffered_rss: float = 150.0) -> SoakRun:
