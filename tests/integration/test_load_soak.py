@@ -7,6 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from keel.cli import build
+from keel.load.config import SCENARIOS
+from keel.load.rounds import NoProgress
+from keel.load.soak import run_soak
 from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.slow
@@ -51,3 +54,28 @@ def test_a_short_soak_reports_memory_lag_and_tail_over_time_and_passes_the_oracl
     assert (folder / "soak.png").read_bytes().startswith(b"\x89PNG")
     assert "](soak.png)" in (folder / "soak.md").read_text()
     assert "PASS soak at 200/s" in result.output
+
+
+def test_without_a_rate_the_soak_runs_at_half_the_rate_a_flat_out_round_reached(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    config = SCENARIOS["soak"].with_overrides(duration_s=3.0, partitions=4, sample_every_s=1.0)
+
+    soak = run_soak(
+        config,
+        cluster.settings(),
+        tmp_path,
+        progress=NoProgress(),
+        calibration_jobs=3000,
+        buffered=0,
+    )
+
+    assert soak.calibrated_max_per_s is not None
+    assert soak.calibrated_max_per_s > 0
+    assert soak.config.rate == soak.calibrated_max_per_s / 2
+    assert soak.config.jobs == max(1, round(soak.config.rate * 3.0))
+    assert soak.live.verdict.ok, soak.live.verdict.examples
+    assert soak.live.verdict.completed == soak.config.jobs
+    assert soak.buffered is None
+    written = json.loads((tmp_path / "calibration.json").read_text())
+    assert written["soak_rate"] == soak.config.rate
