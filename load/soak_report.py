@@ -183,7 +183,8 @@ def _plot(run: SoakRun, warm_up: tuple[float, float], path: Path) -> None:
         ax.set_ylabel(label)
         ax.axvspan(*warm_up, color="grey", alpha=0.15)
         ax.grid(visible=True, alpha=0.3)
-    axes[0].legend(fontsize="small")
+    if by_pid:
+        axes[0].legend(fontsize="small")
     axes[-1].set_xlabel("seconds (warm-up shaded)")
     figure.suptitle(f"soak at {run.config.rate:,.0f} jobs/s")
     figure.tight_layout()
