@@ -18,12 +18,16 @@ from rich.progress import (
 from keel.deploy.local import LocalStack, LocalStackSettings
 from keel.load.bench import run_publish_bench
 from keel.load.config import SCENARIOS, RunConfig
+from keel.load.durations import parse_duration
 from keel.load.faults import Fault
 from keel.load.keys import Skew
 from keel.load.priority_latency import PriorityBench, run_priority_latency
 from keel.load.publish_latency import run_publish_latency
 from keel.load.report import write_report
 from keel.load.run import run_load
+from keel.load.soak import run_soak
+from keel.load.soak_report import headline as soak_headline
+from keel.load.soak_report import soak_summary, write_soak
 from keel.load.sweep import headline, run_sweep, write_sweep
 from keel.schemas.settings import ClusterSettings
 
@@ -138,6 +142,9 @@ def run(
     step_seconds: Annotated[
         float | None, typer.Option(help="Latency sweep: seconds at each rate.")
     ] = None,
+    duration: Annotated[
+        str | None, typer.Option(help="Soak: how long to produce, e.g. 30m, 20s.")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("load-results"),
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json.")] = False,
 ) -> None:
@@ -149,13 +156,16 @@ def run(
         payload_bytes=payload_bytes, sleep_ms=sleep_ms, cpu_ms=cpu_ms,
         failure_rate=failure_rate, poison_rate=poison_rate, max_in_flight=max_in_flight,
         workers=workers, rounds=rounds, fault=fault, step_seconds=step_seconds,
-        rates=_rates(rates),
+        rates=_rates(rates), duration_s=_duration(duration),
     )  # fmt: skip
     cluster = ClusterSettings()
     folder = out / f"{config.scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     if config.rates:
         _sweep(config, cluster, folder, columns)
+        return
+    if config.duration_s > 0:
+        _soak(config, cluster, folder, columns)
         return
     with Progress(*columns, TimeElapsedColumn(), transient=True) as progress:
         restart = None if cluster.is_external else _restart_local_broker
@@ -189,6 +199,25 @@ def _sweep(
     report = write_sweep(steps, config, folder)
     typer.echo(headline(steps) + f"\nreport: {report}")
     if not all(step.verdict.ok for step in steps):
+        raise typer.Exit(1)
+
+
+def _duration(text: str | None) -> float | None:
+    try:
+        return None if text is None else parse_duration(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def _soak(
+    config: RunConfig, cluster: ClusterSettings, folder: Path, columns: tuple[ProgressColumn, ...]
+) -> None:
+    """The soak; exits 1 when the oracle fails it."""
+    with Progress(*columns, TimeElapsedColumn(), transient=True) as progress:
+        soak = run_soak(config, cluster, folder, progress=_Bar(progress))
+    report = write_soak(soak, folder)
+    typer.echo(soak_headline(soak_summary(soak)) + f"\nreport: {report}")
+    if not soak.live.verdict.ok:
         raise typer.Exit(1)
 
 

@@ -34,6 +34,9 @@ class RunConfig:
     # The latency sweep (`keel.load.sweep`): one live round per rate, each this long.
     rates: tuple[float, ...] = ()
     step_seconds: float = 60.0
+    # The soak (`keel.load.soak`): how long the live round lasts, and how often it is sampled.
+    duration_s: float = 0.0
+    sample_every_s: float = 0.5
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **values: Any) -> "RunConfig":  # noqa: ANN401 - typer's values
@@ -53,6 +56,7 @@ SCENARIOS: dict[str, RunConfig] = {
     "latency": RunConfig(
         scenario="latency", rates=(500, 1_000, 2_000, 4_000, 8_000), step_seconds=60, rounds=0
     ),
+    "soak": RunConfig(scenario="soak", duration_s=1800, sample_every_s=5, rounds=0),
     "poison": RunConfig(scenario="poison", jobs=10_000, poison_rate=0.01, rounds=0),
     "retries": RunConfig(scenario="retries", jobs=10_000, failure_rate=0.05, rounds=0),
     **{

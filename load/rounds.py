@@ -10,7 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +30,7 @@ from keel.load.oracle import SentJob, Verdict, judge
 from keel.load.producer import OpenLoopProducer, ProducePlan, WarmUp
 from keel.load.profile import LoadHandler, LoadProfile
 from keel.load.report import Rate, TimelinePoint
+from keel.load.resources import ProcessSample
 from keel.load.tail import CompletionTail
 from keel.load.workers import WorkerPool
 from keel.producers import ProducerSettings, Publisher, Route
@@ -51,6 +52,8 @@ class LiveResult:
     resources: dict[str, float]
     faults: list[str]
     startup: dict[str, float]
+    # Every CPU and RSS sample of every worker, in time order (the soak plots them).
+    resource_samples: list[ProcessSample] = field(default_factory=list)
 
 
 class Progress(Protocol):
@@ -90,7 +93,7 @@ def live_round(
     pool = WorkerPool(_worker_env(config, cluster, topic, group, logs), out)
     lag = LagProbe(cluster, group, topic.name, topic.partitions)
     drain_probe = LagProbe(cluster, group, topic.name, topic.partitions)
-    monitor = Monitor(CompletionTail(logs), lag, pool)
+    monitor = Monitor(CompletionTail(logs), lag, pool, every_s=config.sample_every_s)
     injector = None
     try:
         for _ in range(config.workers):
@@ -129,6 +132,7 @@ def live_round(
         resources=monitor.resources.peaks(),
         faults=injector.events if injector is not None else [],
         startup=_startup(producer.warm_up, completions),
+        resource_samples=monitor.resources.samples,
     )
 
 
