@@ -10,10 +10,15 @@ the event loop, settling the awaiting future.
 
 import asyncio
 import threading
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from keel.producers.client import Connection
+from keel.producers.delayed.cancels import cancel_record
+from keel.producers.delayed.names import DelayedNames
+from keel.producers.delayed.records import put_off
+from keel.producers.delayed.timing import Delay
 from keel.producers.delivery import Delivery, OnDelivery, Outcome
 from keel.producers.errors import PublishError, PublishTimeoutError
 from keel.producers.records import Key, Record
@@ -56,10 +61,29 @@ class AsyncPublisher:
         self._poller.start()
         return self
 
-    async def publish(self, job: Job, key: Key | None = None) -> Delivery:
-        """Publish `job` and await the broker's acknowledgement; raises `PublishError`."""
+    async def publish(
+        self,
+        job: Job,
+        key: Key | None = None,
+        *,
+        delay: Delay | None = None,
+        eta: datetime | None = None,
+    ) -> Delivery:
+        """Publish `job` and await the broker's acknowledgement; raises `PublishError`.
+
+        `delay` and `eta`: a delayed job, as for `Publisher.publish`.
+        """
         connection = self._open_connection()
-        record = connection.build(job, key)
+        record = put_off(connection.build(job, key), delay, eta, connection.settings)
+        return await self._send(record)
+
+    async def cancel(self, job_id: str) -> None:
+        """Ask the dispatcher not to release the delayed job `job_id` (`Publisher.cancel`)."""
+        names = DelayedNames(self._open_connection().settings.delayed_topic)
+        await self._send(cancel_record(names, job_id))
+
+    async def _send(self, record: Record) -> Delivery:
+        connection = self._open_connection()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
         await self._produce(record, _settler(loop, future))
@@ -73,10 +97,17 @@ class AsyncPublisher:
         return outcome
 
     async def publish_nowait(
-        self, job: Job, key: Key | None = None, on_delivery: OnDelivery | None = None
+        self,
+        job: Job,
+        key: Key | None = None,
+        on_delivery: OnDelivery | None = None,
+        *,
+        delay: Delay | None = None,
+        eta: datetime | None = None,
     ) -> str:
         """Queue `job` and return its id; `on_delivery` runs on the event loop with the outcome."""
-        record = self._open_connection().build(job, key)
+        connection = self._open_connection()
+        record = put_off(connection.build(job, key), delay, eta, connection.settings)
         report = None
         if on_delivery is not None:
             report = _on_loop(asyncio.get_running_loop(), on_delivery)

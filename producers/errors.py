@@ -5,7 +5,8 @@ KeelError (keel.schemas.errors)
     ├── MissingKeyError         an ordered job type published without a key
     ├── NoRouteError            a job type with no topic in the routing settings
     ├── MessageTooLargeError    over the size limit; the message names it
-    └── PublishTimeoutError     no delivery report in time (the broker is unreachable)
+    ├── PublishTimeoutError     no delivery report in time (the broker is unreachable)
+    └── DelayError              a delay beyond the configured maximum, or an expiry before it
 """
 
 from keel.schemas.errors import KeelError
@@ -33,3 +34,7 @@ class MessageTooLargeError(PublishError):
 
 class PublishTimeoutError(PublishError):
     """The broker did not acknowledge the job within the delivery timeout."""
+
+
+class DelayError(PublishError):
+    """A delayed job that cannot be accepted: refused before anything is sent."""

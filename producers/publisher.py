@@ -7,10 +7,15 @@ job published without one, is raised by the next `flush()` or `close()`.
 """
 
 import time
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from keel.producers.client import Connection, DeliveryReport
+from keel.producers.delayed.cancels import cancel_record
+from keel.producers.delayed.names import DelayedNames
+from keel.producers.delayed.records import put_off
+from keel.producers.delayed.timing import Delay
 from keel.producers.delivery import Delivery, OnDelivery, Outcome
 from keel.producers.errors import PublishError, PublishTimeoutError
 from keel.producers.records import Key, Record
@@ -57,9 +62,32 @@ class Publisher:
         """`tracer_provider` defaults to the global one; without either, nothing is traced."""
         self._connection = Connection(cluster, settings, catalog, tracer_provider)
 
-    def publish(self, job: Job, key: Key | None = None) -> Delivery:
-        """Publish `job` and wait for the broker to acknowledge it; raises `PublishError`."""
-        record = self._connection.build(job, key)
+    def publish(
+        self,
+        job: Job,
+        key: Key | None = None,
+        *,
+        delay: Delay | None = None,
+        eta: datetime | None = None,
+    ) -> Delivery:
+        """Publish `job` and wait for the broker to acknowledge it; raises `PublishError`.
+
+        `delay` (seconds or a timedelta) or `eta` (an aware datetime) makes it a delayed job:
+        durable in the delayed topic when this returns, released to its topic at its time by
+        `keel dispatcher run`. One beyond `max_delay_s` raises `DelayError`, sending nothing;
+        an `eta` in the past publishes it now.
+        """
+        record = put_off(self._connection.build(job, key), delay, eta, self._connection.settings)
+        return self._send(record)
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the dispatcher not to release the delayed job `job_id`; waits for the broker.
+
+        A job already released (or due before the dispatcher reads the cancel) still runs.
+        """
+        self._send(cancel_record(DelayedNames(self._connection.settings.delayed_topic), job_id))
+
+    def _send(self, record: Record) -> Delivery:
         waiter = _Waiter()
         self._produce(record, waiter)
         deadline = time.monotonic() + self._connection.delivery_timeout_s + _REPORT_MARGIN_S
@@ -72,13 +100,20 @@ class Publisher:
         return waiter.outcome
 
     def publish_nowait(
-        self, job: Job, key: Key | None = None, on_delivery: OnDelivery | None = None
+        self,
+        job: Job,
+        key: Key | None = None,
+        on_delivery: OnDelivery | None = None,
+        *,
+        delay: Delay | None = None,
+        eta: datetime | None = None,
     ) -> str:
         """Queue `job` and return its id; `on_delivery` gets a `Delivery` or a `PublishError`.
 
-        Validation, routing, a missing key and an oversized job still raise here, at once.
+        Validation, routing, a missing key, an oversized job and a refused delay still raise
+        here, at once. `delay` and `eta` as for `publish`.
         """
-        record = self._connection.build(job, key)
+        record = put_off(self._connection.build(job, key), delay, eta, self._connection.settings)
         self._produce(record, on_delivery)
         return record.job_id
 

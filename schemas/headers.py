@@ -23,6 +23,10 @@ TRACEPARENT = "traceparent"
 # On jobs a scheduler published: which schedule, and the fire time (epoch millis) it is for.
 SCHEDULE = "keel-schedule"
 SCHEDULED_FOR = "keel-scheduled-for"
+# Jobs in time (docs/scheduling.md), both epoch milliseconds: when a delayed job is due, and the
+# moment after which a job that has not started must not run.
+DELIVER_AT = "keel-deliver-at"
+EXPIRES_AT = "keel-expires-at"
 
 # On a dead-lettered record: where it was read from, which consumer group set it aside, and why.
 DLT_ORIGIN_TOPIC = "keel-dlt-origin-topic"
@@ -58,6 +62,8 @@ DEAD_LETTER_HEADERS = frozenset(
 # On a job replayed from a dead-letter topic: which dead-letter record, and when.
 REPLAY_OF = "keel-replay-of"
 REPLAYED_AT = "keel-replayed-at"
+# On a delayed job while it waits in the delayed topic: the routed topic it is released to.
+DELAYED_FOR_TOPIC = "keel-delayed-for-topic"
 # Key quarantine (docs/guarantees.md). On a parked record in the dead-letter topic: the job that
 # blocks its key, named by its origin position `topic/partition/offset`, and that job's id. On a
 # replayed job: the blocker whose quarantine it is replayed for (it runs while the key is held).
