@@ -130,7 +130,9 @@ class DispatchTerm:
     def _catch_up(self) -> None:
         """Read the cancels topic to its end before anything is released."""
         cancels = TopicPartition(self._parts.names.cancels, 0)
-        end = self._consumer.get_watermark_offsets(cancels, timeout=self._parts.timeout_s)[1]
+        low, end = self._consumer.get_watermark_offsets(cancels, timeout=self._parts.timeout_s)
+        if end <= low:
+            return  # empty: position() would stay unknown, there being nothing to fetch
         give_up = now_ms() + _CATCH_UP_TIMEOUT_S * 1000
         while self._consumer.position([cancels])[0].offset < end:
             if now_ms() > give_up:
