@@ -26,7 +26,7 @@ from keel.producers.delayed.term import Counts, DispatchParts, DispatchTerm
 from keel.producers.delayed.timing import TIERS
 from keel.producers.scheduler.leader import FencedError, Leadership
 from keel.producers.settings import ProducerSettings
-from keel.producers.topics import ensure_topics
+from keel.producers.topics import TopicReport, ensure_topics
 from keel.schemas import clients
 from keel.schemas.settings import ClusterSettings
 
@@ -34,12 +34,17 @@ _LOG = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def ensure_delayed_topics(cluster: ClusterSettings, settings: ProducerSettings) -> None:
+def ensure_delayed_topics(cluster: ClusterSettings, settings: ProducerSettings) -> TopicReport:
     """The delayed topic (a partition per tier) and its compacted cancels topic."""
     names, admin = DelayedNames(settings.delayed_topic), clients.admin(cluster)
     rf = settings.replication_factor
-    ensure_topics(admin, {names.topic: TIERS}, rf, config=DELAYED_CONFIG)
-    ensure_topics(admin, {names.cancels: 1}, rf, config=CANCELS_CONFIG)
+    report = ensure_topics(admin, {names.topic: TIERS}, rf, config=DELAYED_CONFIG)
+    cancels = ensure_topics(admin, {names.cancels: 1}, rf, config=CANCELS_CONFIG)
+    report.created += cancels.created
+    report.found += cancels.found
+    report.warnings += cancels.warnings
+    report.refused |= cancels.refused
+    return report
 
 
 def run_dispatcher(

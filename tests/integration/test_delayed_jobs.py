@@ -116,7 +116,7 @@ def test_a_job_with_a_two_second_countdown_arrives_after_two_seconds_once(
     try:
         with Publisher(cluster.settings(), settings) as publisher:
             published_ms = time.time_ns() // 1_000_000
-            delivery = publisher.publish(*send_email_keyed(), delay=2)
+            delivery = publisher.publish(send_email(), "user-1", delay=2)
         # Then it is durable in the delayed topic at once, and on its topic 2 s later, once
         assert delivery.topic == delayed
         records = read_records(cluster.bootstrap_servers, topic, 1, timeout=60)
@@ -129,10 +129,6 @@ def test_a_job_with_a_two_second_countdown_arrives_after_two_seconds_once(
     assert released_ms >= published_ms + 2000
     assert int(header_value(released[0].headers(), DELIVER_AT) or b"0") <= released_ms
     assert counts.outcomes.get("released") == 1
-
-
-def send_email_keyed() -> tuple[object, str]:
-    return send_email(), "user-1"
 
 
 def test_a_cancelled_job_is_never_released(cluster: Cluster, new_topic: Callable[..., str]) -> None:
