@@ -89,6 +89,8 @@ class DispatchTerm:
                 "isolation.level": "read_committed",
                 "auto.offset.reset": "earliest",
                 "queued.max.messages.kbytes": parts.settings.prefetch_kbytes,
+                # A job refiled into tier 0 has under a second left: fetch it back promptly.
+                "fetch.wait.max.ms": 100,
             },
         )
         tiers = [TopicPartition(names.topic, p) for p in range(TIERS)]

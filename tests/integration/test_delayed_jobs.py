@@ -88,9 +88,6 @@ class DispatcherProcess:
         text = self.log.read_text()
         return text.rfind(": leading") > text.rfind("no longer leading")
 
-    def ever_led(self) -> bool:
-        return ": leading" in self.log.read_text()
-
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -233,8 +230,6 @@ def test_a_killed_dispatcher_loses_and_duplicates_none_of_10000_jobs(
     ensure_delayed_topics(cluster.settings(), settings)
     processes += [DispatcherProcess(cluster, delayed, tmp_path / f"{n}.log") for n in "ab"]
     wait_until(lambda: any(p.leading() for p in processes), 90, "a leader")
-    leader = next(p for p in processes if p.leading())
-    standby = next(p for p in processes if p is not leader)
     count = 10_000
     with Publisher(cluster.settings(), settings) as publisher:
         start = datetime.now(UTC) + timedelta(seconds=8)
@@ -249,7 +244,10 @@ def test_a_killed_dispatcher_loses_and_duplicates_none_of_10000_jobs(
         90,
         "the first releases",
     )
-    assert not standby.ever_led(), "the standby released while the leader led"
+    # (the group may have moved leadership when the second process joined: who leads is
+    # decided now, and only one does)
+    [leader] = [p for p in processes if p.leading()]
+    [standby] = [p for p in processes if p is not leader]
     leader.process.send_signal(signal.SIGKILL)
     leader.process.wait(30)
 
