@@ -14,10 +14,12 @@ left open and resumes from the committed offsets, so nothing is released twice o
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
 from keel.producers.delayed.cancels import CANCELS_CONFIG, DELAYED_CONFIG
 from keel.producers.delayed.names import DelayedNames
@@ -32,6 +34,7 @@ from keel.schemas.settings import ClusterSettings
 
 _LOG = logging.getLogger(__name__)
 T = TypeVar("T")
+_LEADERS_WAIT_S = 30.0
 
 
 def ensure_delayed_topics(cluster: ClusterSettings, settings: ProducerSettings) -> TopicReport:
@@ -44,7 +47,25 @@ def ensure_delayed_topics(cluster: ClusterSettings, settings: ProducerSettings) 
     report.found += cancels.found
     report.warnings += cancels.warnings
     report.refused |= cancels.refused
+    _wait_for_leaders(admin, [names.topic, names.cancels])
     return report
+
+
+def _wait_for_leaders(admin: AdminClient, topics: list[str]) -> None:
+    """Until every partition of `topics` has a leader: a topic just created may not, for a while."""
+    deadline = time.monotonic() + _LEADERS_WAIT_S
+    while time.monotonic() < deadline:
+        found = admin.list_topics(timeout=_LEADERS_WAIT_S).topics
+        ready = [
+            t in found
+            and found[t].error is None
+            and found[t].partitions
+            and all(p.leader >= 0 for p in found[t].partitions.values())
+            for t in topics
+        ]
+        if all(ready):
+            return
+        time.sleep(0.2)
 
 
 def run_dispatcher(

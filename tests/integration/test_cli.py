@@ -56,8 +56,8 @@ def test_topics_ensure_delayed_creates_the_delayed_jobs_topics(
     assert result.exit_code == 0, result.output
     assert f"created {delayed} (24 partitions)" in result.output
     assert f"created {delayed}.cancels (1 partitions)" in result.output
-    cancels = admin.describe_configs([ConfigResource("topic", f"{delayed}.cancels")])
-    [config] = [future.result(10) for future in cancels.values()]
+    resource = ConfigResource("topic", f"{delayed}.cancels")
+    [config] = [f.result(10) for f in admin.describe_configs([resource]).values()]
     assert config["cleanup.policy"].value == "compact,delete"
 
 

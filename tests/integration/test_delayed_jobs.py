@@ -1,6 +1,7 @@
 """Delayed jobs on a real broker: released once at their time, through a crash, a zombie and
 a standby; cancelled ones never; a delay beyond the maximum refused before anything is sent."""
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Message
+from typer.testing import CliRunner
 
+from keel.cli import app
 from keel.producers import Publisher
 from keel.producers.delayed.loop import ensure_delayed_topics, run_dispatcher
 from keel.producers.delayed.names import DelayedNames
@@ -186,6 +189,17 @@ def test_pending_lists_the_earliest_due_first(
     assert [j.job_id for j in listed] == [soon, middle]
     assert late not in [j.job_id for j in listed]
     assert {j.topic for j in listed} == {topic}
+
+    # The command line says the same, one JSON object per job
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
+        "SCHEMA_REGISTRY_URL": cluster.registry_url,
+        "KEEL_DELAYED_TOPIC": delayed,
+    }
+    shown = CliRunner().invoke(app, ["jobs", "pending", "--json", "--limit", "3"], env=env)
+    assert shown.exit_code == 0, shown.output
+    lines = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert [line["job_id"] for line in lines] == [soon, middle, late]
 
 
 def test_a_fenced_dispatcher_releases_nothing(
