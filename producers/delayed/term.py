@@ -93,8 +93,15 @@ class DispatchTerm:
                 "fetch.wait.max.ms": 100,
             },
         )
+        # Asked for here, not left to assign(): a group coordinator that is not ready yet (a
+        # fresh cluster) fails the term, to be opened again, instead of stalling the tiers.
         tiers = [TopicPartition(names.topic, p) for p in range(TIERS)]
-        consumer.assign([*tiers, TopicPartition(names.cancels, 0, OFFSET_BEGINNING)])
+        committed = consumer.committed(tiers, timeout=parts.timeout_s)
+        starts = [
+            TopicPartition(t.topic, t.partition, t.offset if t.offset >= 0 else OFFSET_BEGINNING)
+            for t in committed
+        ]
+        consumer.assign([*starts, TopicPartition(names.cancels, 0, OFFSET_BEGINNING)])
         term = cls(parts, producer, consumer)
         term._catch_up()
         _LOG.info("dispatcher %s: leading", names.topic)
