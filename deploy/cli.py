@@ -1,4 +1,4 @@
-"""`keel deploy topics|users|scheduler`: manifests generated from keel's own settings."""
+"""`keel deploy topics|users|scheduler|dispatcher`: manifests generated from keel's settings."""
 
 from typing import Annotated, NoReturn
 
@@ -6,14 +6,17 @@ import typer
 
 from keel.consumers.settings import WorkerSettings
 from keel.deploy.strimzi import (
+    DISPATCHER_HEADER,
     SCHEDULER_HEADER,
     USERS_HEADER,
     TopicPolicy,
+    dispatcher_resources,
     kafka_topics,
     kafka_users,
     render,
     scheduler_resources,
 )
+from keel.producers.delayed.names import DelayedNames
 from keel.producers.loading import load_target
 from keel.producers.scheduler.app import Scheduler
 from keel.producers.settings import NO_ROUTES, ProducerSettings
@@ -62,6 +65,17 @@ def scheduler(
         raise typer.BadParameter(str(error)) from None
     manifests = scheduler_resources(loaded, _routed(), policy)
     typer.echo(render(manifests, SCHEDULER_HEADER), nl=False)
+
+
+@app.command()
+def dispatcher(
+    cluster: Cluster = "keel", replicas: Replicas = 3, min_insync_replicas: Replicas = 2
+) -> None:
+    """Print the delayed and cancels KafkaTopics and the dispatcher's KafkaUser."""
+    policy = _policy(cluster, replicas, min_insync_replicas)
+    names = DelayedNames(ProducerSettings().delayed_topic)
+    manifests = dispatcher_resources(names, _routed(), policy)
+    typer.echo(render(manifests, DISPATCHER_HEADER), nl=False)
 
 
 def _policy(cluster: str, replicas: int, min_insync_replicas: int) -> TopicPolicy:

@@ -16,6 +16,7 @@ from keel.deploy.cli import app as deploy_app
 from keel.deploy.local.cli import app as broker_app
 from keel.extras import OPTIONAL_GROUPS, MissingExtraError
 from keel.producers.cli import demo, schemas_app, topics_app
+from keel.producers.delayed.cli import dispatcher_app, jobs_app
 from keel.producers.scheduler.cli import scheduler_app
 from keel.schemas.config_cli import show_config
 
@@ -52,6 +53,8 @@ def build(command: str) -> typer.Typer:
     app.command("demo")(demo)
     app.add_typer(dlt_app, name="dlt")
     app.add_typer(scheduler_app, name="scheduler")
+    app.add_typer(dispatcher_app, name="dispatcher")
+    app.add_typer(jobs_app, name="jobs")
     for name, group in OPTIONAL_GROUPS.items():
         found = group.load(name) if name == command else group.placeholder()
         app.add_typer(found, name=name, help=group.summary)

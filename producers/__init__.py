@@ -9,12 +9,17 @@ job (validated pydantic model)
 
 scheduler/ (periodic jobs): triggers (when) -> loop (leader election) -> leader (fencing, one
 transaction per fire) -> state (how far each schedule has fired); see its package docstring.
+
+delayed/ (delay= and eta=): timing (due time, tiers) -> records (put off, released) -> loop
+(leader election) -> term (fencing, one transaction per step with the tier offsets); cancels,
+pending (`keel jobs pending`); see its package docstring and docs/scheduling.md.
 """
 
 from keel.producers.aio import AsyncPublisher
 from keel.producers.delivery import Delivery, OnDelivery, Outcome
 from keel.producers.errors import (
     BrokerUnavailableError,
+    DelayError,
     ExpiryError,
     MessageTooLargeError,
     MissingKeyError,
@@ -31,6 +36,7 @@ __all__ = [
     "AsyncPublisher",
     "BrokerUnavailableError",
     "CatchUp",
+    "DelayError",
     "Delivery",
     "ExpiryError",
     "MessageTooLargeError",

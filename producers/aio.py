@@ -11,10 +11,15 @@ the event loop, settling the awaiting future.
 import asyncio
 import threading
 from collections.abc import Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from keel.producers.client import Connection
+from keel.producers.delayed.cancels import cancel_record
+from keel.producers.delayed.names import DelayedNames
+from keel.producers.delayed.records import put_off
+from keel.producers.delayed.timing import Delay
 from keel.producers.delivery import Delivery, OnDelivery, Outcome, all_delivered
 from keel.producers.errors import PublishError, PublishTimeoutError
 from keel.producers.expiry import Expires, expires_at_ms, stamp_expiry
@@ -66,17 +71,40 @@ class AsyncPublisher:
         *,
         priority: Priority | None = None,
         expires: Expires | None = None,
+        delay: Delay | None = None,
+        eta: datetime | None = None,
     ) -> Delivery:
         """Publish `job` and await the broker's acknowledgement; raises `PublishError`.
 
-        `priority` (a lane or 0-9) overrides the lane of the job type's route; `expires`: as
-        for `Publisher.publish`, and one already past raises `ExpiryError`.
+        `priority`, `expires`, `delay` and `eta` as for `Publisher.publish`.
         """
+        record = self._record(job, key, priority, expires, delay, eta)
+        return await self._send(record)
+
+    async def cancel(self, job_id: str) -> None:
+        """Ask the dispatcher not to release the delayed job `job_id` (`Publisher.cancel`)."""
+        names = DelayedNames(self._open_connection().settings.delayed_topic)
+        await self._send(cancel_record(names, job_id))
+
+    def _record(  # noqa: PLR0917 - the publish arguments, checked in one place
+        self,
+        job: Job,
+        key: Key | None,
+        priority: Priority | None,
+        expires: Expires | None,
+        delay: Delay | None,
+        eta: datetime | None,
+    ) -> Record:
+        """The record `publish` sends: its lane, its expiry, and put off when it is delayed."""
         connection = self._open_connection()
         at = None if expires is None else expires_at_ms(expires)
         record = stamp_expiry(
             connection.records.in_lane(connection.build(job, key), job, priority), at
         )
+        return put_off(record, delay, eta, connection.settings)
+
+    async def _send(self, record: Record) -> Delivery:
+        connection = self._open_connection()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
         await self._produce(record, _settler(loop, future))
@@ -116,13 +144,11 @@ class AsyncPublisher:
         *,
         priority: Priority | None = None,
         expires: Expires | None = None,
+        delay: Delay | None = None,
+        eta: datetime | None = None,
     ) -> str:
         """Queue `job` and return its id; `on_delivery` runs on the event loop with the outcome."""
-        connection = self._open_connection()
-        at = None if expires is None else expires_at_ms(expires)
-        record = stamp_expiry(
-            connection.records.in_lane(connection.build(job, key), job, priority), at
-        )
+        record = self._record(job, key, priority, expires, delay, eta)
         report = None
         if on_delivery is not None:
             report = _on_loop(asyncio.get_running_loop(), on_delivery)

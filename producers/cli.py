@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from keel.producers.delayed.loop import ensure_delayed_topics
+from keel.producers.delayed.names import DelayedNames
 from keel.producers.demo import demo_routes_json, publish_demo, unrouted_demo_jobs
 from keel.producers.publisher import Publisher
 from keel.producers.settings import NO_ROUTES, ProducerSettings
@@ -28,8 +30,13 @@ topics_app = typer.Typer(help="Kafka topics of the routed job types.", no_args_i
 schemas_app = typer.Typer(help="The Avro job contract.", no_args_is_help=True)
 
 
+_DELAYED = typer.Option(
+    False, "--delayed", help="Also the delayed jobs' topics (KEEL_DELAYED_TOPIC and .cancels)."
+)
+
+
 @topics_app.command("ensure")
-def ensure() -> None:
+def ensure(delayed: bool = _DELAYED) -> None:
     """Create every routed job topic and its dead-letter topic; report what was there.
 
     With no routes there is nothing to create, and a deploy step that creates nothing is
@@ -43,6 +50,13 @@ def ensure() -> None:
     admin = clients.admin(cluster)
     wanted = with_dead_letters(settings.topics())
     report = ensure_topics(admin, wanted, settings.replication_factor)
+    if delayed:  # the delayed jobs' topics (docs/scheduling.md), for `delay=` and `eta=`
+        wanted |= DelayedNames(settings.delayed_topic).partitions()
+        more = ensure_delayed_topics(cluster, settings)
+        report.created += more.created
+        report.found += more.found
+        report.warnings += more.warnings
+        report.refused |= more.refused
     for name in report.created:
         typer.echo(f"created {name} ({wanted[name]} partitions)")
     for name in report.found:

@@ -87,7 +87,12 @@ class Connection:
         """
         try:
             self.producer.produce(
-                record.topic, record.value, record.key, headers=record.headers, on_delivery=report
+                record.topic,
+                record.value,
+                record.key,
+                partition=record.partition,
+                headers=record.headers,
+                on_delivery=report,
             )
         except KafkaException as error:
             raise self._refused(error.args[0], record) from error

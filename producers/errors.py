@@ -7,6 +7,7 @@ KeelError (keel.schemas.errors)
     ├── PriorityError           a priority its route has no lane for, or one an ordered type refuses
     ├── MessageTooLargeError    over the size limit; the message names it
     ├── ExpiryError             an expiry already past, or before the job's delivery time
+    ├── DelayError              a delay beyond the configured maximum, or an expiry before it
     ├── PublishTimeoutError     no delivery report in time (the broker is unreachable)
     └── BrokerUnavailableError  opening: no broker answered within the open timeout
 """
@@ -48,3 +49,7 @@ class PublishTimeoutError(PublishError):
 
 class BrokerUnavailableError(PublishError):
     """A publisher could not open: the cluster did not answer within `open_timeout_ms`."""
+
+
+class DelayError(PublishError):
+    """A delayed job that cannot be accepted: refused before anything is sent."""

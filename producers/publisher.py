@@ -8,10 +8,15 @@ job published without one, is raised by the next `flush()` or `close()`.
 
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from keel.producers.client import Connection, DeliveryReport
+from keel.producers.delayed.cancels import cancel_record
+from keel.producers.delayed.names import DelayedNames
+from keel.producers.delayed.records import put_off
+from keel.producers.delayed.timing import Delay
 from keel.producers.delivery import Delivery, OnDelivery, Outcome, all_delivered
 from keel.producers.errors import PublishError, PublishTimeoutError
 from keel.producers.expiry import Expires, expires_at_ms, stamp_expiry
@@ -67,15 +72,44 @@ class Publisher:
         *,
         priority: Priority | None = None,
         expires: Expires | None = None,
+        delay: Delay | None = None,
+        eta: datetime | None = None,
     ) -> Delivery:
         """Publish `job` and wait for the broker to acknowledge it; raises `PublishError`.
 
         `priority` (a lane or 0-9) overrides the lane of the job type's route. `expires`: a job
         not started by then is not run (an aware datetime, or a timedelta or seconds from now;
-        docs/scheduling.md). One already past raises `ExpiryError`.
+        docs/scheduling.md); one already past raises `ExpiryError`. `delay` (seconds or a
+        timedelta) or `eta` (an aware datetime) makes it a delayed job: durable in the delayed
+        topic when this returns, released to its topic at its time by `keel dispatcher run`.
+        One beyond `max_delay_s`, or one that would expire before it is due, raises
+        `DelayError`, sending nothing; an `eta` in the past publishes it now.
         """
+        record = self._record(job, key, priority, expires, delay, eta)
+        return self._send(record)
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the dispatcher not to release the delayed job `job_id`; waits for the broker.
+
+        A job already released (or due before the dispatcher reads the cancel) still runs.
+        """
+        self._send(cancel_record(DelayedNames(self._connection.settings.delayed_topic), job_id))
+
+    def _record(  # noqa: PLR0917 - the publish arguments, checked in one place
+        self,
+        job: Job,
+        key: Key | None,
+        priority: Priority | None,
+        expires: Expires | None,
+        delay: Delay | None,
+        eta: datetime | None,
+    ) -> Record:
+        """The record `publish` sends: its lane, its expiry, and put off when it is delayed."""
         at = None if expires is None else expires_at_ms(expires)
         record = stamp_expiry(self._in_lane(job, key, priority), at)
+        return put_off(record, delay, eta, self._connection.settings)
+
+    def _send(self, record: Record) -> Delivery:
         waiter = _Waiter()
         self._produce(record, waiter)
         deadline = time.monotonic() + self._connection.delivery_timeout_s + _REPORT_MARGIN_S
@@ -115,14 +149,15 @@ class Publisher:
         *,
         priority: Priority | None = None,
         expires: Expires | None = None,
+        delay: Delay | None = None,
+        eta: datetime | None = None,
     ) -> str:
         """Queue `job` and return its id; `on_delivery` gets a `Delivery` or a `PublishError`.
 
-        Validation, routing, a missing key, a refused priority, an expiry already past and an
-        oversized job still raise here, at once.
+        Validation, routing, a missing key, a refused priority, expiry or delay, and an
+        oversized job still raise here, at once. The keyword arguments are as for `publish`.
         """
-        at = None if expires is None else expires_at_ms(expires)
-        record = stamp_expiry(self._in_lane(job, key, priority), at)
+        record = self._record(job, key, priority, expires, delay, eta)
         self._produce(record, on_delivery)
         return record.job_id
 

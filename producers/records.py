@@ -42,6 +42,8 @@ class Record(NamedTuple):
     key: bytes | None
     value: bytes
     headers: Headers
+    # -1: the producer's partitioner picks one from the key; a delayed job names its tier's.
+    partition: int = -1
 
 
 @dataclass(frozen=True, slots=True)

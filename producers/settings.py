@@ -84,6 +84,10 @@ class ProducerSettings(BaseSettings):
     replication_factor: int = -1
     # Any other librdkafka producer setting, by its dotted name.
     librdkafka: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    # Delayed jobs (docs/scheduling.md): the topic they wait in until the dispatcher releases
+    # them, and the longest delay accepted (30 days; at most the 97 days its tiers can hold).
+    delayed_topic: str = Field(default="keel.delayed", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    max_delay_s: float = Field(default=30 * 86_400, gt=0, le=97 * 86_400)
 
     def route(self, job_type: str) -> Route:
         """The route of a job type; raises `NoRouteError` for one without."""

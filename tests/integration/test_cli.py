@@ -5,6 +5,7 @@ import signal
 
 import pytest
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from typer.testing import CliRunner
 
@@ -42,6 +43,22 @@ def test_topics_ensure_creates_topics_and_dead_letters_once(
         assert len(existing[topic].partitions) == 2
         assert f"found   {topic}.dlt" in second.output
     assert "created" not in second.output
+
+
+def test_topics_ensure_delayed_creates_the_delayed_jobs_topics(
+    admin: AdminClient, routed: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delayed = unique_name("delayed")
+    monkeypatch.setenv("KEEL_DELAYED_TOPIC", delayed)
+
+    result = runner.invoke(app, ["topics", "ensure", "--delayed"])
+
+    assert result.exit_code == 0, result.output
+    assert f"created {delayed} (24 partitions)" in result.output
+    assert f"created {delayed}.cancels (1 partitions)" in result.output
+    resource = ConfigResource("topic", f"{delayed}.cancels")
+    [config] = [f.result(10) for f in admin.describe_configs([resource]).values()]
+    assert config["cleanup.policy"].value == "compact,delete"
 
 
 def test_topics_ensure_warns_about_too_few_partitions(

@@ -1,0 +1,14 @@
+"""Delayed jobs: `publish(job, key=..., delay=...)` or `eta=`, released once at their time.
+
+    timing     due time of a delay or an ETA (and the maximum); the tier of a wait
+    records    put_off/postpone (publisher side); Waiting: released or refiled (dispatcher side)
+    cancels    the cancel record of a job id, and the set the dispatcher keeps of them
+    names      the delayed topic's cancels topic, groups and transactional id
+    settings   DispatcherSettings (KEEL_DISPATCHER_*)
+    loop       run_dispatcher: follow the group on the cancels topic, stand by or lead
+    term       one leadership: fence, resume from committed offsets, one transaction per step
+    pending    `keel jobs pending`: the earliest-due jobs, in bounded memory
+    cli        `keel dispatcher run`, `keel jobs pending|cancel`
+
+docs/scheduling.md says what is promised and how the tiers keep memory bounded.
+"""

@@ -1,0 +1,164 @@
+"""The dispatcher loop: follow the group, and while leading, release what is due.
+
+    poll the group (a consumer group on the cancels topic, one partition: its owner leads)
+      -> own it: open a term (transactional producer: fences the previous leader; tiers
+         assigned from the committed offsets; cancels read to the end)
+      -> every step: the records whose time has come -> one transaction with their offsets
+      -> partition revoked or lost: close the term and stand by
+      -> fenced: close the term, and open none until the group assigns the partition again
+
+This is the scheduler's election (`keel.producers.scheduler.leader.Leadership`) and fencing,
+over the dispatcher's own names. Any other failure ends the term; the next one aborts what was
+left open and resumes from the committed offsets, so nothing is released twice or lost.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from keel.producers.delayed.cancels import CANCELS_CONFIG, DELAYED_CONFIG
+from keel.producers.delayed.names import DelayedNames
+from keel.producers.delayed.settings import DispatcherSettings
+from keel.producers.delayed.term import Counts, DispatchParts, DispatchTerm
+from keel.producers.delayed.timing import TIERS
+from keel.producers.scheduler.leader import FencedError, Leadership
+from keel.producers.settings import ProducerSettings
+from keel.producers.topics import TopicReport, ensure_topics
+from keel.schemas import clients
+from keel.schemas.settings import ClusterSettings
+
+_LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+_LEADERS_WAIT_S = 30.0
+
+
+def ensure_delayed_topics(cluster: ClusterSettings, settings: ProducerSettings) -> TopicReport:
+    """The delayed topic (a partition per tier) and its compacted cancels topic."""
+    names, admin = DelayedNames(settings.delayed_topic), clients.admin(cluster)
+    rf = settings.replication_factor
+    report = ensure_topics(admin, {names.topic: TIERS}, rf, config=DELAYED_CONFIG)
+    cancels = ensure_topics(admin, {names.cancels: 1}, rf, config=CANCELS_CONFIG)
+    report.created += cancels.created
+    report.found += cancels.found
+    report.warnings += cancels.warnings
+    report.refused |= cancels.refused
+    _wait_for_leaders(admin, [names.topic, names.cancels])
+    return report
+
+
+def _wait_for_leaders(admin: AdminClient, topics: list[str]) -> None:
+    """Until every partition of `topics` has a leader: a topic just created may not, for a while."""
+    deadline = time.monotonic() + _LEADERS_WAIT_S
+    while time.monotonic() < deadline:
+        found = admin.list_topics(timeout=_LEADERS_WAIT_S).topics
+        ready = [
+            t in found
+            and found[t].error is None
+            and found[t].partitions
+            and all(p.leader >= 0 for p in found[t].partitions.values())
+            for t in topics
+        ]
+        if all(ready):
+            return
+        time.sleep(0.2)
+
+
+def run_dispatcher(
+    stop: threading.Event,
+    *,
+    cluster: ClusterSettings | None = None,
+    producer_settings: ProducerSettings | None = None,
+    settings: DispatcherSettings | None = None,
+) -> Counts:
+    """Stand by, or lead and release due delayed jobs, until `stop` is set; returns the counts."""
+    cluster = cluster or ClusterSettings()
+    producer_settings = producer_settings or ProducerSettings()
+    settings = settings or DispatcherSettings()
+    ensure_delayed_topics(cluster, producer_settings)
+    config = {
+        **producer_settings.to_confluent(),
+        "transaction.timeout.ms": settings.transaction_timeout_ms,
+    }
+    parts = DispatchParts(
+        DelayedNames(producer_settings.delayed_topic),
+        cluster,
+        config,
+        settings,
+        producer_settings.delivery_timeout_ms / 1000,
+    )
+    loop = _Loop(parts)
+    loop.run(stop)
+    return loop.counts
+
+
+class _Loop:
+    def __init__(self, parts: DispatchParts) -> None:
+        self._parts = parts
+        self._leadership = Leadership()
+        self._fenced_in = -1  # the generation in which this process was fenced
+        self._term: DispatchTerm | None = None
+        self.counts = Counts()
+
+    def run(self, stop: threading.Event) -> None:
+        names, settings = self._parts.names, self._parts.settings
+        consumer = clients.consumer(
+            self._parts.cluster,
+            names.leader_group,
+            {
+                "enable.auto.commit": False,
+                "session.timeout.ms": settings.session_timeout_ms,
+                **settings.librdkafka,
+            },
+        )
+        leadership = self._leadership
+        consumer.subscribe(
+            [names.cancels],
+            on_assign=leadership.assigned,
+            on_revoke=leadership.revoked,
+            on_lost=leadership.revoked,
+        )
+        _LOG.info("dispatcher %s: standing by (group %s)", names.topic, names.leader_group)
+        try:
+            while not stop.is_set():
+                consumer.poll(0 if self._term is not None else settings.tick_s)
+                self._step()
+        finally:
+            self._end_term()
+            consumer.close()
+
+    def _step(self) -> None:
+        """Act on the group's latest word, then do one step of the term, if any."""
+        if not self._leadership.held:
+            self._end_term()
+            return
+        if self._term is None and self._leadership.generation > self._fenced_in:
+            self._term = self._attempt(lambda: DispatchTerm.open(self._parts))
+        term = self._term
+        if term is not None:
+            wait = term.wait_s(self._parts.settings.tick_s)
+            self._attempt(lambda: term.step(wait, self.counts))
+
+    def _attempt(self, action: Callable[[], T]) -> T | None:
+        """Run a term's action; on failure end the term (and on fencing, stand by)."""
+        try:
+            return action()
+        except FencedError as error:
+            _LOG.warning("dispatcher %s: %s; standing by", self._parts.names.topic, error)
+            self._fenced_in = self._leadership.generation
+        except (KafkaException, TimeoutError) as error:
+            _LOG.warning(
+                "dispatcher %s: term failed (%s); opening a new one", self._parts.names.topic, error
+            )
+        self._end_term()
+        return None
+
+    def _end_term(self) -> None:
+        if self._term is not None:
+            self._term.close()
+            self._term = None
+            _LOG.info("dispatcher %s: no longer leading (%s)", self._parts.names.topic, self.counts)

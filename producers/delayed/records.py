@@ -1,0 +1,98 @@
+"""A job's record, put off (publisher) and then refiled or released (dispatcher).
+
+A delayed record is the job's own record (key, value, headers, job id, trace context) sent to a
+tier of the delayed topic with two more headers: `keel-deliver-at`, its due time, and
+`keel-delayed-for-topic`, where it goes when released. Release restores the routed topic and
+drops the latter; `keel-deliver-at` stays, so a worker or a tool can tell how late it ran.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from confluent_kafka import Message
+
+from keel.producers.delayed.timing import Delay, due_ms, now_ms, tier
+from keel.producers.errors import DelayError
+from keel.producers.records import Record
+from keel.producers.settings import ProducerSettings
+from keel.schemas.headers import (
+    DELAYED_FOR_TOPIC,
+    DELIVER_AT,
+    EXPIRES_AT,
+    JOB_ID,
+    Headers,
+    header_value,
+)
+
+
+def postpone(record: Record, due: int, now: int, delayed_topic: str) -> Record:
+    """`record`, sent to the tier of the delayed topic that suits its wait instead.
+
+    Refuses a job that would expire before it is due: it could never run.
+    """
+    expires = header_value(record.headers, EXPIRES_AT)
+    if expires is not None and int(expires) < due:
+        raise DelayError("the job expires before it is due", record.job_id)
+    headers = [*record.headers, (DELIVER_AT, str(due)), (DELAYED_FOR_TOPIC, record.topic)]
+    return Record(record.job_id, delayed_topic, record.key, record.value, headers, tier(due - now))
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A record read from a tier of the delayed topic, parsed for the dispatcher."""
+
+    tier: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: Headers
+    due: int
+    job_id: str
+    expires: int | None
+
+    @classmethod
+    def of(cls, message: Message) -> "Waiting":
+        raw = message.headers() or []
+        headers: Headers = list(raw.items()) if isinstance(raw, dict) else list(raw)
+        due = header_value(headers, DELIVER_AT)
+        expires = header_value(headers, EXPIRES_AT)
+        key = message.key()
+        return cls(
+            message.partition() or 0,
+            message.offset() or 0,
+            key.encode() if isinstance(key, str) else key,
+            _bytes(message.value()),
+            headers,
+            int(due) if due is not None else 0,  # no due time: due now
+            (header_value(headers, JOB_ID) or b"").decode(),
+            int(expires) if expires is not None else None,
+        )
+
+    def released(self) -> Record:
+        """The job as its routed topic gets it."""
+        topic = (header_value(self.headers, DELAYED_FOR_TOPIC) or b"").decode()
+        headers = [(k, v) for k, v in self.headers if k != DELAYED_FOR_TOPIC]
+        return Record(self.job_id, topic, self.key, self.value, headers)
+
+    def refiled(self, delayed_topic: str, now: int) -> Record:
+        """The same record in the tier of what is left of its wait."""
+        return Record(
+            self.job_id, delayed_topic, self.key, self.value, self.headers, tier(self.due - now)
+        )
+
+
+def _bytes(value: str | bytes | None) -> bytes:
+    if value is None:
+        return b""
+    return value.encode() if isinstance(value, str) else value
+
+
+def put_off(
+    record: Record, delay: Delay | None, eta: datetime | None, settings: ProducerSettings
+) -> Record:
+    """`record` as published with `delay=` or `eta=`: unchanged when it is to run now."""
+    if delay is None and eta is None:
+        return record
+    now = now_ms()
+    due = due_ms(delay, eta, now, settings.max_delay_s)
+    return record if due is None else postpone(record, due, now, settings.delayed_topic)

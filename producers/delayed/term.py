@@ -1,0 +1,238 @@
+"""A dispatcher's term: fence the previous leader, then release what is due, exactly once.
+
+Opening a term starts a transactional producer under the dispatcher's one transactional id,
+which fences every earlier holder and aborts what it left open, then assigns every tier of the
+delayed topic from the offsets committed in the last transaction, and reads the cancels topic to
+its end. Each step takes the records whose time has come, in each tier's order, and in ONE
+transaction releases them to their routed topics (or refiles them into a lower tier, or drops a
+cancelled or expired one) together with the tier offsets past them. A record is thus released
+in the transaction that commits its offset, or not at all: a killed, paused or fenced leader
+leaves an aborted transaction and an offset that still points at it.
+
+A tier's first record that is not yet due is held and its partition paused until its time;
+records behind it wait (timing.py says why that makes none early and bounds lateness).
+"""
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from keel.producers.delayed.cancels import follow
+from keel.producers.delayed.names import DelayedNames
+from keel.producers.delayed.records import Waiting
+from keel.producers.delayed.settings import DispatcherSettings
+from keel.producers.delayed.timing import TIERS, act_at_ms, now_ms
+from keel.producers.records import Record
+from keel.producers.scheduler.leader import FencedError
+from keel.schemas import clients
+from keel.schemas.settings import ClusterSettings
+
+_LOG = logging.getLogger(__name__)
+_CATCH_UP_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class DispatchParts:
+    """What a term needs from the process."""
+
+    names: DelayedNames
+    cluster: ClusterSettings
+    producer_config: dict[str, Any]
+    settings: DispatcherSettings
+    timeout_s: float
+
+
+@dataclass
+class Counts:
+    """What this process committed, over all its terms, by outcome: released, refiled,
+    cancelled (dropped for a cancel) and expired (dropped: its expiry passed first)."""
+
+    transactions: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class DispatchTerm:
+    """One stretch of leadership over the delayed topic."""
+
+    def __init__(self, parts: DispatchParts, producer: Producer, consumer: Consumer) -> None:
+        self._parts = parts
+        self._producer = producer
+        self._consumer = consumer
+        self._heads: dict[int, Waiting] = {}
+        self._cancelled: set[str] = set()
+
+    @classmethod
+    def open(cls, parts: DispatchParts) -> "DispatchTerm":
+        """Fence earlier leaders, resume from their committed offsets, read every cancel."""
+        names = parts.names
+        producer = clients.producer(
+            parts.cluster, {**parts.producer_config, "transactional.id": names.transactional_id}
+        )
+        producer.init_transactions(parts.timeout_s)
+        consumer = clients.consumer(
+            parts.cluster,
+            names.progress_group,  # never joined: offsets only, committed in transactions
+            {
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "isolation.level": "read_committed",
+                "auto.offset.reset": "earliest",
+                "queued.max.messages.kbytes": parts.settings.prefetch_kbytes,
+                # A job refiled into tier 0 has under a second left: fetch it back promptly.
+                "fetch.wait.max.ms": 100,
+            },
+        )
+        # Asked for here, not left to assign(): a group coordinator that is not ready yet (a
+        # fresh cluster) fails the term, to be opened again, instead of stalling the tiers.
+        tiers = [TopicPartition(names.topic, p) for p in range(TIERS)]
+        committed = consumer.committed(tiers, timeout=parts.timeout_s)
+        starts = [
+            TopicPartition(t.topic, t.partition, t.offset if t.offset >= 0 else OFFSET_BEGINNING)
+            for t in committed
+        ]
+        consumer.assign([*starts, TopicPartition(names.cancels, 0, OFFSET_BEGINNING)])
+        term = cls(parts, producer, consumer)
+        term._catch_up()
+        _LOG.info("dispatcher %s: leading", names.topic)
+        return term
+
+    def wait_s(self, tick_s: float) -> float:
+        """How long the next step may wait for records: until the first held record's time."""
+        if not self._heads:
+            return tick_s
+        first = min(act_at_ms(p, w.due) for p, w in self._heads.items())
+        return max(0.0, min(tick_s, (first - now_ms()) / 1000))
+
+    def step(self, wait_s: float, counts: Counts) -> None:
+        """Release (or refile, or drop) every record whose time has come, in one transaction."""
+        batch = self._due_heads()
+        while len(batch) < self._parts.settings.batch:
+            message = self._consumer.poll(0 if batch else wait_s)
+            if message is None:
+                break
+            waiting = self._take(message)
+            if waiting is not None:
+                batch.append(waiting)
+        if batch:
+            self._commit(batch, counts)
+
+    def close(self) -> None:
+        """Abort whatever transaction is open and let the clients go."""
+        with contextlib.suppress(KafkaException):
+            self._producer.abort_transaction(self._parts.timeout_s)
+        with contextlib.suppress(KafkaException):
+            self._producer.flush(0)
+        with contextlib.suppress(KafkaException, RuntimeError):
+            self._consumer.close()
+
+    def _catch_up(self) -> None:
+        """Read the cancels topic to its end before anything is released."""
+        cancels = TopicPartition(self._parts.names.cancels, 0)
+        low, end = self._consumer.get_watermark_offsets(cancels, timeout=self._parts.timeout_s)
+        if end <= low:
+            return  # empty: position() would stay unknown, there being nothing to fetch
+        give_up = now_ms() + _CATCH_UP_TIMEOUT_S * 1000
+        while self._consumer.position([cancels])[0].offset < end:
+            if now_ms() > give_up:
+                raise TimeoutError(f"could not read {cancels.topic} to its end")
+            message = self._consumer.poll(0.2)
+            if message is not None:
+                self._take(message, hold_all=True)
+
+    def _take(self, message: Message, hold_all: bool = False) -> Waiting | None:
+        """A record read: a cancel is noted; a tier's record is returned when it is time."""
+        error = message.error()
+        if error is not None:
+            if error.fatal():
+                raise KafkaException(error)
+            return None
+        if message.topic() == self._parts.names.cancels:
+            follow(self._cancelled, message)
+            return None
+        waiting = Waiting.of(message)
+        if waiting.tier in self._heads:
+            return None  # fetched before the pause: read again after the head is settled
+        if not hold_all and act_at_ms(waiting.tier, waiting.due) <= now_ms():
+            return waiting
+        self._heads[waiting.tier] = waiting
+        self._consumer.pause([TopicPartition(self._parts.names.topic, waiting.tier)])
+        return None
+
+    def _due_heads(self) -> list[Waiting]:
+        now, due = now_ms(), []
+        for tier, waiting in sorted(self._heads.items()):
+            if act_at_ms(tier, waiting.due) <= now:
+                del self._heads[tier]
+                due.append(waiting)
+                partition = TopicPartition(self._parts.names.topic, tier)
+                self._consumer.resume([partition])
+                partition.offset = waiting.offset + 1
+                self._consumer.seek(partition)
+        return due
+
+    def _commit(self, batch: list[Waiting], counts: Counts) -> None:
+        producer, now = self._producer, now_ms()
+        offsets: dict[int, int] = {}
+        outcomes: list[str] = []
+        try:
+            producer.begin_transaction()
+            for waiting in batch:
+                outcomes.append(self._settle(waiting, now))
+                offsets[waiting.tier] = waiting.offset + 1
+            topic = self._parts.names.topic
+            producer.send_offsets_to_transaction(
+                [TopicPartition(topic, p, o) for p, o in sorted(offsets.items())],
+                self._consumer.consumer_group_metadata(),
+                self._parts.timeout_s,
+            )
+            producer.commit_transaction(self._parts.timeout_s)
+        except KafkaException as error:
+            raise _failure(error.args[0]) from error
+        counts.transactions += 1
+        for outcome in outcomes:
+            counts.outcomes[outcome] = counts.outcomes.get(outcome, 0) + 1
+
+    def _settle(self, waiting: Waiting, now: int) -> str:
+        """Produce what becomes of one record; returns the outcome's name."""
+        names = self._parts.names
+        if waiting.job_id in self._cancelled:
+            self._cancelled.discard(waiting.job_id)
+            self._producer.produce(names.cancels, None, waiting.job_id.encode())
+            _LOG.info("dispatcher %s: %s cancelled, not released", names.topic, waiting.job_id)
+            return "cancelled"
+        if waiting.tier > 0 and waiting.due > now:
+            self._send(waiting.refiled(names.topic, now))
+            return "refiled"
+        if waiting.expires is not None and waiting.expires <= now:
+            _LOG.warning(
+                "dispatcher %s: %s expired before its release", names.topic, waiting.job_id
+            )
+            return "expired"
+        self._send(waiting.released())
+        return "released"
+
+    def _send(self, record: Record) -> None:
+        self._producer.produce(
+            record.topic,
+            record.value,
+            record.key,
+            partition=record.partition,
+            headers=record.headers,
+        )
+
+
+def _failure(error: KafkaError) -> Exception:
+    if error.fatal():
+        return FencedError(f"fenced by a newer dispatcher ({error.str()})")
+    return KafkaException(error)

@@ -1,0 +1,43 @@
+"""deploy/k8s/components/dispatcher: the dispatcher runs `keel dispatcher run` with the worker's
+image and settings, and its topics and user are what `keel deploy dispatcher` generates."""
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from keel.cli import app
+from keel.deploy.strimzi import dispatcher_acls
+from keel.producers.delayed.names import DelayedNames
+from tests.support.deploy import K8S, render, worker_env
+
+COMPONENT = K8S / "components" / "dispatcher"
+
+
+def test_the_dispatcher_resources_are_what_keel_deploy_dispatcher_generates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KEEL_ROUTES", worker_env(render("prod"))["KEEL_ROUTES"])
+    monkeypatch.delenv("KEEL_DELAYED_TOPIC", raising=False)
+
+    generated = CliRunner().invoke(app, ["deploy", "dispatcher"])
+
+    assert generated.exit_code == 0, generated.output
+    assert (COMPONENT / "dispatcher.yaml").read_text() == generated.stdout
+
+
+def test_the_dispatcher_deployment_runs_the_dispatcher_with_a_standby() -> None:
+    deployment = yaml.safe_load((COMPONENT / "deployment.yaml").read_text())
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["keel", "dispatcher", "run"]
+    assert deployment["spec"]["replicas"] == 2
+    assert container["envFrom"] == [{"configMapRef": {"name": "keel-worker"}}]
+
+
+def test_the_dispatcher_may_fence_and_commit_its_progress_but_create_nothing() -> None:
+    names = DelayedNames("keel.delayed")
+    acls = {(a.resource, a.name): a.operations for a in dispatcher_acls(names, ["jobs.email"])}
+    assert acls[("transactionalId", names.transactional_id)] == ("Write", "Describe")
+    assert acls[("group", names.progress_group)] == ("Read",)
+    assert acls[("group", names.leader_group)] == ("Read",)
+    assert acls[("topic", "jobs.email")] == ("Write", "Describe")
+    assert not any("Create" in ops for ops in acls.values())
