@@ -53,6 +53,10 @@ class Hold:
     job_id: str
     parked_through: int = -1
 
+    @property
+    def blocker_offset(self) -> int:
+        return int(self.blocker.rsplit("/", 1)[1])
+
 
 class Keeper(Protocol):
     """Writes what the quarantine decides: parked records, and holds saved or cleared."""
@@ -165,6 +169,11 @@ class KeyQuarantine:
         hold = self.hold_of(record.part.tp, key)
         if hold is None or _text(message.headers(), QUARANTINE_REPLAY) == hold.blocker:
             return False
+        if message.offset() == hold.blocker_offset:
+            # The blocking job itself, delivered again after its owner died before committing:
+            # the hold exists only once its dead letter was acknowledged, so it is finished.
+            self._finish(record)
+            return True
         self._park(record, key, hold)
         return True
 
