@@ -15,10 +15,7 @@ left open and resumes from the committed offsets, so nothing is released twice o
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import TypeVar
 
-from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from keel.producers.delayed.cancels import CANCELS_CONFIG, DELAYED_CONFIG
@@ -26,14 +23,13 @@ from keel.producers.delayed.names import DelayedNames
 from keel.producers.delayed.settings import DispatcherSettings
 from keel.producers.delayed.term import Counts, DispatchParts, DispatchTerm
 from keel.producers.delayed.timing import TIERS
-from keel.producers.scheduler.leader import FencedError, Leadership
+from keel.producers.scheduler.terms import Terms
 from keel.producers.settings import ProducerSettings
 from keel.producers.topics import TopicReport, ensure_topics
 from keel.schemas import clients
 from keel.schemas.settings import ClusterSettings
 
 _LOG = logging.getLogger(__name__)
-T = TypeVar("T")
 _LEADERS_WAIT_S = 30.0
 
 
@@ -99,10 +95,10 @@ def run_dispatcher(
 class _Loop:
     def __init__(self, parts: DispatchParts) -> None:
         self._parts = parts
-        self._leadership = Leadership()
-        self._fenced_in = -1  # the generation in which this process was fenced
-        self._term: DispatchTerm | None = None
         self.counts = Counts()
+        self._terms: Terms[DispatchTerm] = Terms(
+            f"dispatcher {parts.names.topic}", on_end=lambda: str(self.counts)
+        )
 
     def run(self, stop: threading.Event) -> None:
         names, settings = self._parts.names, self._parts.settings
@@ -115,7 +111,7 @@ class _Loop:
                 **settings.librdkafka,
             },
         )
-        leadership = self._leadership
+        leadership = self._terms.leadership
         consumer.subscribe(
             [names.cancels],
             on_assign=leadership.assigned,
@@ -125,40 +121,15 @@ class _Loop:
         _LOG.info("dispatcher %s: standing by (group %s)", names.topic, names.leader_group)
         try:
             while not stop.is_set():
-                consumer.poll(0 if self._term is not None else settings.tick_s)
+                consumer.poll(0 if self._terms.current is not None else settings.tick_s)
                 self._step()
         finally:
-            self._end_term()
+            self._terms.end()
             consumer.close()
 
     def _step(self) -> None:
         """Act on the group's latest word, then do one step of the term, if any."""
-        if not self._leadership.held:
-            self._end_term()
-            return
-        if self._term is None and self._leadership.generation > self._fenced_in:
-            self._term = self._attempt(lambda: DispatchTerm.open(self._parts))
-        term = self._term
+        term = self._terms.open(lambda: DispatchTerm.open(self._parts))
         if term is not None:
             wait = term.wait_s(self._parts.settings.tick_s)
-            self._attempt(lambda: term.step(wait, self.counts))
-
-    def _attempt(self, action: Callable[[], T]) -> T | None:
-        """Run a term's action; on failure end the term (and on fencing, stand by)."""
-        try:
-            return action()
-        except FencedError as error:
-            _LOG.warning("dispatcher %s: %s; standing by", self._parts.names.topic, error)
-            self._fenced_in = self._leadership.generation
-        except (KafkaException, TimeoutError) as error:
-            _LOG.warning(
-                "dispatcher %s: term failed (%s); opening a new one", self._parts.names.topic, error
-            )
-        self._end_term()
-        return None
-
-    def _end_term(self) -> None:
-        if self._term is not None:
-            self._term.close()
-            self._term = None
-            _LOG.info("dispatcher %s: no longer leading (%s)", self._parts.names.topic, self.counts)
+            self._terms.attempt(lambda: term.step(wait, self.counts))

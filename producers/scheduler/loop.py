@@ -14,23 +14,19 @@ aborts what was left open and re-reads the state, so nothing is published twice 
 
 import logging
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
-
-from confluent_kafka import KafkaException
 
 from keel.producers.records import RecordBuilder
 from keel.producers.scheduler.app import Scheduler
-from keel.producers.scheduler.leader import FencedError, Leadership, Parts, Term
+from keel.producers.scheduler.leader import Parts, Term
 from keel.producers.scheduler.state import ensure_state_topic
+from keel.producers.scheduler.terms import Terms
 from keel.producers.settings import ProducerSettings, SchedulerSettings
 from keel.schemas import clients
 from keel.schemas.codec import JobCodec
 from keel.schemas.settings import ClusterSettings
 
 _LOG = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def run_scheduler(
@@ -73,9 +69,7 @@ class _Loop:
     def __init__(self, parts: Parts, settings: SchedulerSettings) -> None:
         self._parts = parts
         self._settings = settings
-        self._leadership = Leadership()
-        self._fenced_in = -1  # the generation in which this process was fenced
-        self._term: Term | None = None
+        self._terms: Terms[Term] = Terms(parts.scheduler.name)
 
     def run(self, stop: threading.Event) -> None:
         scheduler = self._parts.scheduler
@@ -89,7 +83,7 @@ class _Loop:
                 **self._settings.librdkafka,
             },
         )
-        leadership = self._leadership
+        leadership = self._terms.leadership
         consumer.subscribe(
             [scheduler.state_topic],
             on_assign=leadership.assigned,
@@ -103,38 +97,13 @@ class _Loop:
                 consumer.poll(wait)
                 wait = self._step()
         finally:
-            self._end_term()
+            self._terms.end()
             consumer.close()
 
     def _step(self) -> float:
         """Act on the group's latest word; returns how long to wait before the next step."""
-        leadership, tick = self._leadership, self._settings.tick_s
-        if not leadership.held:
-            self._end_term()
-            return tick
-        if self._term is None and leadership.generation > self._fenced_in:
-            self._term = self._attempt(lambda: Term.open(self._parts))
-        term = self._term
-        if term is None or self._attempt(lambda: term.fire_due(datetime.now(UTC))) is None:
+        terms, tick = self._terms, self._settings.tick_s
+        term = terms.open(lambda: Term.open(self._parts))
+        if term is None or terms.attempt(lambda: term.fire_due(datetime.now(UTC))) is None:
             return tick
         return min(tick, max(0.0, (term.next_fire() - datetime.now(UTC)).total_seconds()))
-
-    def _attempt(self, action: Callable[[], T]) -> T | None:
-        """Run a term's action; on failure end the term (and on fencing, stand by)."""
-        try:
-            return action()
-        except FencedError as error:
-            _LOG.warning("%s: %s; standing by", self._parts.scheduler.name, error)
-            self._fenced_in = self._leadership.generation
-        except (KafkaException, TimeoutError) as error:
-            _LOG.warning(
-                "%s: term failed (%s); opening a new one", self._parts.scheduler.name, error
-            )
-        self._end_term()
-        return None
-
-    def _end_term(self) -> None:
-        if self._term is not None:
-            self._term.close()
-            self._term = None
-            _LOG.info("%s: no longer leading", self._parts.scheduler.name)
