@@ -169,7 +169,16 @@ class KeyQuarantine:
         hold = self.hold_of(record.part.tp, key)
         if hold is None or _text(message.headers(), QUARANTINE_REPLAY) == hold.blocker:
             return False
-        if message.offset() == hold.blocker_offset:
+        return self._behind(record, key, hold)
+
+    def _behind(self, record: RecordState, key: bytes, hold: Hold) -> bool:
+        """A record of a held key: parked when it comes after the blocking job."""
+        offset: int = record.message.offset()  # type: ignore[assignment]
+        if offset < hold.blocker_offset:
+            # A job before the blocker, delivered again after its owner died before committing:
+            # it comes first in the key's order, so it runs as it did before the hold.
+            return False
+        if offset == hold.blocker_offset:
             # The blocking job itself, delivered again after its owner died before committing:
             # the hold exists only once its dead letter was acknowledged, so it is finished.
             self._finish(record)

@@ -1,4 +1,5 @@
-"""A new owner of a partition with a held key: the blocking job delivered again is not parked."""
+"""A new owner of a partition with a held key: the blocking job and the jobs before it, delivered
+again, are not parked."""
 
 import asyncio
 from collections.abc import Mapping
@@ -62,7 +63,7 @@ def record_at(offset: int, part: PartitionState) -> RecordState:
     return RecordState(FakeMessage(offset), part)  # type: ignore[arg-type]
 
 
-async def test_the_blocker_delivered_again_is_finished_and_the_jobs_behind_it_parked() -> None:
+async def test_an_earlier_job_runs_the_blocker_is_finished_and_later_ones_are_parked() -> None:
     finished: list[int] = []
     keeper = Keeper()
     quarantine = KeyQuarantine(
@@ -76,6 +77,7 @@ async def test_the_blocker_delivered_again_is_finished_and_the_jobs_behind_it_pa
     part = PartitionState(TP, PartitionOffsets(6))
     await asyncio.sleep(0)
 
+    assert not quarantine.takes(record_at(3, part))  # a job before the blocker: it runs
     assert quarantine.takes(record_at(6, part))  # the blocker: its dead letter is written
     assert quarantine.takes(record_at(9, part))  # a job behind it: parked again
 
