@@ -50,11 +50,18 @@ def engine_config(settings: WorkerSettings, topics: Iterable[str] = ()) -> Engin
 
 def lane_policy(settings: WorkerSettings, topics: Iterable[str]) -> LanePolicy | None:
     """How the lanes among `topics` share the worker; None when they are all of one lane."""
-    if len({topic_rank(topic) for topic in topics}) < 2:
+    ranks = {topic_rank(topic) for topic in topics}
+    if len(ranks) < 2:
         return None
     if min(settings.lane_weights) < 1:
         raise ValueError("KEEL_WORKER_LANE_WEIGHTS: every weight must be >= 1")
-    return LanePolicy(settings.lanes, settings.lane_weights, hold_at=settings.max_in_flight)
+    slots = settings.max_in_flight
+    reserve = settings.lane_reserve if settings.lane_reserve is not None else min(1, slots - 1)
+    if reserve >= slots:
+        raise ValueError("KEEL_WORKER_LANE_RESERVE must be below KEEL_WORKER_MAX_IN_FLIGHT")
+    return LanePolicy(
+        settings.lanes, settings.lane_weights, hold_at=slots, reserve=reserve, top=min(ranks)
+    )
 
 
 def build_engine(

@@ -76,6 +76,9 @@ class WorkerSettings(BaseSettings):
     # the handler slots by `lane_weights`.
     lanes: Literal["strict", "weighted"] = "strict"
     lane_weights: tuple[int, int, int] = (8, 3, 1)  # high, default, low; each >= 1
+    # Handler slots only the highest lane consumed may take, so that its job starts at once
+    # while lower lanes keep the other slots busy. None: 1 (0 with max_in_flight 1).
+    lane_reserve: int | None = Field(default=None, ge=0)
     # A job whose `keel-expires-at` passed before it started is dead-lettered (reason `expired`)
     # or dropped and counted; a handler's `on_expired=` overrides this per job type.
     on_expired: OnExpired = "dead-letter"

@@ -205,6 +205,8 @@ class Engine:
                 careful_below = sys.maxsize
             self._careful.guard(part, careful_below)
         part.draining = self._stopping  # assigned during shutdown: start nothing
+        if self._config.lanes is not None:  # slots its jobs leave to higher lanes
+            part.reserved = self._config.lanes.reserved(partition_rank(tp))
         self._parts[tp] = part
         if self.quarantine is not None:
             self.quarantine.assign(tp)  # its held keys, before any of its records runs
@@ -401,9 +403,11 @@ class Engine:
             return  # parked: a suspect runs alone (see `careful`)
         if record.inherited is not None and self._resume(record):
             return
-        if self._running >= self._max_running or self._waiting:
+        if self._running >= self._max_running - record.part.reserved or self._waiting:
             # Wait for a slot; when one frees, the key with the most work left goes first.
             self._ready.push(record, record.part.lanes.length(record.key))
+            if self._running < self._max_running:  # lower lanes wait; it may take a reserved slot
+                self._start_ready()
             return
         self._run(record)
 
@@ -534,7 +538,9 @@ class Engine:
     def _start_ready(self) -> None:
         ready, waiting = self._ready, self._waiting
         while waiting and self._running < self._max_running:
-            record = ready.pop()
+            record = ready.pop_within(self._max_running - self._running)
+            if record is None:
+                return  # only lower lanes wait, and the free slots are reserved (`priority`)
             if record.part.suspect:
                 self._frozen.starts.append(record)
             else:

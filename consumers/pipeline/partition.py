@@ -106,6 +106,7 @@ class PartitionState:
         "offsets",
         "on_quiet",
         "parked",
+        "reserved",
         "solo",
         "suspect",
         "tp",
@@ -119,6 +120,7 @@ class PartitionState:
         self.suspect = False
         self.lanes: Lanes[RecordState] = Lanes()
         self.busy = 0
+        self.reserved = 0  # free handler slots its jobs leave to higher lanes (`priority`)
         self.waiting: set[RecordState] = set()  # waiting for a retry timer
         self.draining = False
         self.closed = False

@@ -13,6 +13,13 @@ consumes several lanes ranks each partition by its topic's lane. Two places deci
   those with a job waiting (`weighted`: smooth weighted round robin, so with weights 8:3:1 and
   every lane waiting, 8 of every 12 starts are high ones, spread out, not in bursts).
 
+- Reserving (`LanePolicy.reserve`): a few handler slots only the highest lane the worker
+  consumes may take. Without them, a worker whose every slot runs lower-lane jobs starts a high
+  job only when a slot frees, and a backlog keeps the slots in step: they are filled together
+  and free together, one handler duration later, so a high job waited half a handler duration
+  on average and a whole one at worst (measured: the larger part of its pickup, see
+  docs/benchmarks.md#priority-lanes). A reserved slot is idle while no high job waits.
+
 Within a lane nothing changes: one job per key in offset order, longest-remaining-first with
 its bound on overtakes. Across lanes no order is promised, even for one key. `strict` may starve
 a lower lane for as long as a higher one has work; that is what it is for.
@@ -53,12 +60,21 @@ class LanePolicy:
     # pause and resume every lower partition per job: measured, that churn delayed the fetch of
     # the next high job by seconds now and then (docs/benchmarks.md#priority-lanes).
     hold_at: int = 1
+    # Handler slots that only the lane of rank `top` (the highest the worker consumes) may take.
+    reserve: int = 0
+    top: int = 0
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(LANES) or min(self.weights) < 1:
             raise ValueError(f"need one weight >= 1 for each lane of {LANES}")
         if self.hold_at < 1:
             raise ValueError("hold_at must be >= 1")
+        if self.reserve < 0:
+            raise ValueError("reserve must be >= 0")
+
+    def reserved(self, rank: int) -> int:
+        """How many free slots a job of lane `rank` must leave to higher lanes."""
+        return self.reserve if rank > self.top else 0
 
 
 class WeightedTurns:
@@ -89,11 +105,12 @@ class WeightedTurns:
 class LanedReady(Generic[T]):
     """A `ReadyQueue` per lane; `pop` serves them by the policy. The engine's ready queue."""
 
-    __slots__ = ("_lane", "_lane_of", "_queues", "_turns", "waiting")
+    __slots__ = ("_lane", "_lane_of", "_queues", "_reserved", "_turns", "waiting")
 
     def __init__(self, max_overtakes: int, lane_of: Callable[[T], int], policy: LanePolicy) -> None:
         self._queues = [ReadyQueue[T](max_overtakes) for _ in LANES]
         self._lane_of = lane_of
+        self._reserved = [policy.reserved(rank) for rank in range(len(LANES))]
         self._turns = WeightedTurns(policy.weights) if policy.mode == "weighted" else None
         self._lane: dict[T, int] = {}  # waiting item -> its lane's rank
         self.waiting: Mapping[T, object] = self._lane  # truthy while anything waits
@@ -122,13 +139,24 @@ class LanedReady(Generic[T]):
 
     def pop(self) -> T:
         """The next item to start: from the highest lane waiting, or the lane whose turn it is."""
-        if not self._lane:
+        item = self.pop_within(None)
+        if item is None:
             raise IndexError("pop from an empty LanedReady")
-        queues = self._queues
-        if self._turns is None:
-            rank = next(r for r, queue in enumerate(queues) if queue)
+        return item
+
+    def pop_within(self, free: int | None) -> T | None:
+        """`pop`, but with `free` handler slots only from a lane that may take one of them (see
+        `LanePolicy.reserve`): None when nothing waits or no lane waiting may."""
+        queues, reserved = self._queues, self._reserved
+        may = [bool(q) and (free is None or free > reserved[r]) for r, q in enumerate(queues)]
+        if self._turns is None:  # strict: the highest lane waiting, or nothing
+            rank = next((r for r, queue in enumerate(queues) if queue), -1)
+            if rank < 0 or not may[rank]:
+                return None
+        elif any(may):
+            rank = self._turns.pick(may)
         else:
-            rank = self._turns.pick([bool(queue) for queue in queues])
+            return None
         item = queues[rank].pop()
         del self._lane[item]
         return item

@@ -98,6 +98,10 @@ class ReadyQueue(Generic[T]):
         self._picks += 1
         return item
 
+    def pop_within(self, free: int) -> T | None:
+        """`pop` when a slot is `free` (one lane: no slot is reserved), else None."""
+        return self.pop() if free > 0 and self._waiting else None
+
     def remove_where(self, predicate: Callable[[T], bool]) -> list[T]:
         """Take out every waiting item for which `predicate` holds; they will not start."""
         removed = [item for item in self._waiting if predicate(item)]

@@ -165,16 +165,55 @@ def test_a_policy_needs_a_positive_weight_per_lane() -> None:
         LanePolicy("weighted", (1, 1))
     with pytest.raises(ValueError, match="hold_at"):
         LanePolicy(hold_at=0)
+    with pytest.raises(ValueError, match="reserve"):
+        LanePolicy(reserve=-1)
 
 
 def test_a_worker_ranks_lanes_only_when_it_consumes_more_than_one() -> None:
     settings = WorkerSettings(lanes="weighted", lane_weights=(5, 2, 1))
     assert lane_policy(settings, ["jobs", "other"]) is None
-    assert lane_policy(settings, ["jobs.high", "jobs"]) == LanePolicy("weighted", (5, 2, 1), 500)
+    weighted = LanePolicy("weighted", (5, 2, 1), 500, reserve=1, top=0)
+    assert lane_policy(settings, ["jobs.high", "jobs"]) == weighted
     strict = engine_config(WorkerSettings(max_in_flight=8), ["jobs", "jobs.low"]).lanes
-    assert strict == LanePolicy("strict", hold_at=8)
+    assert strict == LanePolicy("strict", hold_at=8, reserve=1, top=1)
     with pytest.raises(ValueError, match="WEIGHTS"):
         lane_policy(WorkerSettings(lane_weights=(1, 1, 0)), ["jobs", "jobs.low"])
+
+
+def test_the_reserve_defaults_to_one_slot_and_leaves_lower_lanes_at_least_one() -> None:
+    lanes = ["jobs.high", "jobs.low"]
+    assert lane_policy(WorkerSettings(max_in_flight=1), lanes) == LanePolicy(hold_at=1)
+    chosen = lane_policy(WorkerSettings(max_in_flight=10, lane_reserve=3), lanes)
+    assert chosen is not None
+    assert (chosen.reserve, chosen.reserved(0), chosen.reserved(2)) == (3, 0, 3)
+    with pytest.raises(ValueError, match="LANE_RESERVE"):
+        lane_policy(WorkerSettings(max_in_flight=4, lane_reserve=4), lanes)
+
+
+RESERVED = LanePolicy("strict", reserve=2)
+
+
+def test_lower_lanes_leave_the_reserved_slots_free() -> None:
+    ready: LanedReady[tuple[str, int]] = LanedReady(0, item_rank, RESERVED)
+    ready.push(("jobs.low", 0), 1)
+    ready.push(("jobs", 0), 1)
+    assert ready.pop_within(2) is None  # both free slots are the reserve
+    assert ready.pop_within(3) == ("jobs", 0)
+    ready.push(("jobs.high", 0), 1)
+    assert ready.pop_within(1) == ("jobs.high", 0)  # the highest lane takes a reserved slot
+    assert ready.pop_within(1) is None
+    assert ready.pop() == ("jobs.low", 0)  # pop() alone knows no slots: nothing is reserved
+    assert ready.pop_within(5) is None  # nothing waits
+
+
+def test_weighted_turns_go_only_to_lanes_that_may_take_a_free_slot() -> None:
+    ready: LanedReady[tuple[str, int]] = LanedReady(0, item_rank, LanePolicy("weighted", reserve=1))
+    for n in range(5):
+        ready.push(("jobs.low", n), 1)
+        ready.push(("jobs.high", n), 1)
+    assert [ready.pop_within(1) for _ in range(5)] == [("jobs.high", n) for n in range(5)]
+    assert ready.pop_within(1) is None
+    assert ready.pop_within(2) == ("jobs.low", 0)
 
 
 def test_a_worker_consumes_every_lane_of_its_routes(monkeypatch: pytest.MonkeyPatch) -> None:
