@@ -2,6 +2,7 @@
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from keel.consumers import collector
+from keel.consumers.settings import WorkerSettings
 from keel.deploy.local import LocalStack, LocalStackSettings
 from keel.load.bench import run_publish_bench
 from keel.load.config import SCENARIOS, RunConfig
@@ -22,6 +25,7 @@ from keel.load.durations import parse_duration
 from keel.load.faults import Fault
 from keel.load.keys import Skew
 from keel.load.priority_latency import PriorityBench, run_priority_latency
+from keel.load.priority_latency import headline as priority_headline
 from keel.load.publish_latency import run_publish_latency
 from keel.load.report import write_report
 from keel.load.run import run_load
@@ -85,23 +89,31 @@ def priority_latency(
     handler_ms: float = typer.Option(20.0, min=0, help="How long each job's handler takes."),
     max_in_flight: int = typer.Option(50, min=1, help="The worker's handler slots."),
     partitions: int = typer.Option(6, min=1, max=64, help="Partitions of each lane topic."),
+    lane_reserve: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--lane-reserve",
+            min=0,
+            help="The worker's slots reserved for the high lane; repeat it to compare several "
+            "in interleaved runs (default: the worker's own default).",
+        ),
+    ] = None,
+    runs: int = typer.Option(1, min=1, help="Runs of each --lane-reserve, interleaved."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Pickup latency of high-priority jobs behind a low-priority backlog, and on an idle worker."""
+    collector.tune(WorkerSettings().gc_threshold)  # the worker's collector, as `keel worker`'s
     bench = PriorityBench(backlog, probes, 0.05, handler_ms, max_in_flight, partitions)
-    result = run_priority_latency(ClusterSettings(), bench)
+    results = []
+    for _ in range(runs):
+        reserves: list[int | None] = [*lane_reserve] if lane_reserve else [None]
+        for reserve in reserves:
+            result = run_priority_latency(ClusterSettings(), replace(bench, lane_reserve=reserve))
+            results.append(result.to_dict())
+            if not as_json:
+                typer.echo(priority_headline(result))
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
-        return
-    idle = "  ".join(f"{name} {ms:.1f}" for name, ms in result.idle_ms.items())
-    behind = "  ".join(f"{name} {ms:.1f}" for name, ms in result.backlog_ms.items())
-    acked = "  ".join(f"{name} {ms:.1f}" for name, ms in result.backlog_after_ack_ms.items())
-    typer.echo(
-        f"pickup of a high-priority job, ms: behind {result.backlog:,} low: {behind} "
-        f"(from the acknowledgement: {acked}); "
-        f"idle: {idle}; p99 ratio {result.p99_ratio:.2f} (at least "
-        f"{result.low_waiting_min:,} low jobs waiting at each probe)"
-    )
+        typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
 
 
 class _Bar:

@@ -49,6 +49,7 @@ class PriorityLatencyResult:
     probes: int
     handler_ms: float
     max_in_flight: int
+    lane_reserve: int | None
     idle_ms: dict[str, float]
     backlog_ms: dict[str, float]
     # The same pickups counted from the publish's acknowledgement instead of its call (the
@@ -72,6 +73,7 @@ class PriorityBench:
     handler_ms: float = 20.0
     max_in_flight: int = 50
     partitions: int = 6
+    lane_reserve: int | None = None  # the worker's KEEL_WORKER_LANE_RESERVE (None: its default)
 
 
 class _Probes:
@@ -108,6 +110,7 @@ async def _measure(
         cluster=cluster,
         topics=tuple(topics),
         max_in_flight=bench.max_in_flight,
+        lane_reserve=bench.lane_reserve,
         health_port=None,
         shutdown_timeout=5.0,
     )
@@ -136,6 +139,7 @@ async def _measure(
         probes=bench.probes,
         handler_ms=bench.handler_ms,
         max_in_flight=bench.max_in_flight,
+        lane_reserve=bench.lane_reserve,
         idle_ms=idle_q,
         backlog_ms=behind_q,
         idle_after_ack_ms=quantiles(idle[1]),
@@ -191,3 +195,17 @@ async def _until(condition: Callable[[], bool], what: str) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"no {what} within {_WAIT_S:.0f} s")
         await asyncio.sleep(0.05)
+
+
+def headline(result: PriorityLatencyResult) -> str:
+    """One line of a run's figures."""
+    idle = "  ".join(f"{name} {ms:.1f}" for name, ms in result.idle_ms.items())
+    behind = "  ".join(f"{name} {ms:.1f}" for name, ms in result.backlog_ms.items())
+    acked = "  ".join(f"{name} {ms:.1f}" for name, ms in result.backlog_after_ack_ms.items())
+    reserve = "default" if result.lane_reserve is None else result.lane_reserve
+    return (
+        f"lane reserve {reserve}: pickup of a high-priority job, ms: behind {result.backlog:,} "
+        f"low: {behind} (from the acknowledgement: {acked}); idle: {idle}; p99 ratio "
+        f"{result.p99_ratio:.2f} (at least {result.low_waiting_min:,} low jobs waiting at each "
+        "probe)"
+    )
