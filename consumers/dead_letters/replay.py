@@ -45,6 +45,8 @@ from keel.schemas.headers import (
     DLT_ERROR_CLASS,
     DLT_JOB_TYPE,
     DLT_LAST_FAILURE,
+    DLT_ORIGIN_OFFSET,
+    DLT_ORIGIN_PARTITION,
     DLT_ORIGIN_TOPIC,
     EXPIRES_AT,
     REPLAY_OF,
@@ -192,11 +194,10 @@ def replay(
     done = ReplayLedger.read(cluster, dead_letters)
     holds = quarantine.Holds.read(stream_letters(cluster, dead_letters), done.ids())
     counts = _Counts()
-    chosen: Iterator[Letter | quarantine.Resume] = _choose(
-        stream_letters(cluster, dead_letters), selection, done, counts, limit
+    letters = _choose(stream_letters(cluster, dead_letters), selection, done, counts, limit)
+    chosen: Iterator[Letter | quarantine.Resume] = (
+        iter(holds.order(list(letters))) if holds.parked else _with_markers(letters)
     )
-    if holds.parked:
-        chosen = iter(holds.order(list(_only_letters(chosen))))
     started = time.monotonic()
     if dry_run:
         for item in chosen:
@@ -216,8 +217,17 @@ def replay(
     return ReplayReport(counts.replayed, counts.already, counts.not_selected, dry_run)
 
 
-def _only_letters(items: Iterator[Letter | quarantine.Resume]) -> Iterator[Letter]:
-    return (item for item in items if isinstance(item, Letter))
+def _with_markers(letters: Iterator[Letter]) -> Iterator[Letter | quarantine.Resume]:
+    """Each keyed letter, then the marker that ends its key's hold: nothing is parked behind.
+
+    The worker held the key when the letter was written (if its job type quarantines), and
+    only a marker lifts the hold; a marker for a key that is not held is finished unread.
+    """
+    for letter in letters:
+        yield letter
+        placed = letter.header(DLT_ORIGIN_PARTITION) and letter.header(DLT_ORIGIN_OFFSET)
+        if letter.key is not None and placed and not quarantine.is_parked(letter):
+            yield quarantine.resume(quarantine.origin_id(letter), letter.key, [])
 
 
 @dataclass

@@ -196,3 +196,28 @@ def test_a_killed_worker_leaves_the_key_held_and_a_replay_after_the_fix_runs_it_
     assert [seq for seq in runs if seq >= 3] == list(range(3, 13))
     assert set(runs[: runs.index(3)]) == {1, 2}
     assert parked_origins(cluster, topic) == {9, 12, 15, 18, 21, 24, 27, 30}
+
+
+async def test_a_replayed_blocker_with_nothing_parked_behind_it_lifts_the_hold(
+    cluster: Cluster, new_topic: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a key whose last job, its 3rd, was rejected: nothing is parked behind it
+    topic = new_topic("quarantine-alone", partitions=1)
+    recorder = Recorder(f"alone-{topic}")
+    publish(cluster, topic, (HELD,), range(1, 4))
+    async with running(recorder.app, worker_settings(cluster, [topic])) as worker:
+        await wait_for(lambda: dead_letter_count(cluster, topic) == 1, 60, "the rejected job")
+        await wait_for(lambda: worker.metrics.snapshot().quarantined == 1, 30, "the hold")
+
+    # When step 3 is fixed and replayed, and a 4th job of the key follows
+    recorder.fixed = True
+    async with running(recorder.app, worker_settings(cluster, [topic])) as worker:
+        output = await asyncio.to_thread(cli, cluster, monkeypatch, "replay", topic)
+        assert "replayed 1, already replayed 0" in output
+        publish(cluster, topic, (HELD,), range(4, 5))
+        await wait_for(lambda: len(recorder.of(HELD)) == 4, 60, "the key's 4th job")
+        assert worker.metrics.snapshot().quarantined == 0
+
+    # Then the key ran 1-4 in order, and nothing more was parked
+    assert recorder.of(HELD) == [1, 2, 3, 4]
+    assert dead_letter_count(cluster, topic) == 1
