@@ -28,11 +28,12 @@ from keel.load.jobs import LoadJob
 from keel.load.lag import LagProbe
 from keel.load.latency import LatencyRecorder
 from keel.load.monitor import Monitor
-from keel.load.oracle import SentJob, Verdict, judge
+from keel.load.oracle import Verdict, judge
 from keel.load.producer import OpenLoopProducer, ProducePlan, WarmUp
 from keel.load.profile import LoadHandler, LoadProfile
 from keel.load.report import Rate, TimelinePoint
 from keel.load.resources import ProcessSample
+from keel.load.sent import SentLedger
 from keel.load.stalls import find_stalls
 from keel.load.tail import CompletionTail
 from keel.load.workers import WorkerPool
@@ -47,7 +48,7 @@ _DRAIN_POLL_S = 0.25
 
 @dataclass
 class LiveResult:
-    sent: list[SentJob]
+    sent: SentLedger
     verdict: Verdict
     latency: LatencyRecorder
     rate: Rate
@@ -151,7 +152,7 @@ def _write_stalls(out: Path, completions: list[LoggedRun], logs: Path) -> None:
 
 
 def keel_replay(
-    config: RunConfig, cluster: ClusterSettings, topic: Topic, out: Path, sent: list[SentJob]
+    config: RunConfig, cluster: ClusterSettings, topic: Topic, out: Path, sent: SentLedger
 ) -> tuple[Rate, Verdict]:
     """A fresh group of keel workers runs every record already on the topic.
 
