@@ -35,6 +35,8 @@ from keel.load.soak_report import soak_summary, write_soak
 from keel.load.sweep import headline, run_sweep, write_sweep
 from keel.schemas.settings import ClusterSettings
 
+HARNESS_GC_THRESHOLD = 10_000  # as `gc_threshold` of `keel worker`
+
 load_app = typer.Typer(help="Load tests against a real broker: throughput, latency, correctness.")
 bench_app = typer.Typer(help="Benchmarks against the configured cluster.", no_args_is_help=True)
 
@@ -171,6 +173,9 @@ def run(
         rates=_rates(rates), duration_s=_duration(duration),
     )  # fmt: skip
     cluster = ClusterSettings()
+    # The producing process pauses like a worker does when it collects, and a pause there sends
+    # jobs late: it takes the worker's collector settings (`keel.load.sent` has the evidence).
+    collector.tune(HARNESS_GC_THRESHOLD)
     folder = out / f"{config.scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     if config.rates:

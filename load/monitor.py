@@ -16,13 +16,18 @@ _P99 = 0.99
 
 
 class Monitor:
-    """A thread that samples every `every_s`; `completions` holds every line read so far."""
+    """A thread that samples every `every_s`; `completed` counts the completions read so far.
+
+    It keeps the count, not the lines: a list of every completion grew with the run and was
+    walked by each full collection of the producing process (`keel.load.sent` says why that
+    delayed sends).
+    """
 
     def __init__(
         self, tail: CompletionTail, lag: LagProbe, pool: WorkerPool, every_s: float = 0.5
     ) -> None:
         self.timeline: list[TimelinePoint] = []
-        self.completions: list[LoggedRun] = []
+        self.completed = 0
         self.resources = ResourceSampler()
         self.last_lag = -1
         self._tail = tail
@@ -46,7 +51,7 @@ class Monitor:
         with self._lock:
             now = time.monotonic() - self._started
             new = self._tail.read_new()
-            self.completions.extend(new)
+            self.completed += len(new)
             self.last_lag = self._sample_lag()
             for worker in self._pool.running():
                 self.resources.track(worker.pid)
@@ -54,7 +59,7 @@ class Monitor:
             previous = self.timeline[-1].at_s if self.timeline else 0.0
             per_s = len(new) / max(now - previous, 1e-9)
             self.timeline.append(
-                TimelinePoint(now, len(self.completions), per_s, self.last_lag, _p99_ms(new))
+                TimelinePoint(now, self.completed, per_s, self.last_lag, _p99_ms(new))
             )
 
     def _sample_lag(self) -> int:

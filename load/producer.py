@@ -21,6 +21,7 @@ from keel.load.jobs import LoadJob
 from keel.load.keys import Skew, key_stream
 from keel.load.oracle import SentJob
 from keel.load.profile import job_identity
+from keel.load.sent import SentLedger
 from keel.producers import Delivery, Outcome, Publisher
 
 _POISON_BYTES = 64
@@ -63,7 +64,7 @@ class OpenLoopProducer:
         self._publisher = publisher
         self._raw = raw
         self._topic = topic
-        self.sent: list[SentJob] = []
+        self.sent = SentLedger()
         self.failures: list[str] = []
         self.warm_up: WarmUp | None = None
 
@@ -97,17 +98,14 @@ class OpenLoopProducer:
         began = time.time_ns()
         delivery = self._publisher.publish(job, job.key)
         returned = time.time_ns()
-        identity = job_identity(job.key, job.seq)
-        self.sent.append(SentJob(identity, job.key, job.seq, delivery.partition, delivery.offset))
-        self.warm_up = WarmUp(identity, began, returned)
+        self.sent.add(job.key, job.seq, delivery.partition, delivery.offset)
+        self.warm_up = WarmUp(job_identity(job.key, job.seq), began, returned)
         return returned
 
     def _recorder(self, key: str, seq: int) -> Callable[[Outcome], None]:
         def record(outcome: Outcome) -> None:
             if isinstance(outcome, Delivery):
-                self.sent.append(
-                    SentJob(job_identity(key, seq), key, seq, outcome.partition, outcome.offset)
-                )
+                self.sent.add(key, seq, outcome.partition, outcome.offset)
             else:
                 self.failures.append(str(outcome))
 
@@ -120,7 +118,7 @@ class OpenLoopProducer:
             if error is not None:
                 self.failures.append(f"{identity}: {error}")
                 return
-            self.sent.append(
+            self.sent.add_poison(
                 SentJob(
                     identity, key, -1, message.partition() or 0, message.offset() or 0, poison=True
                 )

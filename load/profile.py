@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keel.load.collections_log import SUFFIX, CollectionLog
 from keel.load.completions import CompletionLog
 from keel.load.jobs import LoadJob
 from keel.load.key_runs import Run
@@ -49,6 +50,7 @@ class LoadHandler:
     def __init__(self, profile: LoadProfile) -> None:
         self.profile = profile
         self._log: CompletionLog | None = None
+        self._collections: CollectionLog | None = None
 
     async def __call__(self, job: LoadJob, attempt: int = 1) -> None:
         started = time.time_ns()
@@ -78,12 +80,18 @@ class LoadHandler:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._collections is not None:
+            self._collections.close()
+            self._collections = None
 
     def _completion_log(self) -> CompletionLog:
         if self._log is None:
             directory = self.profile.log_dir or Path.cwd()
             directory.mkdir(parents=True, exist_ok=True)
             self._log = CompletionLog(directory / f"completions-{os.getpid()}.log")
+            # The process's pauses, to lay against its slow jobs (`keel.load.stalls`).
+            self._collections = CollectionLog(directory / f"collections-{os.getpid()}{SUFFIX}")
+            self._collections.install()
         return self._log
 
 

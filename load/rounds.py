@@ -7,6 +7,7 @@ same records, so each ratio compares the two at the same moment on the same mach
 """
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from confluent_kafka import KafkaException
 
 from keel.load.baseline import BaselineSpec, run_baseline
 from keel.load.catalog import load_catalog
+from keel.load.collections_log import SUFFIX, CollectionLog, read_collections
 from keel.load.completions import LoggedRun, read_completions
 from keel.load.config import RunConfig
 from keel.load.dead_letters import mark_dead_letters, read_dead_letters
@@ -26,11 +28,13 @@ from keel.load.jobs import LoadJob
 from keel.load.lag import LagProbe
 from keel.load.latency import LatencyRecorder
 from keel.load.monitor import Monitor
-from keel.load.oracle import SentJob, Verdict, judge
+from keel.load.oracle import Verdict, judge
 from keel.load.producer import OpenLoopProducer, ProducePlan, WarmUp
 from keel.load.profile import LoadHandler, LoadProfile
 from keel.load.report import Rate, TimelinePoint
 from keel.load.resources import ProcessSample
+from keel.load.sent import SentLedger
+from keel.load.stalls import find_stalls
 from keel.load.tail import CompletionTail
 from keel.load.workers import WorkerPool
 from keel.producers import ProducerSettings, Publisher, Route
@@ -44,7 +48,7 @@ _DRAIN_POLL_S = 0.25
 
 @dataclass
 class LiveResult:
-    sent: list[SentJob]
+    sent: SentLedger
     verdict: Verdict
     latency: LatencyRecorder
     rate: Rate
@@ -94,6 +98,8 @@ def live_round(
     lag = LagProbe(cluster, group, topic.name, topic.partitions)
     drain_probe = LagProbe(cluster, group, topic.name, topic.partitions)
     monitor = Monitor(CompletionTail(logs), lag, pool, every_s=config.sample_every_s)
+    harness_collections = CollectionLog(logs / f"collections-harness{SUFFIX}")
+    harness_collections.install()
     injector = None
     try:
         for _ in range(config.workers):
@@ -121,8 +127,10 @@ def live_round(
         monitor.stop()
         lag.close()
         drain_probe.close()
+        harness_collections.close()
     dead = read_dead_letters(cluster, dead_letter_topic(topic.name))
     completions = list(read_completions(logs.glob("*.log")))
+    _write_stalls(out, completions, logs)
     return LiveResult(
         sent=producer.sent,
         verdict=judge(producer.sent, [c.run for c in completions], dead),
@@ -136,8 +144,15 @@ def live_round(
     )
 
 
+def _write_stalls(out: Path, completions: list[LoggedRun], logs: Path) -> None:
+    """`stalls.json`: the round's slow jobs against the collections of every process."""
+    collections = read_collections(logs.glob(f"*{SUFFIX}"))
+    stalls = find_stalls(completions, collections, harness_pid=os.getpid())
+    (out / "stalls.json").write_text(json.dumps(stalls.to_json(), indent=2) + "\n")
+
+
 def keel_replay(
-    config: RunConfig, cluster: ClusterSettings, topic: Topic, out: Path, sent: list[SentJob]
+    config: RunConfig, cluster: ClusterSettings, topic: Topic, out: Path, sent: SentLedger
 ) -> tuple[Rate, Verdict]:
     """A fresh group of keel workers runs every record already on the topic.
 

@@ -38,6 +38,10 @@ def test_a_short_run_with_poison_passes_the_oracle_and_writes_a_report(
     data = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert data["oracle"]["lost"] == 0
     assert data["rates"]["keel_per_s"] > 0
+    # The live round lays its slow jobs against every process's collections (stalls.json).
+    stalls = json.loads((tmp_path / "stalls.json").read_text())
+    assert stalls["jobs"] == verdict.completed
+    assert stalls["under_none"] <= stalls["slow"] <= stalls["jobs"]
 
 
 def test_keel_and_the_baseline_are_compared_on_the_same_records(

@@ -10,6 +10,7 @@ from keel.load.oracle import Verdict
 from keel.load.report import Rate, TimelinePoint
 from keel.load.resources import ProcessSample
 from keel.load.rounds import LiveResult
+from keel.load.sent import SentLedger
 from keel.load.soak import SoakRun
 from keel.load.soak_report import headline, soak_summary, write_soak
 
@@ -37,7 +38,7 @@ def _run(end_rss: float, buffered_rss: float = 150.0) -> SoakRun:
     times = [10.0 + 5 * i for i in range(20)]
     rss = [100.0] * 17 + [end_rss] * 3
     live = LiveResult(
-        sent=[],
+        sent=SentLedger(),
         verdict=_verdict(),
         latency=LatencyRecorder(),
         rate=Rate(1000, 100.0),
