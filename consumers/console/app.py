@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from confluent_kafka import KafkaException
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
@@ -23,12 +24,14 @@ from keel.consumers.console.errors import (
     bad_filter,
     http_error,
     invalid_request,
+    unreachable,
 )
 from keel.consumers.console.filters import BadFilterError
 from keel.consumers.console.rates import RateSampler
 from keel.consumers.console.settings import ConsoleSettings
 from keel.producers.settings import ProducerSettings
 from keel.schemas import clients
+from keel.schemas.errors import RegistryError
 from keel.schemas.settings import ClusterSettings
 
 HERE = Path(__file__).parent
@@ -55,6 +58,8 @@ def create_app(
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(BadFilterError, bad_filter)
+    for failure in (KafkaException, TimeoutError, RegistryError):
+        app.add_exception_handler(failure, unreachable)
     app.middleware("http")(_remember_query_token)
     return app
 
