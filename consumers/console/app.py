@@ -38,9 +38,14 @@ HERE = Path(__file__).parent
 
 
 def create_app(
-    settings: ConsoleSettings | None = None, cluster: ClusterSettings | None = None
+    settings: ConsoleSettings | None = None,
+    cluster: ClusterSettings | None = None,
+    *,
+    delayed_topic: str | None = None,
 ) -> FastAPI:
-    """The console for `cluster`, with the tokens and limits of `settings`."""
+    """The console for `cluster`, with the tokens and limits of `settings`.
+
+    `delayed_topic` defaults to the publishers' (`KEEL_DELAYED_TOPIC`)."""
     settings = settings or ConsoleSettings()
     cluster = cluster or ClusterSettings()
     app = FastAPI(
@@ -51,7 +56,7 @@ def create_app(
     app.state.tokens = TokenBook(settings.all_tokens())
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.rates = RateSampler()
-    app.state.delayed_topic = ProducerSettings().delayed_topic
+    app.state.delayed_topic = delayed_topic or ProducerSettings().delayed_topic
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in (session.router, dead_letter_pages.router, cluster_pages.router):
         app.include_router(router)
