@@ -5,13 +5,14 @@ GET  /dead-letters/{topic}/{partition}/{offset}  one record: headers and decoded
 POST /dead-letters/replay                        how many the filters would replay (operator)
 POST /dead-letters/replay/confirm                replay them, paced, audited (operator)
 GET  /api/dead-letters                           the list as JSON
+POST /api/dead-letters/replay?...&confirm=true   count, or replay, as JSON (operator)
 """
 
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from keel.consumers.console import letters, replays
 from keel.consumers.console.auth import Principal, operator, reader
@@ -37,6 +38,8 @@ class FilterForm(BaseModel):
     since: str = ""
     until: str = ""
     key: str = ""
+    # On the confirmation form: the count shown, which the replay does not exceed.
+    limit: int | None = Field(default=None, ge=0)
 
 
 Filters = Annotated[FilterForm, Form()]
@@ -137,6 +140,35 @@ def replay_confirmed(
     cluster, settings = _config(request)
     query = parse(form.model_dump())
     done = replays.replay(
-        cluster, query, settings.timeout_s, rate=settings.replay_rate, actor=principal.name
+        cluster,
+        query,
+        settings.timeout_s,
+        rate=settings.replay_rate,
+        actor=principal.name,
+        limit=form.limit,
     )
     return _render(request, "replay_result.html", principal, filters=query.params(), done=done)
+
+
+@router.post("/api/dead-letters/replay")
+def replay_json(
+    request: Request,
+    principal: Operator,
+    confirm: bool = False,
+    limit: Annotated[int | None, Query(ge=0)] = None,
+) -> dict[str, object]:
+    """The filters as query parameters; without `confirm=true` only counts (a dry run)."""
+    cluster, settings = _config(request)
+    query = parse(request.query_params)
+    if not confirm:
+        counted = replays.count(cluster, query, settings.timeout_s)
+        return {**vars(counted), "filters": query.params()}
+    done = replays.replay(
+        cluster,
+        query,
+        settings.timeout_s,
+        rate=settings.replay_rate,
+        actor=principal.name,
+        limit=limit,
+    )
+    return {**vars(done), "filters": query.params()}

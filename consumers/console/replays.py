@@ -31,10 +31,19 @@ def count(cluster: ClusterSettings, query: Query, timeout: float) -> Outcome:
 
 
 def replay(
-    cluster: ClusterSettings, query: Query, timeout: float, *, rate: float, actor: str
+    cluster: ClusterSettings,
+    query: Query,
+    timeout: float,
+    *,
+    rate: float,
+    actor: str,
+    limit: int | None = None,
 ) -> Outcome:
-    """Replay the letters `query` selects, at most `rate` a second, on behalf of `actor`."""
-    return _run(cluster, query, timeout, dry_run=False, rate=rate, actor=actor)
+    """Replay the letters `query` selects, at most `rate` a second, on behalf of `actor`.
+
+    At most `limit` of them: the count the operator confirmed, so letters dead-lettered
+    between the confirmation and the click are not sent unseen."""
+    return _run(cluster, query, timeout, dry_run=False, rate=rate, actor=actor, limit=limit)
 
 
 def _run(
@@ -45,19 +54,24 @@ def _run(
     dry_run: bool,
     rate: float | None,
     actor: str | None,
+    limit: int | None = None,
 ) -> Outcome:
     topics = [query.topic] if query.topic else dead_letter_topics(cluster, timeout)
-    reports: list[ReplayReport] = [
-        api.replay(
+    reports: list[ReplayReport] = []
+    for topic in topics:
+        left = None if limit is None else limit - sum(r.replayed for r in reports)
+        if left is not None and left <= 0:
+            break
+        report = api.replay(
             topic,
             selection=query.selection,
+            limit=left,
             rate=rate,
             dry_run=dry_run,
             cluster=cluster,
             actor=actor,
         )
-        for topic in topics
-    ]
+        reports.append(report)
     return Outcome(
         sum(report.replayed for report in reports),
         sum(report.already_replayed for report in reports),

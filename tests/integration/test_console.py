@@ -198,6 +198,31 @@ def test_operator_replays_the_filtered_letters_with_an_audit_entry(
     assert {e.headers.get(REPLAYED_BY) for e in entries} == {"alice"}
 
 
+def test_a_replay_sends_no_more_than_confirmed_and_the_json_api_replays_too(
+    console: TestClient, cluster: Cluster, admin: AdminClient
+) -> None:
+    # Given 4 dead letters counted for a confirmation, then 2 more dead-lettered
+    origin, dead_letters = dead_letter_topic_of(admin, "console-confirmed", 1)
+    write_dead_letters(cluster, dead_letters, origin, 4)
+    counted = console.post("/dead-letters/replay", data={"topic": origin}, headers=_as(OPERATOR))
+    assert 'name="limit" value="4"' in counted.text
+    write_dead_letters(cluster, dead_letters, origin, 2)
+
+    # When the confirmation is clicked, then the rest asked for through the JSON API
+    form = {"topic": origin, "limit": "4"}
+    done = console.post("/dead-letters/replay/confirm", data=form, headers=_as(OPERATOR))
+    api = {"Authorization": f"Bearer {OPERATOR}"}
+    dry = console.post(f"/api/dead-letters/replay?topic={origin}", headers=api)
+    sent = console.post(f"/api/dead-letters/replay?topic={origin}&confirm=true", headers=api)
+
+    # Then the click replays the 4 confirmed, and the API counts and replays the other 2
+    assert 'data-replayed="4"' in done.text
+    assert dry.json()["replayed"] == 2
+    assert dry.json()["dry_run"] is True
+    assert (sent.json()["replayed"], sent.json()["already_replayed"]) == (2, 4)
+    assert len(read_all(cluster, origin, 7, timeout=5)) == 6  # a seventh would be a duplicate
+
+
 def test_read_only_token_cannot_replay_and_nothing_is_written(
     console: TestClient, cluster: Cluster, admin: AdminClient
 ) -> None:
