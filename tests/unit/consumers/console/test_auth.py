@@ -125,3 +125,15 @@ def test_a_malformed_parameter_is_400_naming_it(console: TestClient) -> None:
     assert page.json()["detail"].startswith("page: ")
     assert since.status_code == 400
     assert since.json()["detail"].startswith("since: ")
+
+
+def test_the_login_form_returns_to_the_page_with_its_filters_but_no_stale_token(
+    console: TestClient,
+) -> None:
+    page = console.get(
+        "/dead-letters?topic=jobs.email&key=k%201&token=stale-token-0123456789",
+        headers={"Accept": "text/html"},
+    )
+
+    assert page.status_code == 401
+    assert 'name="next" value="/dead-letters?topic=jobs.email&amp;key=k+1"' in page.text
