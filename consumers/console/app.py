@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from confluent_kafka import KafkaException
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
@@ -23,21 +24,28 @@ from keel.consumers.console.errors import (
     bad_filter,
     http_error,
     invalid_request,
+    unreachable,
 )
 from keel.consumers.console.filters import BadFilterError
 from keel.consumers.console.rates import RateSampler
 from keel.consumers.console.settings import ConsoleSettings
 from keel.producers.settings import ProducerSettings
 from keel.schemas import clients
+from keel.schemas.errors import RegistryError
 from keel.schemas.settings import ClusterSettings
 
 HERE = Path(__file__).parent
 
 
 def create_app(
-    settings: ConsoleSettings | None = None, cluster: ClusterSettings | None = None
+    settings: ConsoleSettings | None = None,
+    cluster: ClusterSettings | None = None,
+    *,
+    delayed_topic: str | None = None,
 ) -> FastAPI:
-    """The console for `cluster`, with the tokens and limits of `settings`."""
+    """The console for `cluster`, with the tokens and limits of `settings`.
+
+    `delayed_topic` defaults to the publishers' (`KEEL_DELAYED_TOPIC`)."""
     settings = settings or ConsoleSettings()
     cluster = cluster or ClusterSettings()
     app = FastAPI(
@@ -48,13 +56,15 @@ def create_app(
     app.state.tokens = TokenBook(settings.all_tokens())
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.rates = RateSampler()
-    app.state.delayed_topic = ProducerSettings().delayed_topic
+    app.state.delayed_topic = delayed_topic or ProducerSettings().delayed_topic
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in (session.router, dead_letter_pages.router, cluster_pages.router):
         app.include_router(router)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(BadFilterError, bad_filter)
+    for failure in (KafkaException, TimeoutError, RegistryError):
+        app.add_exception_handler(failure, unreachable)
     app.middleware("http")(_remember_query_token)
     return app
 

@@ -5,7 +5,10 @@ the caller reads (a page for a browser, JSON for the API and for everything else
     403  a token whose role is too low (replay needs `operator`)
     400  a malformed filter or parameter, named: `since: not an ISO-8601 time: 'x'`
     404  no such record
+    503  the cluster or the registry did not answer (a KafkaException, a timeout)
 """
+
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -28,8 +31,19 @@ def answer(request: Request, status: int, detail: str) -> Response:
         return JSONResponse({"detail": detail}, status_code=status)
     templates = request.app.state.templates
     page = "login.html" if status == 401 else "error.html"
-    context = {"status": status, "detail": detail, "next": request.url.path, "principal": None}
+    context = {"status": status, "detail": detail, "next": _back(request), "principal": None}
     return templates.TemplateResponse(request, page, context, status_code=status)  # type: ignore[no-any-return]
+
+
+def _back(request: Request) -> str:
+    """Where the login form returns to: this page, with its filters but not a stale token."""
+    kept = [(name, value) for name, value in request.query_params.multi_items() if name != "token"]
+    return f"{request.url.path}?{urlencode(kept)}" if kept else request.url.path
+
+
+async def unreachable(request: Request, error: Exception) -> Response:
+    """The cluster or the registry did not answer in time: 503, saying which error."""
+    return answer(request, 503, f"the cluster did not answer: {error}")
 
 
 async def http_error(request: Request, error: Exception) -> Response:
