@@ -10,7 +10,7 @@ KUSTOMIZE := $(BIN)/kustomize
 ASYNCAPI_SPECS_VERSION := 6.11.1
 ASYNCAPI_SPECS := $(VENV)/asyncapi/node_modules/@asyncapi/specs/package.json
 
-.PHONY: run test lint stop install lock
+.PHONY: run test lint stop install lock console-screenshots
 
 BROWSER := /usr/bin/chromium /usr/bin/chromedriver
 
@@ -84,6 +84,11 @@ run: $(STAMP)
 # Lint, type-check, then the whole suite; the suite starts and stops its own broker.
 test: lint $(KUSTOMIZE) $(ASYNCAPI_SPECS) $(BROWSER)
 	$(BIN)/pytest
+
+# The pictures in docs/console.md, taken in Chromium by the console's browser tests against
+# the suite's own broker, with the data those tests make.
+console-screenshots: $(STAMP) $(BROWSER)
+	KEEL_TEST_DOC_SCREENSHOTS=$(CURDIR)/docs/console $(BIN)/pytest tests/integration/test_console_browser.py -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

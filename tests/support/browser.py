@@ -12,6 +12,7 @@ Each test gets a fresh browser with a fresh profile; a failing test leaves `fail
 the page's HTML) beside its steps' screenshots, under the gitignored test-artifacts/.
 """
 
+import os
 import re
 import shutil
 import tempfile
@@ -24,11 +25,12 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path("test-artifacts") / "screenshots"
+DOC_SCREENSHOTS = "KEEL_TEST_DOC_SCREENSHOTS"
 WAIT = 30.0  # seconds an element may take to appear on a slow, shared machine
 
 # Headless as root, and quiet on a closed network: Chromium's background calls (updates, sync,
@@ -81,7 +83,8 @@ class Page:
     def find(self, css: str, timeout: float = WAIT) -> WebElement:
         """The first element matching `css`, once it is on the page."""
         located = expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
-        element: WebElement = WebDriverWait(self.driver, timeout).until(located)
+        waiting = WebDriverWait(self.driver, timeout)
+        element: WebElement = waiting.until(located, f"no {css} after {timeout}s")
         return element
 
     def all(self, css: str) -> list[WebElement]:
@@ -93,21 +96,39 @@ class Page:
 
     def click(self, css: str, timeout: float = WAIT) -> None:
         clickable = expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, css))
-        WebDriverWait(self.driver, timeout).until(clickable).click()
+        waiting = WebDriverWait(self.driver, timeout)
+        waiting.until(clickable, f"nothing clickable at {css} after {timeout}s").click()
 
     def fill(self, css: str, value: str) -> None:
         field = self.find(css)
         field.clear()
         field.send_keys(value)
 
+    def choose(self, css: str, value: str) -> None:
+        """Pick the option whose value is `value` in the `<select>` matching `css`."""
+        Select(self.find(css)).select_by_value(value)
+
+    def back(self) -> None:
+        self.driver.back()
+
     def body(self) -> str:
         """The text of the whole page, as a reader sees it."""
         return self.driver.find_element(By.TAG_NAME, "body").text
 
-    def shot(self, step: str) -> Path:
-        """Save the viewport as `NN-step.png`, numbered in the order the test takes them."""
+    def shot(self, step: str, doc: str | None = None) -> Path:
+        """Save the viewport as `NN-step.png`, numbered in the order the test takes them.
+
+        A step named `doc` is also the picture docs/console.md shows: with
+        KEEL_TEST_DOC_SCREENSHOTS set to a folder (`make console-screenshots`), it is copied
+        there as `doc.png`.
+        """
         self._steps += 1
-        return self.save(f"{self._steps:02d}-{_slug(step)}.png")
+        saved = self.save(f"{self._steps:02d}-{_slug(step)}.png")
+        docs = os.environ.get(DOC_SCREENSHOTS)
+        if doc is not None and docs:
+            Path(docs).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(saved, Path(docs) / f"{doc}.png")
+        return saved
 
     def save(self, name: str) -> Path:
         self.artifacts.mkdir(parents=True, exist_ok=True)

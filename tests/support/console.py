@@ -24,17 +24,22 @@ OPERATOR, READER = "operator", "read"
 class ConsoleProcess:
     """The console on 127.0.0.1:`port`, with one operator token and one read-only token."""
 
-    def __init__(self, cluster: Cluster, log: Path) -> None:
+    def __init__(self, cluster: Cluster, log: Path, delayed_topic: str) -> None:
+        """`delayed_topic` is where the console looks for pending delayed jobs."""
+        self.delayed_topic = delayed_topic
         self.port = pick_free_ports(1)[0]
         self.url = f"http://127.0.0.1:{self.port}"
         self.tokens = {role: secrets.token_urlsafe(24) for role in (OPERATOR, READER)}
         self.log = log
-        tokens = {f"{role}-user": {"token": token, "role": role} for role, token in self.tokens.items()}
+        tokens = {
+            f"{role}-user": {"token": token, "role": role} for role, token in self.tokens.items()
+        }
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
             "SCHEMA_REGISTRY_URL": cluster.registry_url,
             "KEEL_CONSOLE_TOKENS": json.dumps(tokens),
+            "KEEL_DELAYED_TOPIC": delayed_topic,
         }
         command = [sys.executable, "-m", "keel", "console", "--host", "127.0.0.1"]
         with log.open("wb") as output:
@@ -53,9 +58,10 @@ class ConsoleProcess:
                 raise AssertionError(f"keel console exited:\n{self.log.read_text()}")
             try:
                 httpx.get(f"{self.url}/login", timeout=2)
-                return
             except httpx.TransportError:
                 time.sleep(0.2)
+            else:
+                return
         raise AssertionError(f"keel console not up after {timeout}s:\n{self.log.read_text()}")
 
     def stop(self) -> None:
@@ -66,4 +72,3 @@ class ConsoleProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(30)
-
