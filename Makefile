@@ -10,9 +10,11 @@ KUSTOMIZE := $(BIN)/kustomize
 ASYNCAPI_SPECS_VERSION := 6.11.1
 ASYNCAPI_SPECS := $(VENV)/asyncapi/node_modules/@asyncapi/specs/package.json
 
-.PHONY: run test lint stop install lock
+.PHONY: run test lint stop install lock console-screenshots
 
-install: $(STAMP) $(KUSTOMIZE) $(ASYNCAPI_SPECS)
+BROWSER := /usr/bin/chromium /usr/bin/chromedriver
+
+install: $(STAMP) $(KUSTOMIZE) $(ASYNCAPI_SPECS) $(BROWSER)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +40,18 @@ $(ASYNCAPI_SPECS): | $(STAMP)
 		exit 1; }
 	npm install --silent --no-save --no-audit --no-fund --prefix $(VENV)/asyncapi \
 		@asyncapi/specs@$(ASYNCAPI_SPECS_VERSION)
+
+# Debian's Chromium and its matching chromedriver, which the console's browser tests drive
+# (tests/support/browser.py). They come from the distribution as one build, so driver and
+# browser never drift apart; installing them needs root, and without it the install stops here
+# and says so.
+$(BROWSER):
+	@[ "$$(id -u)" -eq 0 ] || { \
+		echo "error: no $@: as root, 'apt-get install chromium chromium-driver' (the console's browser tests need them)" >&2; \
+		exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium chromium-driver
 
 # The container image's pinned, hashed dependencies: keel's core install (pyproject.toml's
 # dependencies, no extras, no dependency groups) and the build backend that makes its wheel
@@ -68,8 +82,13 @@ run: $(STAMP)
 	$$limit $(BIN)/keel worker keel.consumers.demo:app --progress || [ $$? -eq 124 ]
 
 # Lint, type-check, then the whole suite; the suite starts and stops its own broker.
-test: lint $(KUSTOMIZE) $(ASYNCAPI_SPECS)
+test: lint $(KUSTOMIZE) $(ASYNCAPI_SPECS) $(BROWSER)
 	$(BIN)/pytest
+
+# The pictures in docs/console.md, taken in Chromium by the console's browser tests against
+# the suite's own broker, with the data those tests make.
+console-screenshots: $(STAMP) $(BROWSER)
+	KEEL_TEST_DOC_SCREENSHOTS=$(CURDIR)/docs/console $(BIN)/pytest tests/integration/test_console_browser.py -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,8 +9,8 @@ from confluent_kafka.admin import AdminClient
 from tests.support.cluster import Cluster, provision
 from tests.support.topics import create_topic, unique_name
 
-# The secured stack's fixtures, for any test that asks for them.
-pytest_plugins = ["tests.support.secured"]
+# The secured stack's fixtures, and a real browser's `page`, for any test that asks for them.
+pytest_plugins = ["tests.support.secured", "tests.support.browser"]
 
 _MARKER_BY_FOLDER = {"unit": "unit", "integration": "kafka"}
 
