@@ -12,6 +12,7 @@ from keel.consumers.beats import heartbeat
 from keel.consumers.beats.beat import WorkerId, decode
 from keel.consumers.beats.heartbeat import Heartbeat
 from keel.consumers.telemetry.metrics import Snapshot
+from keel.schemas import clients
 from keel.schemas.beats import BeatSettings
 from keel.schemas.settings import ClusterSettings
 
@@ -45,7 +46,7 @@ class FakeProducer:
 def producer(monkeypatch: pytest.MonkeyPatch) -> FakeProducer:
     fake = FakeProducer()
     monkeypatch.setattr(heartbeat, "_ensure_topic", lambda cluster, settings: None)
-    monkeypatch.setattr(heartbeat.clients, "producer", lambda cluster, config: fake)
+    monkeypatch.setattr(clients, "producer", lambda cluster, config: fake)
     return fake
 
 
@@ -78,7 +79,8 @@ async def test_beats_on_a_timer_each_with_the_counters_before_it_then_a_tombston
     found = [decode(value) for _, value, _ in sent if value is not None]
     assert len(found) == len(sent) >= 3
     first, second = found[0], found[1]
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert (first.before, first.running, first.now.counts["processed"]) == (None, 2, 1)
     assert second.before == first.now
     assert second.now.counts["processed"] == 4
