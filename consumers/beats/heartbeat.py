@@ -38,6 +38,9 @@ PRODUCER_CONFIG = {
     "queue.buffering.max.messages": 100,  # a broker away for long: skip beats, do not hoard
     "message.timeout.ms": 30_000,  # undelivered for this long, a beat is stale anyway
 }
+# The longest a clean stop waits for its tombstone: never the whole shutdown deadline, which the
+# worker's commit and close need more (a tombstone lost only leaves the worker to age out).
+TOMBSTONE_WAIT_S = 3.0
 
 
 def this_process(group: str, child: int | None) -> WorkerId:
@@ -112,15 +115,19 @@ class Heartbeat:
         return clients.producer(self._cluster, PRODUCER_CONFIG)
 
     def _tombstone(self, producer: Producer, timeout: float) -> None:
+        """Write the tombstone; wait for it unless beats are failing now (refused, broker away)."""
+        wait = 0.0 if self._told else min(timeout, TOMBSTONE_WAIT_S)
         try:
             producer.produce(
                 self.settings.topic, None, self.worker.key(), on_delivery=self._delivered
             )
         except BufferError:
             _LOG.warning("no tombstone for this worker's beats: the producer's queue is full")
-        left = producer.flush(max(timeout, 0.0))
-        if left:
-            _LOG.warning("this worker's beats not all delivered before the shutdown deadline")
+        if not producer.flush(max(wait, 0.0)):
+            return
+        if not self._told:
+            _LOG.warning("no tombstone delivered for this worker's beats: it will show as gone")
+        producer.purge()  # what is left would only hold up the process's exit
 
     def _delivered(self, error: KafkaError | None, _message: Message) -> None:
         if error is None:

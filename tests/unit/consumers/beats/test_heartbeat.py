@@ -10,7 +10,7 @@ from confluent_kafka import KafkaError
 
 from keel.consumers.beats import heartbeat
 from keel.consumers.beats.beat import WorkerId, decode
-from keel.consumers.beats.heartbeat import Heartbeat
+from keel.consumers.beats.heartbeat import TOMBSTONE_WAIT_S, Heartbeat
 from keel.consumers.telemetry.metrics import Snapshot
 from keel.schemas import clients
 from keel.schemas.beats import BeatSettings
@@ -26,6 +26,7 @@ class FakeProducer:
         self.sent: list[tuple[str, bytes | None, bytes]] = []
         self.error: KafkaError | None = None
         self._reports: list[Any] = []
+        self.flushed: list[float] = []  # the timeouts of each flush
 
     def produce(self, topic: str, value: bytes | None, key: bytes, on_delivery: Any) -> None:
         self.sent.append((topic, value, key))
@@ -37,7 +38,8 @@ class FakeProducer:
             report(self.error, None)
         return len(reports)
 
-    def flush(self, _timeout: float) -> int:
+    def flush(self, timeout: float) -> int:
+        self.flushed.append(timeout)
         self.poll(0)
         return 0
 
@@ -107,3 +109,17 @@ async def test_a_refused_topic_is_logged_once_and_the_beats_go_on(
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1
     assert "not authorized to Write topic beats" in warnings[0]
+
+
+@pytest.mark.parametrize(("refused", "waited"), [(False, [TOMBSTONE_WAIT_S]), (True, [0.0])])
+async def test_a_stop_waits_for_the_tombstone_briefly_and_not_at_all_while_beats_fail(
+    producer: FakeProducer, refused: bool, waited: list[float]
+) -> None:
+    if refused:
+        producer.error = KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED)
+    beats = beating({})
+    beats.start()
+    await asyncio.wait_for(beats_until(producer, 2), 10)
+    await beats.stop(30.0)
+    assert producer.sent[-1][1] is None
+    assert producer.flushed == waited
