@@ -106,6 +106,9 @@ class Heartbeat:
             )
         except BufferError:
             return None
+        except KafkaException as refused:  # librdkafka already knows: no Write on the topic
+            self._delivered(refused.args[0], None)
+            return None
         finally:
             self._producer.poll(0)  # reports of earlier beats
         return beat
@@ -123,13 +126,15 @@ class Heartbeat:
             )
         except BufferError:
             _LOG.warning("no tombstone for this worker's beats: the producer's queue is full")
+        except KafkaException as refused:
+            self._delivered(refused.args[0], None)
         if not producer.flush(max(wait, 0.0)):
             return
         if not self._told:
             _LOG.warning("no tombstone delivered for this worker's beats: it will show as gone")
         producer.purge()  # what is left would only hold up the process's exit
 
-    def _delivered(self, error: KafkaError | None, _message: Message) -> None:
+    def _delivered(self, error: KafkaError | None, _message: Message | None) -> None:
         if error is None:
             self._told.clear()
             return

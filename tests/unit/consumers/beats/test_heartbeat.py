@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError
+from confluent_kafka import KafkaError, KafkaException
 
 from keel.consumers.beats import heartbeat
 from keel.consumers.beats.beat import WorkerId, decode
@@ -25,11 +25,14 @@ class FakeProducer:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes]] = []
         self.error: KafkaError | None = None
+        self.raises: KafkaError | None = None
         self._reports: list[Any] = []
         self.flushed: list[float] = []  # the timeouts of each flush
 
     def produce(self, topic: str, value: bytes | None, key: bytes, on_delivery: Any) -> None:
         self.sent.append((topic, value, key))
+        if self.raises is not None:  # as librdkafka does once it knows the topic is refused
+            raise KafkaException(self.raises)
         self._reports.append(on_delivery)
 
     def poll(self, _timeout: float) -> int:
@@ -97,10 +100,15 @@ async def test_disabled_beats_publish_nothing(producer: FakeProducer) -> None:
     assert producer.sent == []
 
 
+@pytest.mark.parametrize("at_once", [False, True])
 async def test_a_refused_topic_is_logged_once_and_the_beats_go_on(
-    producer: FakeProducer, caplog: pytest.LogCaptureFixture
+    producer: FakeProducer, caplog: pytest.LogCaptureFixture, at_once: bool
 ) -> None:
-    producer.error = KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED)
+    refused = KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED)
+    if at_once:  # `produce` raises
+        producer.raises = refused
+    else:  # the delivery report says so
+        producer.error = refused
     beats = beating({})
     with caplog.at_level(logging.WARNING, heartbeat.__name__):
         beats.start()
