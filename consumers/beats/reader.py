@@ -98,10 +98,13 @@ def read_workers(
     *,
     settings: BeatSettings | None = None,
     now: float | None = None,
+    timeout: float = READ_TIMEOUT,
 ) -> list[WorkerView]:
-    """The workers (of `group`, or all) whose beats are in the topic now; [] without the topic."""
+    """The workers (of `group`, or all) whose beats are in the topic now; [] without the topic.
+
+    Raises `TimeoutError` if the topic cannot be read to its end within `timeout` seconds."""
     settings = settings or BeatSettings()
-    if settings.topic not in clients.admin(cluster).list_topics(timeout=READ_TIMEOUT).topics:
+    if settings.topic not in clients.admin(cluster).list_topics(timeout=timeout).topics:
         return []
-    records = read_state(state_reader(cluster), settings.topic, READ_TIMEOUT) or []
+    records = read_state(state_reader(cluster), settings.topic, timeout) or []
     return views(latest(records), time.time() if now is None else now, settings, group)
