@@ -59,14 +59,18 @@ class Heartbeat:
         read: Callable[[], Snapshot],
         *,
         clock: Callable[[], float] = time.time,
+        producer: Producer | None = None,
     ) -> None:
-        """`read` returns the worker's metrics snapshot; it is called on the event loop."""
+        """`read` returns the worker's metrics snapshot; it is called on the event loop.
+
+        Without a `producer`, one is built through `keel.schemas.clients` once beats start, after
+        the topic is ensured; a benchmark hands its own."""
         self.settings = settings
         self.worker = worker
         self._cluster = cluster
         self._read = read
         self._clock = clock
-        self._producer: Producer | None = None
+        self._producer = producer
         self._before: Counts | None = None
         self._task: asyncio.Task[None] | None = None
         self._told: set[int] = set()  # error codes already logged since the last delivery
@@ -87,7 +91,8 @@ class Heartbeat:
             await asyncio.to_thread(self._tombstone, self._producer, timeout)
 
     async def _run(self) -> None:
-        self._producer = await asyncio.to_thread(self._connect)
+        if self._producer is None:
+            self._producer = await asyncio.to_thread(self._connect)
         while True:
             self.beat()
             await asyncio.sleep(self.settings.interval)
