@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@# Dependency groups (PEP 735, `--group`) need pip 25.1+; a venv starts with Python's bundled pip.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pip>=25.1'
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local,load]' --group dev
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[local,load,console]' --group dev
 	touch $(STAMP)
 
 # kustomize renders deploy/k8s in the tests. It is built from the Go module proxy into .venv/bin;

@@ -61,4 +61,10 @@ OPTIONAL_GROUPS = {
         _HARNESS,
         "Load tests against a real broker: throughput, latency, correctness (the 'load' extra).",
     ),
+    "console": OptionalGroup(
+        "keel.consumers.console.cli:console_app",
+        "console",
+        frozenset({"fastapi", "starlette", "jinja2", "uvicorn", "multipart", "python_multipart"}),
+        "The operator console: groups, lag, rates, dead letters, replay (the 'console' extra).",
+    ),
 }

@@ -62,6 +62,8 @@ DEAD_LETTER_HEADERS = frozenset(
 # On a job replayed from a dead-letter topic: which dead-letter record, and when.
 REPLAY_OF = "keel-replay-of"
 REPLAYED_AT = "keel-replayed-at"
+# On a replay ledger entry: who asked for the replay (the console's token name), when known.
+REPLAYED_BY = "keel-replayed-by"
 # On a delayed job while it waits in the delayed topic: the routed topic it is released to.
 DELAYED_FOR_TOPIC = "keel-delayed-for-topic"
 # Key quarantine (docs/guarantees.md). On a parked record in the dead-letter topic: the job that

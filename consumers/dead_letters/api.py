@@ -83,8 +83,11 @@ def replay(
     dry_run: bool = False,
     on_letter: Callable[[Letter], None] = lambda _letter: None,
     cluster: ClusterSettings | None = None,
+    actor: str | None = None,
 ) -> ReplayReport:
-    """Replay the selected dead letters of `topic` not replayed before (see `replay.replay`)."""
+    """Replay the selected dead letters of `topic` not replayed before (see `replay.replay`).
+
+    `actor` names who asked; it is kept on each ledger entry."""
     return replay_selected(
         cluster or ClusterSettings(),
         dead_letter_name(topic),
@@ -93,6 +96,7 @@ def replay(
         limit=limit,
         dry_run=dry_run,
         on_letter=on_letter,
+        actor=actor,
     )
 
 

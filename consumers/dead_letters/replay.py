@@ -49,6 +49,7 @@ from keel.schemas.headers import (
     EXPIRES_AT,
     REPLAY_OF,
     REPLAYED_AT,
+    REPLAYED_BY,
 )
 from keel.schemas.settings import ClusterSettings
 from keel.schemas.topics import DEAD_LETTER_SUFFIX
@@ -123,8 +124,16 @@ class Replayer:
     exception aborts the open one (its letters were not replayed, and stay replayable).
     """
 
-    def __init__(self, cluster: ClusterSettings, dead_letters: str, batch: int = BATCH) -> None:
+    def __init__(
+        self,
+        cluster: ClusterSettings,
+        dead_letters: str,
+        batch: int = BATCH,
+        actor: str | None = None,
+    ) -> None:
+        """`actor`: who asked for the replay, written on each ledger entry (the audit trail)."""
         self._dead_letters = dead_letters
+        self._actor = actor
         self._batch = batch
         self._in_transaction = 0
         self._producer = clients.producer(
@@ -139,7 +148,7 @@ class Replayer:
     def send(self, letter: Letter) -> None:
         if not self._in_transaction:
             self._producer.begin_transaction()
-        produce_replay(self._producer, self._dead_letters, letter)
+        produce_replay(self._producer, self._dead_letters, letter, self._actor)
         self._in_transaction += 1
         if self._in_transaction >= self._batch:
             self.commit()
@@ -181,11 +190,13 @@ def replay(
     limit: int | None = None,
     dry_run: bool = False,
     on_letter: Callable[[Letter], None] = lambda _letter: None,
+    actor: str | None = None,
 ) -> ReplayReport:
     """Replay the selected, not yet replayed dead letters to their origin topics.
 
     At most `limit` of them, at most `rate` a second; `on_letter` is told of each as it goes (or,
-    with `dry_run`, of each that would go, and nothing is sent or created).
+    with `dry_run`, of each that would go, and nothing is sent or created). `actor` names who
+    asked, on each ledger entry.
     """
     if not dry_run:
         ensure_ledger(cluster, dead_letters)
@@ -204,7 +215,7 @@ def replay(
                 on_letter(item)
                 counts.replayed += 1
         return ReplayReport(counts.replayed, counts.already, counts.not_selected, dry_run)
-    with Replayer(cluster, dead_letters) as replayer:
+    with Replayer(cluster, dead_letters, actor=actor) as replayer:
         for item in chosen:
             if isinstance(item, quarantine.Resume):
                 replayer.send_resume(item)
@@ -265,13 +276,16 @@ def replay_headers(letter: Letter, now_ms: int) -> list[Header]:
     ]
 
 
-def produce_replay(producer: Producer, dead_letters: str, letter: Letter) -> None:
+def produce_replay(
+    producer: Producer, dead_letters: str, letter: Letter, actor: str | None = None
+) -> None:
     origin = letter.header(DLT_ORIGIN_TOPIC)
     if not origin:
         raise ValueError(f"{letter.topic}/{letter.id} has no {DLT_ORIGIN_TOPIC} header")
     headers: Any = replay_headers(letter, int(time.time() * 1000))
     producer.produce(origin, letter.value, letter.key, headers=headers)
-    producer.produce(ledger_topic(dead_letters), origin.encode(), letter.id.encode())
+    audit: Any = [] if actor is None else [(REPLAYED_BY, actor.encode())]
+    producer.produce(ledger_topic(dead_letters), origin.encode(), letter.id.encode(), headers=audit)
     producer.poll(0)
 
 

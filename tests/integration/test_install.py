@@ -168,17 +168,21 @@ def test_keel_version_is_the_package_version(installed: Installed, service: Path
 
 
 @pytest.mark.parametrize(
-    "command", [["load", "--help"], ["load", "run"], ["bench", "publish"]], ids=" ".join
+    "command",
+    [["load", "--help"], ["load", "run"], ["bench", "publish"], ["console"]],
+    ids=" ".join,
 )
 def test_a_command_of_a_missing_extra_exits_2_naming_it(
     installed: Installed, service: Path, command: list[str]
 ) -> None:
+    extra = "console" if command[0] == "console" else "load"
+
     ran = _run(installed, service, "keel", *command)
 
     assert ran.returncode == 2
     assert ran.stdout == ""
     assert ran.stderr.splitlines() == [
-        f"keel {command[0]} needs the 'load' extra: pip install '{DISTRIBUTION}[load]'"
+        f"keel {command[0]} needs the '{extra}' extra: pip install '{DISTRIBUTION}[{extra}]'"
     ]
 
 
