@@ -20,6 +20,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.cimpl import NewTopic
 
 from keel.consumers.app import App
+from keel.consumers.beats.heartbeat import Heartbeat, this_process
 from keel.consumers.dead_letters.kafka_sink import KafkaSink
 from keel.consumers.dead_letters.parking import HoldReader, ensure_state_topic, state_reader
 from keel.consumers.engine_factory import build_engine, engine_config
@@ -149,6 +150,8 @@ class Worker:
         self._proofs: set[asyncio.Task[None]] = set()
         self.prometheus = PrometheusView(self.metrics.snapshot)
         self.health = HealthServer(self.live, self.ready, self.prometheus.render, CONTENT_TYPE)
+        worker_id = this_process(self.group, settings.child)
+        self.beats = Heartbeat(settings.beats, settings.cluster, worker_id, self.metrics.snapshot)
 
     def _flow(self) -> None:
         self.source.flow()
@@ -203,6 +206,7 @@ class Worker:
             await self.health.start(self.settings.health_host, self.settings.health_port)
         await asyncio.to_thread(warm_readers, self.codec, self.app.handlers, self.topics)
         self.source.start()
+        self.beats.start()
         committing = asyncio.create_task(
             self.committer.run(self._committer_stop), name="keel-committer"
         )
@@ -232,6 +236,7 @@ class Worker:
         await committing
         await _within(deadline, self.committer.flush())
         await _within(deadline, self.source.close(deadline))
+        await _within(deadline, self.beats.stop(deadline.remaining()))  # gone from `keel workers`
         self.sink.close(deadline.remaining())
         self.pool.shutdown(wait=False, cancel_futures=True)
         # The last export reads on this loop.

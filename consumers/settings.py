@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.registrations import OnExpired
 from keel.consumers.telemetry.settings import TelemetrySettings
+from keel.schemas.beats import BeatSettings
 from keel.schemas.settings import ClusterSettings
 
 FETCH_WAIT_MAX_MS = 50
@@ -27,10 +28,12 @@ class WorkerSettings(BaseSettings):
 
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    beats: BeatSettings = Field(default_factory=BeatSettings)  # KEEL_BEATS_*: keel.consumers.beats
     group_id: str | None = None  # default: the App's name
     topics: tuple[str, ...] = ()  # default: the topics the handled job types are routed to
     group_protocol: Literal["classic", "consumer"] = "classic"
     group_instance_id: str | None = None  # static membership, e.g. the pod name
+    child: int | None = None  # this process's slot under `keel worker --processes N` (its beats)
     session_timeout_ms: int = 45_000
     max_poll_interval_ms: int = 300_000
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"

@@ -62,7 +62,11 @@ def child_command(target: str, index: int, health_port: int, log_level: str) -> 
 def child_settings(settings: WorkerSettings, index: int, health_port: int | None) -> WorkerSettings:
     """Child `index`'s settings: health on loopback only, where the supervisor polls it, and a
     static membership id of its own (the broker fences a second member with the same id)."""
-    update: dict[str, object] = {"health_host": "127.0.0.1", "health_port": health_port}
+    update: dict[str, object] = {
+        "health_host": "127.0.0.1",
+        "health_port": health_port,
+        "child": index,
+    }
     if settings.group_instance_id is not None:
         update["group_instance_id"] = f"{settings.group_instance_id}-{index}"
     return settings.model_copy(update=update)

@@ -44,10 +44,12 @@ def topics(
 def users(cluster: Cluster = "keel") -> None:
     """Print Strimzi KafkaUser manifests for the worker and a publisher, with their ACLs."""
     routed = _routed()
-    group = WorkerSettings().group_id
+    worker = WorkerSettings()
+    group = worker.group_id
     if not group:
         _fail(NO_GROUP)
-    typer.echo(render(kafka_users(routed, group, cluster), USERS_HEADER), nl=False)
+    users = kafka_users(routed, group, cluster, worker.beats.topic)
+    typer.echo(render(users, USERS_HEADER), nl=False)
 
 
 @app.command()

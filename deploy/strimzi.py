@@ -20,6 +20,7 @@ from keel.producers.delayed.timing import TIERS
 from keel.producers.scheduler.app import Scheduler
 from keel.producers.scheduler.state import STATE_CONFIG
 from keel.producers.topics import with_dead_letters
+from keel.schemas.beats import DEFAULT_TOPIC
 from keel.schemas.topics import dead_letter_topic, quarantine_topic
 
 _DAY_MS = 24 * 3600 * 1000
@@ -123,7 +124,7 @@ class Acl:
         return {"resource": resource, "operations": list(self.operations), "host": "*"}
 
 
-def worker_acls(topics: Iterable[str], group: str) -> list[Acl]:
+def worker_acls(topics: Iterable[str], group: str, beats: str = DEFAULT_TOPIC) -> list[Acl]:
     """Consume the job topics in `group`, write their dead-letter topics.
 
     No Create: the worker creates a missing `T.dlt` at start (`ensure_dead_letter_topics`), but
@@ -131,7 +132,8 @@ def worker_acls(topics: Iterable[str], group: str) -> list[Acl]:
     No cluster operation either: an idempotent producer needs IdempotentWrite on the cluster only
     on brokers older than Kafka 2.8 (KIP-679), where Write on a topic now implies it.
     The group's key-quarantine topic (`keel.quarantine.<group>`, compacted) is the worker's own:
-    it reads and writes it, and creates it at start (Create on that one literal name).
+    it reads and writes it, and creates it at start (Create on that one literal name). So is the
+    heartbeats topic `beats` (`keel.workers`, shared by every group) for `keel workers`.
     """
     topics = list(topics)
     return [
@@ -139,6 +141,7 @@ def worker_acls(topics: Iterable[str], group: str) -> list[Acl]:
         Acl("group", group, ("Read",)),
         *(Acl("topic", dead_letter_topic(t), ("Write", "Describe")) for t in topics),
         Acl("topic", quarantine_topic(group), ("Read", "Write", "Describe", "Create")),
+        Acl("topic", beats, ("Write", "Describe", "Create")),
     ]
 
 
@@ -176,10 +179,12 @@ def kafka_user(name: str, acls: list[Acl], cluster: str) -> dict[str, Any]:
     }
 
 
-def kafka_users(topics: Mapping[str, int], group: str, cluster: str) -> list[dict[str, Any]]:
+def kafka_users(
+    topics: Mapping[str, int], group: str, cluster: str, beats: str = DEFAULT_TOPIC
+) -> list[dict[str, Any]]:
     """The worker's user and a publisher's, for the job topics `topics`."""
     return [
-        kafka_user(WORKER_USER, worker_acls(topics, group), cluster),
+        kafka_user(WORKER_USER, worker_acls(topics, group, beats), cluster),
         kafka_user(PUBLISHER_USER, publisher_acls(topics), cluster),
     ]
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from keel._version import __version__
+from keel.consumers.beats.cli import show_workers
 from keel.consumers.cli import run_worker
 from keel.consumers.dead_letters.cli import app as dlt_app
 from keel.deploy.cli import app as deploy_app
@@ -50,6 +51,7 @@ def build(command: str) -> typer.Typer:
     app.add_typer(topics_app, name="topics")
     app.add_typer(schemas_app, name="schemas")
     app.command("worker")(run_worker)
+    app.command("workers")(show_workers)
     app.command("demo")(demo)
     app.add_typer(dlt_app, name="dlt")
     app.add_typer(scheduler_app, name="scheduler")

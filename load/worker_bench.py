@@ -95,9 +95,16 @@ def baseline(settings: ClusterSettings, topic: str, count: int) -> float:
 
 
 async def keel_rate(
-    settings: ClusterSettings, topic: str, count: int, latency: float, in_flight: int
+    settings: ClusterSettings,
+    topic: str,
+    count: int,
+    latency: float,
+    in_flight: int,
+    **overrides: object,
 ) -> float:
-    """Jobs/s of a keel worker whose handler sleeps `latency` seconds (0: returns at once)."""
+    """Jobs/s of a keel worker whose handler sleeps `latency` seconds (0: returns at once).
+
+    `overrides` are further `WorkerSettings` fields (e.g. `beats=BeatSettings(...)`)."""
     app = App(f"bench-{uuid.uuid4()}")
     seen = 0
     first = 0.0
@@ -119,6 +126,7 @@ async def keel_rate(
         max_in_flight=in_flight,
         buffer_high=BUFFER_HIGH,
         health_port=None,
+        **overrides,  # type: ignore[arg-type]
     )
     stop = asyncio.Event()
     with clients.registry(settings) as client:

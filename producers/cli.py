@@ -18,6 +18,7 @@ from keel.producers.demo import demo_routes_json, publish_demo, unrouted_demo_jo
 from keel.producers.publisher import Publisher
 from keel.producers.settings import NO_ROUTES, ProducerSettings
 from keel.producers.topics import ensure_topics, with_dead_letters
+from keel.producers.worker_beats import ensure_beats_topic
 from keel.schemas import asyncapi, avsc, clients, evolution, generate, schema_registry
 from keel.schemas.asyncapi import Channel
 from keel.schemas.catalog import contract_text
@@ -57,6 +58,8 @@ def ensure(delayed: bool = _DELAYED) -> None:
         report.found += more.found
         report.warnings += more.warnings
         report.refused |= more.refused
+    # Where workers publish their heartbeats (`keel workers`, the console).
+    wanted |= ensure_beats_topic(admin, report, settings.replication_factor)
     for name in report.created:
         typer.echo(f"created {name} ({wanted[name]} partitions)")
     for name in report.found:

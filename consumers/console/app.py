@@ -31,6 +31,7 @@ from keel.consumers.console.rates import RateSampler
 from keel.consumers.console.settings import ConsoleSettings
 from keel.producers.settings import ProducerSettings
 from keel.schemas import clients
+from keel.schemas.beats import BeatSettings
 from keel.schemas.errors import RegistryError
 from keel.schemas.settings import ClusterSettings
 
@@ -42,10 +43,12 @@ def create_app(
     cluster: ClusterSettings | None = None,
     *,
     delayed_topic: str | None = None,
+    beats: BeatSettings | None = None,
 ) -> FastAPI:
     """The console for `cluster`, with the tokens and limits of `settings`.
 
-    `delayed_topic` defaults to the publishers' (`KEEL_DELAYED_TOPIC`)."""
+    `delayed_topic` defaults to the publishers' (`KEEL_DELAYED_TOPIC`); `beats` (where workers
+    publish their heartbeats) to the workers' (`KEEL_BEATS_TOPIC`)."""
     settings = settings or ConsoleSettings()
     cluster = cluster or ClusterSettings()
     app = FastAPI(
@@ -57,6 +60,7 @@ def create_app(
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.rates = RateSampler()
     app.state.delayed_topic = delayed_topic or ProducerSettings().delayed_topic
+    app.state.beats = beats or BeatSettings()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in (session.router, dead_letter_pages.router, cluster_pages.router):
         app.include_router(router)

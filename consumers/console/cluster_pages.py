@@ -1,7 +1,8 @@
 """The read-only pages of the cluster: groups, one group's lag, rates, quarantine, delayed.
 
 GET /groups            consumer groups: state, member count
-GET /groups/{group}    members (client id, host, partitions); lag and time-lag per partition
+GET /groups/{group}    members (client id, host, partitions); lag and time-lag per partition;
+                       its worker processes, from their heartbeats (running, buffered, rates)
 GET /rates             live throughput and failure rate per job topic (polls /api/rates)
 GET /api/rates         the same numbers as JSON
 GET /api/groups/{group}  a group's lag as JSON
@@ -13,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from keel.consumers.beats import WorkerView, read_workers
 from keel.consumers.console import delayed, groups, holds
 from keel.consumers.console.auth import Principal, reader
 from keel.consumers.console.rates import TopicRate
@@ -42,7 +44,8 @@ def group_list(request: Request, principal: Viewer) -> Response:
 @router.get("/groups/{group}")
 def group_page(request: Request, principal: Viewer, group: str) -> Response:
     detail = groups.describe(request.app.state.cluster, group, _timeout(request))
-    return _render(request, "group.html", principal, group=detail)
+    workers = [view.as_json() for view in _workers(request, group)]
+    return _render(request, "group.html", principal, group=detail, workers=workers)
 
 
 @router.get("/api/groups/{group}")
@@ -53,7 +56,13 @@ def group_json(request: Request, _principal: Viewer, group: str) -> dict[str, ob
         "state": detail.state,
         "members": [vars(m) for m in detail.members],
         "partitions": [{**vars(p), "lag": p.lag} for p in detail.partitions],
+        "workers": [view.as_json() for view in _workers(request, group)],
     }
+
+
+def _workers(request: Request, group: str) -> list[WorkerView]:
+    state = request.app.state
+    return read_workers(state.cluster, group, settings=state.beats, timeout=_timeout(request))
 
 
 @router.get("/rates")

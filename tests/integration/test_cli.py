@@ -129,3 +129,21 @@ def test_bench_publish_prints_medians_and_ratio_as_json(routed: dict[str, str]) 
     assert figures["raw_per_s"] > 0
     assert len(figures["stock_runs"]) == 3
     assert figures["ratio_vs_stock"] == figures["typed_per_s"] / figures["stock_per_s"]
+
+
+def test_topics_ensure_creates_the_compacted_worker_beats_topic(
+    admin: AdminClient, routed: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beats = unique_name("workers")
+    monkeypatch.setenv("KEEL_BEATS_TOPIC", beats)
+
+    first = runner.invoke(app, ["topics", "ensure"])
+    again = runner.invoke(app, ["topics", "ensure"])
+
+    assert first.exit_code == 0, first.output
+    assert f"created {beats} (1 partitions)" in first.output
+    assert f"found   {beats}" in again.output
+    [config] = [
+        f.result(10) for f in admin.describe_configs([ConfigResource("topic", beats)]).values()
+    ]
+    assert config["cleanup.policy"].value == "compact"

@@ -15,6 +15,7 @@ from confluent_kafka.admin._resource import ResourceType
 
 from keel.consumers.dead_letters.replay import LEDGER_SUFFIX
 from keel.deploy.local.users import Resource, group, topic
+from keel.schemas.beats import DEFAULT_TOPIC
 from keel.schemas.topics import dead_letter_topic
 from tests.support.processes import WorkerProcess, lines
 from tests.support.schedules import every_second
@@ -46,6 +47,7 @@ def worker_grants(jobs: str, group_id: str) -> list[Grant]:
         Grant(topic(jobs), [READ]),
         Grant(group(group_id), [READ]),
         Grant(topic(dead_letter_topic(jobs)), [WRITE]),
+        Grant(topic(DEFAULT_TOPIC), [WRITE]),  # its heartbeats
     ]
 
 
@@ -64,7 +66,10 @@ def dlt_tools_grants(jobs: str) -> list[Grant]:
 
 
 def topics_ensure_grants(jobs: str) -> list[Grant]:
-    return [Grant(topic(jobs, prefixed=True), [CREATE, DESCRIBE])]
+    return [
+        Grant(topic(jobs, prefixed=True), [CREATE, DESCRIBE]),
+        Grant(topic(DEFAULT_TOPIC), [CREATE, DESCRIBE]),  # the workers' heartbeats
+    ]
 
 
 def scheduler_grants(name: str, jobs: str) -> list[Grant]:

@@ -49,3 +49,8 @@ def test_each_child_of_a_static_member_gets_an_instance_id_of_its_own() -> None:
     assert child_settings(pod, 0, 1).group_instance_id == "keel-worker-0-0"
     assert child_settings(pod, 1, 2).group_instance_id == "keel-worker-0-1"
     assert child_settings(WorkerSettings(), 1, 2).group_instance_id is None
+
+
+def test_each_child_knows_its_slot_for_its_heartbeats() -> None:
+    assert WorkerSettings().child is None
+    assert child_settings(WorkerSettings(), 3, 2).child == 3

@@ -204,7 +204,9 @@ def _granted(acls: list[Acl]) -> set[tuple[str, str, str]]:
     return {(a.resource, a.name, op) for a in acls for op in a.operations}
 
 
-def test_a_worker_reads_its_topics_and_group_and_writes_only_dead_letters_and_quarantine() -> None:
+def test_a_worker_reads_its_topics_and_group_and_writes_only_dead_letters_quarantine_beats() -> (
+    None
+):
     granted = _granted(worker_acls(["jobs.a"], "billing"))
 
     assert granted == {
@@ -217,6 +219,9 @@ def test_a_worker_reads_its_topics_and_group_and_writes_only_dead_letters_and_qu
         ("topic", "keel.quarantine.billing", "Write"),
         ("topic", "keel.quarantine.billing", "Describe"),
         ("topic", "keel.quarantine.billing", "Create"),
+        ("topic", "keel.workers", "Write"),
+        ("topic", "keel.workers", "Describe"),
+        ("topic", "keel.workers", "Create"),
     }
 
 
