@@ -35,8 +35,13 @@ _DELAYED = typer.Option(
 )
 
 
+_STATUS = typer.Option(
+    False, "--status", help="Also the job status topic (KEEL_STATUS_TOPIC, docs/status.md)."
+)
+
+
 @topics_app.command("ensure")
-def ensure(delayed: bool = _DELAYED) -> None:
+def ensure(delayed: bool = _DELAYED, status: bool = _STATUS) -> None:
     """Create every routed job topic and its dead-letter topic; report what was there.
 
     With no routes there is nothing to create, and a deploy step that creates nothing is
@@ -53,6 +58,16 @@ def ensure(delayed: bool = _DELAYED) -> None:
     if delayed:  # the delayed jobs' topics (docs/scheduling.md), for `delay=` and `eta=`
         wanted |= DelayedNames(settings.delayed_topic).partitions()
         more = ensure_delayed_topics(cluster, settings)
+        report.created += more.created
+        report.found += more.found
+        report.warnings += more.warnings
+        report.refused |= more.refused
+    if status:  # compacted by job id, deleted after KEEL_STATUS_RETENTION_MS
+        kept = settings.status
+        wanted[kept.topic] = kept.partitions
+        more = ensure_topics(
+            admin, {kept.topic: kept.partitions}, settings.replication_factor, kept.topic_config()
+        )
         report.created += more.created
         report.found += more.found
         report.warnings += more.warnings
