@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.context import Context
 from keel.consumers.retry_policy import RetryPolicy
+from keel.consumers.status.results import check_return, result_model, returning
 
 AsyncHandler = Callable[[Any, Context], Coroutine[Any, Any, None]]
 SyncHandler = Callable[[Any, Context], None]
@@ -55,10 +56,14 @@ class Registrations:
             raise ValueError(f"{job_type.__name__} already has a handler")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive")
+        check_return(job_type, handler)
+        is_async = inspect.iscoroutinefunction(handler)
+        if result_model(job_type) is not None:  # its return value is the job's result
+            handler = returning(handler, is_async)
         registration = Registration(
             job_type,
             handler,
-            inspect.iscoroutinefunction(handler),
+            is_async,
             policy,
             timeout,
             quarantine=quarantine,

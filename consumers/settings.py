@@ -16,6 +16,7 @@ from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.registrations import OnExpired
 from keel.consumers.telemetry.settings import TelemetrySettings
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.status.settings import StatusSettings
 
 FETCH_WAIT_MAX_MS = 50
 
@@ -27,6 +28,8 @@ class WorkerSettings(BaseSettings):
 
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    # Job status (KEEL_STATUS_*, docs/status.md): the topic, its retention, the tracked types.
+    status: StatusSettings = Field(default_factory=StatusSettings)
     group_id: str | None = None  # default: the App's name
     topics: tuple[str, ...] = ()  # default: the topics the handled job types are routed to
     group_protocol: Literal["classic", "consumer"] = "classic"

@@ -1,0 +1,216 @@
+"""The worker's half of job status: each transition of a tracked job, written by job id.
+
+An observer (`pipeline.observer`): `running` when an attempt starts, `retrying` with the next
+attempt's time when one fails and will be tried again, `done` (with the result, when the type
+declares one) when it succeeds, `dead_lettered` with the reason once its dead letter is
+acknowledged, `expired` when it expired before it started and was dropped (an expired job that
+is dead-lettered is `dead_lettered`, reason `expired`).
+
+Off the hot path: statuses go to a producer of the recorder's own, which batches them
+(`KEEL_STATUS_LINGER_MS`); nothing waits for them, and an untracked job costs a set lookup. A
+status that cannot be queued (librdkafka's queue full) or delivered is counted and logged, and
+the job goes on: a status may trail, or miss, a transition (docs/status.md says where).
+"""
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaError, Message, Producer
+from pydantic import BaseModel, ValidationError
+
+from keel.consumers.context import Context
+from keel.consumers.pipeline.observer import PROCESSED, NoObserver
+from keel.consumers.pipeline.records import Message as Record
+from keel.consumers.status.results import RESULT_BOX
+from keel.schemas.errors import EncodeError
+from keel.schemas.headers import JOB_ID, header_value
+from keel.schemas.job import Job
+from keel.schemas.status.record import JobState, JobStatus, encode, partition_of
+
+_LOG = logging.getLogger(__name__)
+ResultEncoder = Callable[[Job], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """The job types a worker records, and the result encoder of those that declare one."""
+
+    names: frozenset[str]
+    results: Mapping[str, tuple[type[Job], ResultEncoder]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Attempt:
+    job_id: str
+    attempt: int
+    started_ms: int
+    box: list[object] | None = None
+
+
+class StatusRecorder(NoObserver):
+    """Writes the transitions of tracked jobs to the status topic; `close()` flushes them."""
+
+    scoped = True  # a result box is set in each tracked attempt's own context
+
+    def __init__(
+        self,
+        producer: Callable[[dict[str, object]], Producer],
+        topic: str,
+        partitions: int,
+        tracked: Tracked,
+    ) -> None:
+        """`producer(extra)` builds the recorder's producer with `extra` keys (its callback)."""
+        self._producer = producer({"on_delivery": self.on_delivery})
+        self._topic = topic
+        self._partitions = partitions
+        self._tracked = tracked
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self._open: dict[int, _Attempt] = {}  # id(record) -> its attempt under way
+        self.dropped = 0  # statuses not queued or not delivered
+
+    def attempt_started(self, record: Record, context: Context) -> None:
+        if context.job_type not in self._tracked.names:
+            return
+        now = _now_ms()
+        attempt = _Attempt(context.job_id, context.attempt, now)
+        self._open[id(record)] = attempt
+        self._write("running", context.job_type, attempt, at_ms=now)
+
+    def attempt_scope(self, record: Record, context: Context) -> None:
+        attempt = self._open.get(id(record))
+        if attempt is not None and context.job_type in self._tracked.results:
+            attempt.box = []
+            RESULT_BOX.set(attempt.box)
+
+    def attempt_ended(
+        self,
+        job_type: str,
+        outcome: str,
+        seconds: float,
+        record: Record | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        attempt = None if record is None else self._open.pop(id(record), None)
+        if attempt is None or outcome != PROCESSED:
+            return  # a failure is written as it is decided: retry_scheduled, letter_written
+        result, problem = self._result(job_type, attempt, error)
+        now = _now_ms()
+        self._write(
+            "done", job_type, attempt, at_ms=now, finished_ms=now, result=result, error=problem
+        )
+
+    def retry_scheduled(
+        self, record: Record, job_type: str, attempt: int, delay: float, error: BaseException
+    ) -> None:
+        if job_type not in self._tracked.names:
+            return
+        now = _now_ms()
+        job_id = _job_id(record)
+        self._write(
+            "retrying",
+            job_type,
+            _Attempt(job_id, attempt, 0),
+            at_ms=now,
+            next_attempt_ms=now + int(delay * 1000),
+            error=_described(error),
+        )
+
+    def letter_written(self, record: Record, job_type: str | None, reason: str) -> None:
+        if job_type not in self._tracked.names:
+            return
+        attempt = _Attempt(_job_id(record), 0, 0)
+        self._write("dead_lettered", job_type, attempt, at_ms=_now_ms(), reason=reason)
+
+    def job_expired(self, record: Record, job_type: str, action: str) -> None:
+        if job_type not in self._tracked.names or action != "drop":
+            return  # one dead-lettered is written when its letter is
+        attempt = _Attempt(_job_id(record), 0, 0)
+        self._write("expired", job_type, attempt, at_ms=_now_ms(), reason="expired")
+
+    def close(self, timeout: float) -> None:
+        """Send what is batched, waiting at most `timeout` seconds."""
+        left = self._producer.flush(max(timeout, 0))
+        if left:
+            self.dropped += left
+            _LOG.warning("%d job statuses not sent before the worker stopped", left)
+
+    def on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        """The producer's callback: a status that did not arrive is counted and logged."""
+        if error is not None:
+            self.dropped += 1
+            _LOG.warning("status of job %r not written: %s", message.key(), error.str())
+
+    def _result(
+        self, job_type: str, attempt: _Attempt, error: BaseException | None
+    ) -> tuple[bytes | None, str | None]:
+        declared = self._tracked.results.get(job_type)
+        if declared is None or error is not None or not attempt.box:
+            return None, None
+        model, encoder = declared
+        value = attempt.box[-1]
+        try:
+            checked = value if isinstance(value, model) else model.model_validate(_plain(value))
+            return encoder(checked), None
+        except (ValidationError, EncodeError, TypeError) as problem:
+            _LOG.warning(
+                "result of job %s is not a %s: %s", attempt.job_id, model.__name__, problem
+            )
+            return None, f"result invalid: {problem}"
+
+    def _write(
+        self,
+        state: JobState,
+        job_type: str,
+        attempt: _Attempt,
+        *,
+        at_ms: int,
+        finished_ms: int | None = None,
+        next_attempt_ms: int | None = None,
+        result: bytes | None = None,
+        error: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        status = JobStatus(
+            attempt.job_id,
+            state,
+            job_type=job_type,
+            attempt=attempt.attempt,
+            at_ms=at_ms,
+            worker=self.worker,
+            started_ms=attempt.started_ms or None,
+            finished_ms=finished_ms,
+            next_attempt_ms=next_attempt_ms,
+            error=error,
+            reason=reason,
+            result=result,
+        )
+        try:
+            self._producer.produce(
+                self._topic,
+                encode(status),
+                attempt.job_id.encode(),
+                partition=partition_of(attempt.job_id, self._partitions),
+            )
+        except BufferError:
+            self.dropped += 1
+        self._producer.poll(0)  # serve the delivery reports that are in
+
+
+def _job_id(record: Record) -> str:
+    return (header_value(record.headers(), JOB_ID) or b"").decode()
+
+
+def _plain(value: object) -> object:
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
+def _described(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
