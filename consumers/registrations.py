@@ -3,7 +3,7 @@
 import inspect
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
@@ -15,6 +15,9 @@ from keel.consumers.status.results import check_return, result_model, returning
 AsyncHandler = Callable[[Any, Context], Coroutine[Any, Any, None]]
 SyncHandler = Callable[[Any, Context], None]
 Handler = AsyncHandler | SyncHandler
+# What `App.handler` takes: a handler may return its job's result when the job type declares
+# one (docs/status.md); it is registered wrapped, so that the engine runs a `Handler`.
+ReturningHandler = Callable[[Any, Context], object]
 # What becomes of a job that expired before it started (see keel.consumers.pipeline.expiry).
 OnExpired = Literal["dead-letter", "drop"]
 
@@ -44,7 +47,7 @@ class Registrations:
     def add(
         self,
         job_type: type[BaseModel],
-        handler: Handler,
+        handler: ReturningHandler,
         policy: RetryPolicy,
         timeout: float | None,
         *,
@@ -62,7 +65,7 @@ class Registrations:
             handler = returning(handler, is_async)
         registration = Registration(
             job_type,
-            handler,
+            cast(Handler, handler),  # returns None: `check_return` refused any other
             is_async,
             policy,
             timeout,
