@@ -6,10 +6,12 @@ declares one) when it succeeds, `dead_lettered` with the reason once its dead le
 acknowledged, `expired` when it expired before it started and was dropped (an expired job that
 is dead-lettered is `dead_lettered`, reason `expired`).
 
-Off the hot path: statuses go to a producer of the recorder's own, which batches them
-(`KEEL_STATUS_LINGER_MS`); nothing waits for them, and an untracked job costs a set lookup. A
-status that cannot be queued (librdkafka's queue full) or delivered is counted and logged, and
-the job goes on: a status may trail, or miss, a transition (docs/status.md says where).
+Off the hot path: a transition only replaces the job's pending status in a dict; every
+`KEEL_STATUS_LINGER_MS` the pending statuses go to a producer of the recorder's own, one record
+per job (a job that ran and finished within the window writes only `done`: the cost of status
+is about one small record per job). Nothing waits for them, and an untracked job costs a set
+lookup. A status that cannot be queued (librdkafka's queue full) or delivered is counted and
+logged, and the job goes on: a status may trail, or miss, a transition (docs/status.md).
 """
 
 import logging
@@ -26,13 +28,15 @@ from keel.consumers.context import Context
 from keel.consumers.pipeline.observer import PROCESSED, NoObserver
 from keel.consumers.pipeline.records import Message as Record
 from keel.consumers.status.results import RESULT_BOX
+from keel.consumers.status.values import Transition, status_value
 from keel.schemas.errors import EncodeError
 from keel.schemas.headers import JOB_ID, header_value
 from keel.schemas.job import Job
-from keel.schemas.status.record import JobState, JobStatus, encode, partition_of
+from keel.schemas.status.record import partition_of
 
 _LOG = logging.getLogger(__name__)
 ResultEncoder = Callable[[Job], bytes]
+Later = Callable[[float, Callable[[], None]], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,20 +58,29 @@ class _Attempt:
 class StatusRecorder(NoObserver):
     """Writes the transitions of tracked jobs to the status topic; `close()` flushes them."""
 
-    scoped = True  # a result box is set in each tracked attempt's own context
-
     def __init__(
         self,
         producer: Callable[[dict[str, object]], Producer],
         topic: str,
         partitions: int,
         tracked: Tracked,
+        *,
+        later: Later,
+        linger_s: float,
     ) -> None:
-        """`producer(extra)` builds the recorder's producer with `extra` keys (its callback)."""
+        """`producer(extra)` builds the recorder's producer with `extra` keys (its callback).
+
+        `later(seconds, callback)` calls back on the loop (`loop.call_later`): the window's end.
+        """
         self._producer = producer({"on_delivery": self.on_delivery})
+        self._later = later
+        self._linger_s = linger_s
+        self._pending: dict[str, Transition] = {}  # job id -> its latest transition
         self._topic = topic
         self._partitions = partitions
         self._tracked = tracked
+        # Only a type with a result needs each attempt in a context of its own (its box).
+        self.scoped = bool(tracked.results)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self._open: dict[int, _Attempt] = {}  # id(record) -> its attempt under way
         self.dropped = 0  # statuses not queued or not delivered
@@ -76,9 +89,11 @@ class StatusRecorder(NoObserver):
         if context.job_type not in self._tracked.names:
             return
         now = _now_ms()
-        attempt = _Attempt(context.job_id, context.attempt, now)
+        attempt = _Attempt(_job_id(record), context.attempt, now)
         self._open[id(record)] = attempt
-        self._write("running", context.job_type, attempt, at_ms=now)
+        self._write(
+            attempt.job_id, Transition("running", context.job_type, attempt.attempt, now, now)
+        )
 
     def attempt_scope(self, record: Record, context: Context) -> None:
         attempt = self._open.get(id(record))
@@ -99,9 +114,19 @@ class StatusRecorder(NoObserver):
             return  # a failure is written as it is decided: retry_scheduled, letter_written
         result, problem = self._result(job_type, attempt, error)
         now = _now_ms()
-        self._write(
-            "done", job_type, attempt, at_ms=now, finished_ms=now, result=result, error=problem
+        done = Transition(
+            "done",
+            job_type,
+            attempt.attempt,
+            now,
+            attempt.started_ms,
+            now,
+            0,
+            problem,
+            None,
+            result,
         )
+        self._write(attempt.job_id, done)
 
     def retry_scheduled(
         self, record: Record, job_type: str, attempt: int, delay: float, error: BaseException
@@ -109,30 +134,41 @@ class StatusRecorder(NoObserver):
         if job_type not in self._tracked.names:
             return
         now = _now_ms()
-        job_id = _job_id(record)
-        self._write(
-            "retrying",
-            job_type,
-            _Attempt(job_id, attempt, 0),
-            at_ms=now,
-            next_attempt_ms=now + int(delay * 1000),
-            error=_described(error),
-        )
+        next_ms = now + int(delay * 1000)
+        retrying = Transition("retrying", job_type, attempt, now, 0, 0, next_ms, _described(error))
+        self._write(_job_id(record), retrying)
 
     def letter_written(self, record: Record, job_type: str | None, reason: str) -> None:
         if job_type not in self._tracked.names:
             return
-        attempt = _Attempt(_job_id(record), 0, 0)
-        self._write("dead_lettered", job_type, attempt, at_ms=_now_ms(), reason=reason)
+        dead = Transition("dead_lettered", job_type, 0, _now_ms(), reason=reason)
+        self._write(_job_id(record), dead)
 
     def job_expired(self, record: Record, job_type: str, action: str) -> None:
         if job_type not in self._tracked.names or action != "drop":
             return  # one dead-lettered is written when its letter is
-        attempt = _Attempt(_job_id(record), 0, 0)
-        self._write("expired", job_type, attempt, at_ms=_now_ms(), reason="expired")
+        expired = Transition("expired", job_type, 0, _now_ms(), reason="expired")
+        self._write(_job_id(record), expired)
+
+    def send(self) -> None:
+        """Hand every pending status to the producer: the end of a window."""
+        pending, self._pending = self._pending, {}
+        produce = self._producer.produce
+        for job_id, transition in pending.items():
+            try:
+                produce(
+                    self._topic,
+                    status_value(job_id, self.worker, transition),
+                    job_id.encode(),
+                    partition=partition_of(job_id, self._partitions),
+                )
+            except BufferError:
+                self.dropped += 1
+        self._producer.poll(0)  # serve the delivery reports that are in
 
     def close(self, timeout: float) -> None:
-        """Send what is batched, waiting at most `timeout` seconds."""
+        """Send what is pending and batched, waiting at most `timeout` seconds."""
+        self.send()
         left = self._producer.flush(max(timeout, 0))
         if left:
             self.dropped += left
@@ -161,43 +197,10 @@ class StatusRecorder(NoObserver):
             )
             return None, f"result invalid: {problem}"
 
-    def _write(
-        self,
-        state: JobState,
-        job_type: str,
-        attempt: _Attempt,
-        *,
-        at_ms: int,
-        finished_ms: int | None = None,
-        next_attempt_ms: int | None = None,
-        result: bytes | None = None,
-        error: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        status = JobStatus(
-            attempt.job_id,
-            state,
-            job_type=job_type,
-            attempt=attempt.attempt,
-            at_ms=at_ms,
-            worker=self.worker,
-            started_ms=attempt.started_ms or None,
-            finished_ms=finished_ms,
-            next_attempt_ms=next_attempt_ms,
-            error=error,
-            reason=reason,
-            result=result,
-        )
-        try:
-            self._producer.produce(
-                self._topic,
-                encode(status),
-                attempt.job_id.encode(),
-                partition=partition_of(attempt.job_id, self._partitions),
-            )
-        except BufferError:
-            self.dropped += 1
-        self._producer.poll(0)  # serve the delivery reports that are in
+    def _write(self, job_id: str, transition: Transition) -> None:
+        if not self._pending:
+            self._later(self._linger_s, self.send)  # the window opens with its first status
+        self._pending[job_id] = transition
 
 
 def _job_id(record: Record) -> str:

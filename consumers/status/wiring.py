@@ -6,6 +6,7 @@ deleted after `KEEL_STATUS_RETENTION_MS`), and each declared result model's sche
 registered for it up front, so the first `done` does not wait for the registry.
 """
 
+import asyncio
 import logging
 
 from keel.consumers.app import App
@@ -40,7 +41,7 @@ def open_recorder(app: App, settings: WorkerSettings) -> StatusRecorder | None:
     if partitions is None:
         return None
     config: dict[str, object] = {
-        "linger.ms": status.linger_ms,
+        "linger.ms": 5,  # the recorder batches for KEEL_STATUS_LINGER_MS itself
         "acks": "all",
         "enable.idempotence": True,
         "compression.type": "lz4",
@@ -50,6 +51,8 @@ def open_recorder(app: App, settings: WorkerSettings) -> StatusRecorder | None:
         status.topic,
         partitions,
         Tracked(frozenset(tracked), _result_encoders(settings, tracked)),
+        later=asyncio.get_running_loop().call_later,
+        linger_s=status.linger_ms / 1000,
     )
 
 
