@@ -1,6 +1,7 @@
 """Job status and results by id, against the real broker and registry (docs/status.md)."""
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -9,8 +10,11 @@ from typing import ClassVar
 
 import pytest
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from typer.testing import CliRunner
 
+from keel.cli import app as cli
 from keel.consumers import App, Context, Reject, Retry
 from keel.consumers.runner import Worker
 from keel.producers import AsyncPublisher, ProducerSettings, Publisher, Route
@@ -221,3 +225,54 @@ def test_an_unknown_id_is_unknown_with_why_and_waiting_for_it_times_out(
             publisher.result(new_job_id(), timeout=2)
         assert 1.5 <= time.monotonic() - started < 20
         assert timed_out.value.status.state == "unknown"
+
+
+def test_topics_ensure_status_creates_the_compacted_status_topic(
+    cluster: Cluster, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = unique_name("status-cli")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
+    monkeypatch.setenv("SCHEMA_REGISTRY_URL", cluster.registry_url)
+    monkeypatch.setenv("KEEL_ROUTES", json.dumps({"x.Y": {"topic": unique_name("t")}}))
+    monkeypatch.setenv("KEEL_STATUS_TOPIC", topic)
+    monkeypatch.setenv("KEEL_STATUS_RETENTION_MS", "7200000")
+
+    result = CliRunner().invoke(cli, ["topics", "ensure", "--status"])
+
+    assert result.exit_code == 0, result.output
+    assert f"created {topic} (6 partitions)" in result.output
+    resource = ConfigResource("topic", topic)
+    [config] = [f.result(10) for f in admin.describe_configs([resource]).values()]
+    assert config["cleanup.policy"].value == "compact,delete"
+    assert config["retention.ms"].value == "7200000"
+
+
+def test_jobs_status_shows_a_queued_job_and_exits_3_for_an_unknown_one(
+    cluster: Cluster,
+    new_topic: Callable[..., str],
+    status_settings: StatusSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a tracked job published with no worker running
+    topic = new_topic("status-cli")
+    settings = producer_settings(topic, status_settings, Chore)
+    with Publisher(cluster.settings(), settings) as publisher:
+        job_id = publisher.publish(Chore(n=3)).job_id
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
+    monkeypatch.setenv("SCHEMA_REGISTRY_URL", cluster.registry_url)
+    monkeypatch.setenv("KEEL_STATUS_TOPIC", status_settings.topic)
+    runner = CliRunner()
+    # When `keel jobs status` asks, as JSON and plain
+    shown = runner.invoke(cli, ["jobs", "status", job_id, "--json"])
+    plain = runner.invoke(cli, ["jobs", "status", job_id])
+    missing = runner.invoke(cli, ["jobs", "status", new_job_id()])
+    # Then it is queued, with its type and the time in its id; an unknown id exits 3 with why
+    assert shown.exit_code == 0, shown.output
+    document = json.loads(shown.output)
+    assert (document["state"], document["job_type"]) == ("queued", Chore.get_fullname())
+    assert document["queued"].startswith(time.strftime("%Y-%m-%d", time.gmtime()))
+    assert plain.exit_code == 0, plain.output
+    assert "state: queued" in plain.output
+    assert missing.exit_code == 3, missing.output
+    assert "state: unknown" in missing.output
+    assert "reason: not_found" in missing.output
