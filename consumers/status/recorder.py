@@ -47,14 +47,6 @@ class Tracked:
     results: Mapping[str, tuple[type[Job], ResultEncoder]] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
-class _Attempt:
-    job_id: str
-    attempt: int
-    started_ms: int
-    box: list[object] | None = None
-
-
 class StatusRecorder(NoObserver):
     """Writes the transitions of tracked jobs to the status topic; `close()` flushes them."""
 
@@ -82,18 +74,17 @@ class StatusRecorder(NoObserver):
         # Only a type with a result needs each attempt in a context of its own (its box).
         self.scoped = bool(tracked.results)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
-        self._open: dict[int, _Attempt] = {}  # id(record) -> its attempt under way
+        self._open: dict[int, Transition] = {}  # id(record) -> its attempt under way
         self.dropped = 0  # statuses not queued or not delivered
 
     def attempt_started(self, record: Record, context: Context) -> None:
-        if context.job_type not in self._tracked.names:
+        job_type = context.job_type
+        if job_type not in self._tracked.names:
             return
         now = _now_ms()
-        attempt = _Attempt(_job_id(record), context.attempt, now)
-        self._open[id(record)] = attempt
-        self._write(
-            attempt.job_id, Transition("running", context.job_type, attempt.attempt, now, now)
-        )
+        running = Transition(_job_id(record), "running", job_type, context.attempt, now, now)
+        self._open[id(record)] = running
+        self._write(running)
 
     def attempt_scope(self, record: Record, context: Context) -> None:
         attempt = self._open.get(id(record))
@@ -112,21 +103,12 @@ class StatusRecorder(NoObserver):
         attempt = None if record is None else self._open.pop(id(record), None)
         if attempt is None or outcome != PROCESSED:
             return  # a failure is written as it is decided: retry_scheduled, letter_written
-        result, problem = self._result(job_type, attempt, error)
-        now = _now_ms()
-        done = Transition(
-            "done",
-            job_type,
-            attempt.attempt,
-            now,
-            attempt.started_ms,
-            now,
-            0,
-            problem,
-            None,
-            result,
-        )
-        self._write(attempt.job_id, done)
+        if attempt.box is not None:
+            attempt.result, attempt.error = self._result(job_type, attempt, error)
+            attempt.box = None
+        attempt.state = "done"
+        attempt.at_ms = attempt.finished_ms = _now_ms()
+        self._write(attempt)  # the same object as its `running`: sent once if still pending
 
     def retry_scheduled(
         self, record: Record, job_type: str, attempt: int, delay: float, error: BaseException
@@ -135,20 +117,22 @@ class StatusRecorder(NoObserver):
             return
         now = _now_ms()
         next_ms = now + int(delay * 1000)
-        retrying = Transition("retrying", job_type, attempt, now, 0, 0, next_ms, _described(error))
-        self._write(_job_id(record), retrying)
+        retrying = Transition(
+            _job_id(record), "retrying", job_type, attempt, now, 0, 0, next_ms, _described(error)
+        )
+        self._write(retrying)
 
     def letter_written(self, record: Record, job_type: str | None, reason: str) -> None:
         if job_type not in self._tracked.names:
             return
-        dead = Transition("dead_lettered", job_type, 0, _now_ms(), reason=reason)
-        self._write(_job_id(record), dead)
+        dead = Transition(_job_id(record), "dead_lettered", job_type, 0, _now_ms(), reason=reason)
+        self._write(dead)
 
     def job_expired(self, record: Record, job_type: str, action: str) -> None:
         if job_type not in self._tracked.names or action != "drop":
             return  # one dead-lettered is written when its letter is
-        expired = Transition("expired", job_type, 0, _now_ms(), reason="expired")
-        self._write(_job_id(record), expired)
+        expired = Transition(_job_id(record), "expired", job_type, 0, _now_ms(), reason="expired")
+        self._write(expired)
 
     def send(self) -> None:
         """Hand every pending status to the producer: the end of a window."""
@@ -158,7 +142,7 @@ class StatusRecorder(NoObserver):
             try:
                 produce(
                     self._topic,
-                    status_value(job_id, self.worker, transition),
+                    status_value(self.worker, transition),
                     job_id.encode(),
                     partition=partition_of(job_id, self._partitions),
                 )
@@ -181,7 +165,7 @@ class StatusRecorder(NoObserver):
             _LOG.warning("status of job %r not written: %s", message.key(), error.str())
 
     def _result(
-        self, job_type: str, attempt: _Attempt, error: BaseException | None
+        self, job_type: str, attempt: Transition, error: BaseException | None
     ) -> tuple[bytes | None, str | None]:
         declared = self._tracked.results.get(job_type)
         if declared is None or error is not None or not attempt.box:
@@ -197,10 +181,10 @@ class StatusRecorder(NoObserver):
             )
             return None, f"result invalid: {problem}"
 
-    def _write(self, job_id: str, transition: Transition) -> None:
+    def _write(self, transition: Transition) -> None:
         if not self._pending:
             self._later(self._linger_s, self.send)  # the window opens with its first status
-        self._pending[job_id] = transition
+        self._pending[transition.job_id] = transition
 
 
 def _job_id(record: Record) -> str:

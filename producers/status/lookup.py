@@ -72,7 +72,7 @@ class StatusReader:
     def _read(self, job_id: str, deadline: float, *, follow: bool) -> JobStatus | None:
         consumer = clients.consumer(self._cluster, READER_GROUP, _CONFIG)
         try:
-            start = self._start(consumer, job_id, follow=follow)
+            start = self._start(consumer, job_id, deadline, follow=follow)
             if start is None:
                 return None
             consumer.assign([start])
@@ -80,14 +80,14 @@ class StatusReader:
         finally:
             consumer.close()
 
-    def _start(self, consumer: Consumer, job_id: str, *, follow: bool) -> TopicPartition | None:
+    def _start(
+        self, consumer: Consumer, job_id: str, deadline: float, *, follow: bool
+    ) -> TopicPartition | None:
         """Where to read from; None when the partition holds nothing from the job's time on."""
         topic = self.settings.topic
         partition = partition_of(job_id, self._partition_count(consumer))
         at = seek_time_ms(job_id, self.settings.lookback_ms)
-        found = consumer.offsets_for_times(
-            [TopicPartition(topic, partition, at)], timeout=_METADATA_TIMEOUT_S
-        )[0]
+        found = _offset_for_time(consumer, TopicPartition(topic, partition, at), deadline)
         if found.offset >= 0:
             return TopicPartition(topic, partition, found.offset)
         if not follow:
@@ -107,6 +107,18 @@ class StatusReader:
                 )
             self._partitions = len(metadata.partitions)
         return self._partitions
+
+
+def _offset_for_time(consumer: Consumer, wanted: TopicPartition, deadline: float) -> TopicPartition:
+    """The first offset at or after `wanted`'s time (-1: none), asked again while the broker
+    cannot answer yet (a partition without a leader, just after the topic was created)."""
+    while True:
+        found = consumer.offsets_for_times([wanted], timeout=_METADATA_TIMEOUT_S)[0]
+        if found.error is None:
+            return found
+        if time.monotonic() > deadline:
+            raise KafkaException(found.error)
+        time.sleep(_POLL_S)
 
 
 def _scan(consumer: Consumer, key: bytes, deadline: float, *, follow: bool) -> JobStatus | None:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import ClassVar
 
 import pytest
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -227,6 +228,21 @@ def test_an_unknown_id_is_unknown_with_why_and_waiting_for_it_times_out(
         assert timed_out.value.status.state == "unknown"
 
 
+def topic_config(admin: AdminClient, topic: str) -> dict[str, str]:
+    """The topic's configuration, asked again while a broker has not seen the new topic yet."""
+    deadline = time.monotonic() + 30
+    resource = ConfigResource("topic", topic)
+    while True:
+        try:
+            [config] = [f.result(10) for f in admin.describe_configs([resource]).values()]
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+        else:
+            return {name: entry.value for name, entry in config.items()}
+
+
 def test_topics_ensure_status_creates_the_compacted_status_topic(
     cluster: Cluster, admin: AdminClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -241,10 +257,9 @@ def test_topics_ensure_status_creates_the_compacted_status_topic(
 
     assert result.exit_code == 0, result.output
     assert f"created {topic} (6 partitions)" in result.output
-    resource = ConfigResource("topic", topic)
-    [config] = [f.result(10) for f in admin.describe_configs([resource]).values()]
-    assert config["cleanup.policy"].value == "compact,delete"
-    assert config["retention.ms"].value == "7200000"
+    config = topic_config(admin, topic)
+    assert config["cleanup.policy"] == "compact,delete"
+    assert config["retention.ms"] == "7200000"
 
 
 def test_jobs_status_shows_a_queued_job_and_exits_3_for_an_unknown_one(

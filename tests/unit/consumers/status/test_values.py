@@ -7,8 +7,10 @@ from keel.schemas.status.record import JobStatus, decode
 
 
 def test_a_full_transition_reads_back_field_for_field() -> None:
-    done = Transition("done", "svc.AddUp", 2, 30, 10, 30, 0, "result invalid: x", None, b"\x00ab")
-    assert decode(status_value("job-1", "host:7", done)) == JobStatus(
+    done = Transition(
+        "job-1", "done", "svc.AddUp", 2, 30, 10, 30, 0, "result invalid: x", None, b"\x00ab"
+    )
+    assert decode(status_value("host:7", done)) == JobStatus(
         "job-1",
         "done",
         job_type="svc.AddUp",
@@ -24,8 +26,8 @@ def test_a_full_transition_reads_back_field_for_field() -> None:
 
 def test_text_that_needs_escaping_stays_valid_json() -> None:
     awkward = 'quote " backslash \\ newline \n tab \t unicode é ☃ control \x01'
-    retrying = Transition("retrying", "svc.T", 1, 5, next_attempt_ms=9, error=awkward)
-    value = status_value('id-"1"', "hôst:1", retrying)
+    retrying = Transition('id-"1"', "retrying", "svc.T", 1, 5, next_attempt_ms=9, error=awkward)
+    value = status_value("hôst:1", retrying)
     assert json.loads(value)["error"] == awkward
     status = decode(value)
     assert status is not None
@@ -35,5 +37,5 @@ def test_text_that_needs_escaping_stays_valid_json() -> None:
 
 
 def test_a_minimal_transition_has_no_optional_fields() -> None:
-    value = json.loads(status_value("j", "w", Transition("running", "svc.T", 1, 5)))
+    value = json.loads(status_value("w", Transition("j", "running", "svc.T", 1, 5)))
     assert set(value) == {"v", "job_id", "state", "job_type", "attempt", "at_ms", "worker"}
