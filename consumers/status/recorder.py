@@ -30,7 +30,7 @@ from keel.consumers.pipeline.records import Message as Record
 from keel.consumers.status.results import RESULT_BOX
 from keel.consumers.status.values import Transition, status_value
 from keel.schemas.errors import EncodeError
-from keel.schemas.headers import JOB_ID, header_value
+from keel.schemas.headers import JOB_ID
 from keel.schemas.job import Job
 from keel.schemas.status.record import partition_of
 
@@ -188,7 +188,11 @@ class StatusRecorder(NoObserver):
 
 
 def _job_id(record: Record) -> str:
-    return (header_value(record.headers(), JOB_ID) or b"").decode()
+    # A plain loop, not `header_value`: once per tracked job, and the id is the first header.
+    for name, value in record.headers() or ():
+        if name == JOB_ID:
+            return value.decode("utf-8", "replace")
+    return ""
 
 
 def _plain(value: object) -> object:
