@@ -125,9 +125,11 @@ async def test_a_tracked_job_goes_queued_running_done_and_its_result_is_awaited(
             assert active.started_ms is not None
             assert active.started_ms >= (active.queued_ms or 0) - 1000
             # And once it returns, result() hands back its result, and its status is done
-            waiting = asyncio.create_task(publisher.result(job_id, timeout=45, model=SumResult))
+            waiting = asyncio.create_task(publisher.result(job_id, timeout=90, model=SumResult))
+            released = time.monotonic()
             release.set()
             assert await waiting == SumResult(total=5)
+            assert time.monotonic() - released < 60  # as it ended, not at the timeout
             plain = await publisher.result(job_id, timeout=5)
             assert plain == {"total": 5}
             done = await publisher.status(job_id)
