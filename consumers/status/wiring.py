@@ -44,7 +44,9 @@ def open_recorder(app: App, settings: WorkerSettings) -> StatusRecorder | None:
         "linger.ms": 5,  # the recorder batches for KEEL_STATUS_LINGER_MS itself
         "acks": "all",
         "enable.idempotence": True,
-        "compression.type": "lz4",
+        # Uncompressed: a broker re-validates a compressed batch by decompressing it, and status
+        # records are small and short-lived (measured, docs/benchmarks.md "Job status").
+        "compression.type": "none",
     }
     return StatusRecorder(
         lambda extra: clients.producer(settings.cluster, {**config, **extra}),

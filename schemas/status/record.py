@@ -15,9 +15,7 @@ import zlib
 from dataclasses import dataclass, fields
 from typing import Any, Literal, get_args
 
-JobState = Literal[
-    "unknown", "queued", "running", "retrying", "done", "dead_lettered", "expired", "parked"
-]
+JobState = Literal["unknown", "queued", "running", "retrying", "done", "dead_lettered", "expired"]
 STATES: tuple[JobState, ...] = get_args(JobState)
 # A job in one of these has ended: `result()` stops waiting.
 FINAL: frozenset[JobState] = frozenset({"done", "dead_lettered", "expired"})
