@@ -16,13 +16,18 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from keel.consumers.circuit_policy import CircuitPolicy
-from keel.consumers.registrations import Handler, OnExpired, Registration, Registrations
+from keel.consumers.registrations import (
+    OnExpired,
+    Registration,
+    Registrations,
+    ReturningHandler,
+)
 from keel.consumers.retry_policy import RetryPolicy
 from keel.consumers.settings import WorkerSettings
 from keel.schemas.catalog import JobCatalog
 from keel.schemas.job import Job
 
-H = TypeVar("H", bound=Handler)
+H = TypeVar("H", bound=ReturningHandler)
 
 
 class App:

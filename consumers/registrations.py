@@ -3,17 +3,21 @@
 import inspect
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
 from keel.consumers.circuit_policy import CircuitPolicy
 from keel.consumers.context import Context
 from keel.consumers.retry_policy import RetryPolicy
+from keel.consumers.status.results import check_return, result_model, returning
 
 AsyncHandler = Callable[[Any, Context], Coroutine[Any, Any, None]]
 SyncHandler = Callable[[Any, Context], None]
 Handler = AsyncHandler | SyncHandler
+# What `App.handler` takes: a handler may return its job's result when the job type declares
+# one (docs/status.md); it is registered wrapped, so that the engine runs a `Handler`.
+ReturningHandler = Callable[[Any, Context], object]
 # What becomes of a job that expired before it started (see keel.consumers.pipeline.expiry).
 OnExpired = Literal["dead-letter", "drop"]
 
@@ -43,7 +47,7 @@ class Registrations:
     def add(
         self,
         job_type: type[BaseModel],
-        handler: Handler,
+        handler: ReturningHandler,
         policy: RetryPolicy,
         timeout: float | None,
         *,
@@ -55,10 +59,14 @@ class Registrations:
             raise ValueError(f"{job_type.__name__} already has a handler")
         if timeout is not None and timeout <= 0:
             raise ValueError("timeout must be positive")
+        check_return(job_type, handler)
+        is_async = inspect.iscoroutinefunction(handler)
+        if result_model(job_type) is not None:  # its return value is the job's result
+            handler = returning(handler, is_async)
         registration = Registration(
             job_type,
-            handler,
-            inspect.iscoroutinefunction(handler),
+            cast(Handler, handler),  # returns None: `check_return` refused any other
+            is_async,
             policy,
             timeout,
             quarantine=quarantine,

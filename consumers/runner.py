@@ -32,6 +32,7 @@ from keel.consumers.pipeline.source import Source
 from keel.consumers.reader_warm_up import warm_readers
 from keel.consumers.settings import WorkerSettings
 from keel.consumers.shutdown import Watchdog, jobs_deadline
+from keel.consumers.status.wiring import open_recorder
 from keel.consumers.telemetry.health import HealthServer, Probe
 from keel.consumers.telemetry.lag import ConsumerLag
 from keel.consumers.telemetry.logs import JobLogContext
@@ -101,6 +102,7 @@ class Worker:
         self.exit_at_deadline = False  # `serve` owns the process: the watchdog may end it
         self._committer_stop = asyncio.Event()
         self.holds = HoldReader(state_reader(settings.cluster), self.group)
+        self.status = open_recorder(app, settings)  # None: no handled type is tracked
         self.engine = build_engine(
             app,
             decoder=codec,
@@ -113,6 +115,7 @@ class Worker:
                     self.metrics,
                     Tracing.of(self.group, self.telemetry.tracer_provider),
                     JobLogContext() if settings.log_format == "json" else None,
+                    self.status,
                 ]
             ),
             on_flow=self._flow,
@@ -238,6 +241,8 @@ class Worker:
         await _within(deadline, self.source.close(deadline))
         await _within(deadline, self.beats.stop(deadline.remaining()))  # gone from `keel workers`
         self.sink.close(deadline.remaining())
+        if self.status is not None:
+            self.status.close(deadline.remaining())
         self.pool.shutdown(wait=False, cancel_futures=True)
         # The last export reads on this loop.
         await _within(deadline, asyncio.to_thread(self.telemetry.close))

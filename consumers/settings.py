@@ -17,6 +17,7 @@ from keel.consumers.registrations import OnExpired
 from keel.consumers.telemetry.settings import TelemetrySettings
 from keel.schemas.beats import BeatSettings
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.status.settings import StatusSettings
 
 FETCH_WAIT_MAX_MS = 50
 
@@ -29,6 +30,8 @@ class WorkerSettings(BaseSettings):
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     beats: BeatSettings = Field(default_factory=BeatSettings)  # KEEL_BEATS_*: keel.consumers.beats
+    # Job status (KEEL_STATUS_*, docs/status.md): the topic, its retention, the tracked types.
+    status: StatusSettings = Field(default_factory=StatusSettings)
     group_id: str | None = None  # default: the App's name
     topics: tuple[str, ...] = ()  # default: the topics the handled job types are routed to
     group_protocol: Literal["classic", "consumer"] = "classic"

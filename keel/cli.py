@@ -19,9 +19,12 @@ from keel.extras import OPTIONAL_GROUPS, MissingExtraError
 from keel.producers.cli import demo, schemas_app, topics_app
 from keel.producers.delayed.cli import dispatcher_app, jobs_app
 from keel.producers.scheduler.cli import scheduler_app
+from keel.producers.status.cli import job_status
 from keel.schemas.config_cli import show_config
 
 MISSING_EXTRA_STATUS = 2
+# `keel jobs status`: registered once, here, beside the delayed jobs' commands of the group.
+jobs_app.command("status")(job_status)
 
 
 def _show_version(requested: bool) -> None:

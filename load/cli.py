@@ -159,6 +159,9 @@ def run(
     duration: Annotated[
         str | None, typer.Option(help="Soak: how long to produce, e.g. 30m, 20s.")
     ] = None,
+    status: Annotated[
+        bool, typer.Option("--status", help="Workers record every job's status (docs/status.md).")
+    ] = False,
     out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("load-results"),
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json.")] = False,
 ) -> None:
@@ -170,7 +173,7 @@ def run(
         payload_bytes=payload_bytes, sleep_ms=sleep_ms, cpu_ms=cpu_ms,
         failure_rate=failure_rate, poison_rate=poison_rate, max_in_flight=max_in_flight,
         workers=workers, rounds=rounds, fault=fault, step_seconds=step_seconds,
-        rates=_rates(rates), duration_s=_duration(duration),
+        rates=_rates(rates), duration_s=_duration(duration), status=status or None,
     )  # fmt: skip
     cluster = ClusterSettings()
     # The producing process pauses like a worker does when it collects, and a pause there sends

@@ -29,6 +29,9 @@ class RunConfig:
     fault: Fault | None = None
     fault_every_s: float = 3.0
     session_timeout_ms: int = 6000
+    # Job status on: the workers record every job's transitions (KEEL_STATUS_TRACK=["*"]), so
+    # a run with and one without measure what it costs (docs/status.md).
+    status: bool = False
     drain_timeout_s: float = 120.0
     seed: int = 1
     # The latency sweep (`keel.load.sweep`): one live round per rate, each this long.

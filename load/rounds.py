@@ -224,7 +224,7 @@ def _produce(
 def _worker_env(
     config: RunConfig, cluster: ClusterSettings, topic: Topic, group: str, logs: Path
 ) -> dict[str, str]:
-    return {
+    return _status_env(config) | {
         "KAFKA_BOOTSTRAP_SERVERS": cluster.kafka_bootstrap_servers,
         "SCHEMA_REGISTRY_URL": cluster.schema_registry_url,
         "KEEL_WORKER_TOPICS": json.dumps([topic.name]),
@@ -241,6 +241,13 @@ def _worker_env(
         "KEEL_LOAD_FAILURE_RATE": str(config.failure_rate),
         "KEEL_LOAD_LOG_DIR": str(logs),
     }
+
+
+def _status_env(config: RunConfig) -> dict[str, str]:
+    """With `--status`, every job's transitions are recorded, to a topic of the harness's own."""
+    if not config.status:
+        return {}
+    return {"KEEL_STATUS_TRACK": json.dumps(["*"]), "KEEL_STATUS_TOPIC": "keel.status.load"}
 
 
 def _profile(config: RunConfig, logs: Path) -> LoadProfile:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar, overload
 
 from keel.producers.client import Connection
 from keel.producers.delayed.cancels import cancel_record
@@ -25,15 +25,18 @@ from keel.producers.errors import PublishError, PublishTimeoutError
 from keel.producers.expiry import Expires, expires_at_ms, stamp_expiry
 from keel.producers.records import Key, Record
 from keel.producers.settings import ProducerSettings
+from keel.producers.status.results import PlainResult, outcome
 from keel.schemas.catalog import JobCatalog
 from keel.schemas.job import Job
 from keel.schemas.lanes import Priority
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.status.record import JobStatus
 from keel.schemas.tracing import TracerProvider
 
 _REPORT_MARGIN_S = 5.0
 _POLL_S = 0.1
 _FULL_QUEUE_BACKOFF_S = 0.01
+R = TypeVar("R", bound=Job)
 
 
 class AsyncPublisher:
@@ -80,6 +83,22 @@ class AsyncPublisher:
         """
         record = self._record(job, key, priority, expires, delay, eta)
         return await self._send(record)
+
+    async def status(self, job_id: str) -> JobStatus:
+        """What was last recorded about job `job_id` (`Publisher.status`)."""
+        return await asyncio.to_thread(self._open_connection().statuses.status, job_id)
+
+    @overload
+    async def result(self, job_id: str, timeout: float, model: type[R]) -> R: ...
+    @overload
+    async def result(self, job_id: str, timeout: float, model: None = None) -> PlainResult: ...
+    async def result(
+        self, job_id: str, timeout: float, model: type[R] | None = None
+    ) -> R | PlainResult:
+        """Await job `job_id`'s end for up to `timeout` seconds; `Publisher.result`."""
+        connection = self._open_connection()
+        status = await asyncio.to_thread(connection.statuses.wait, job_id, timeout)
+        return await asyncio.to_thread(lambda: outcome(status, connection.registry, model))
 
     async def cancel(self, job_id: str) -> None:
         """Ask the dispatcher not to release the delayed job `job_id` (`Publisher.cancel`)."""

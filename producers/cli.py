@@ -36,8 +36,13 @@ _DELAYED = typer.Option(
 )
 
 
+_STATUS = typer.Option(
+    False, "--status", help="Also the job status topic (KEEL_STATUS_TOPIC, docs/status.md)."
+)
+
+
 @topics_app.command("ensure")
-def ensure(delayed: bool = _DELAYED) -> None:
+def ensure(delayed: bool = _DELAYED, status: bool = _STATUS) -> None:
     """Create every routed job topic and its dead-letter topic; report what was there.
 
     With no routes there is nothing to create, and a deploy step that creates nothing is
@@ -53,13 +58,14 @@ def ensure(delayed: bool = _DELAYED) -> None:
     report = ensure_topics(admin, wanted, settings.replication_factor)
     if delayed:  # the delayed jobs' topics (docs/scheduling.md), for `delay=` and `eta=`
         wanted |= DelayedNames(settings.delayed_topic).partitions()
-        more = ensure_delayed_topics(cluster, settings)
-        report.created += more.created
-        report.found += more.found
-        report.warnings += more.warnings
-        report.refused |= more.refused
+        report.add(ensure_delayed_topics(cluster, settings))
     # Where workers publish their heartbeats (`keel workers`, the console).
     wanted |= ensure_beats_topic(admin, report, settings.replication_factor)
+    if status:  # compacted by job id, deleted after KEEL_STATUS_RETENTION_MS
+        kept = settings.status
+        wanted[kept.topic] = kept.partitions
+        rf = settings.replication_factor
+        report.add(ensure_topics(admin, {kept.topic: kept.partitions}, rf, kept.topic_config()))
     for name in report.created:
         typer.echo(f"created {name} ({wanted[name]} partitions)")
     for name in report.found:

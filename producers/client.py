@@ -21,6 +21,8 @@ from keel.producers.errors import PublishError
 from keel.producers.readiness import wait_until_ready, watched
 from keel.producers.records import Key, Record, RecordBuilder
 from keel.producers.settings import ProducerSettings
+from keel.producers.status.lookup import StatusReader
+from keel.producers.status.queued import QueuedWriter
 from keel.producers.tracing import traced_build
 from keel.schemas import clients
 from keel.schemas.access import check_authentication
@@ -73,6 +75,8 @@ class Connection:
         open_timeout_s = self.settings.open_timeout_ms / 1000
         config, watch = watched({**config, "on_delivery": self._failures.record}, open_timeout_s)
         self.producer = clients.producer(self.cluster, config)
+        self.queued = QueuedWriter(self.producer, self.settings.status)
+        self.statuses = StatusReader(self.cluster, self.settings.status)
         try:
             wait_until_ready(self.producer, sorted(self.settings.topics()), open_timeout_s, watch)
         except BaseException:
@@ -85,6 +89,8 @@ class Connection:
         Without a `report` of its own, the job's outcome goes to the failure log (librdkafka
         falls back to the producer's configured callback when `on_delivery` is None).
         """
+        if record.tracked:
+            self.queued.write(record)
         try:
             self.producer.produce(
                 record.topic,

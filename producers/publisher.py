@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar, overload
 
 from keel.producers.client import Connection, DeliveryReport
 from keel.producers.delayed.cancels import cancel_record
@@ -22,16 +22,19 @@ from keel.producers.errors import PublishError, PublishTimeoutError
 from keel.producers.expiry import Expires, expires_at_ms, stamp_expiry
 from keel.producers.records import Key, Record
 from keel.producers.settings import ProducerSettings
+from keel.producers.status.results import PlainResult, outcome
 from keel.schemas.catalog import JobCatalog
 from keel.schemas.job import Job
 from keel.schemas.lanes import Priority
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.status.record import JobStatus
 from keel.schemas.tracing import TracerProvider
 
 # librdkafka reports every job within delivery.timeout.ms; this margin only guards against a
 # report that never comes, so `publish` cannot wait forever.
 _REPORT_MARGIN_S = 5.0
 _POLL_S = 0.05
+R = TypeVar("R", bound=Job)
 
 
 class _Waiter:
@@ -87,6 +90,24 @@ class Publisher:
         """
         record = self._record(job, key, priority, expires, delay, eta)
         return self._send(record)
+
+    def status(self, job_id: str) -> JobStatus:
+        """What was last recorded about job `job_id` (docs/status.md); `unknown` says why."""
+        return self._connection.statuses.status(job_id)
+
+    @overload
+    def result(self, job_id: str, timeout: float, model: type[R]) -> R: ...
+    @overload
+    def result(self, job_id: str, timeout: float, model: None = None) -> PlainResult: ...
+    def result(self, job_id: str, timeout: float, model: type[R] | None = None) -> R | PlainResult:
+        """Wait up to `timeout` seconds for job `job_id` to end, and return its result.
+
+        Decoded into `model` (its type's `keel_result`) when given, else into plain values.
+        Raises `ResultTimeoutError` when it has not ended in time, `JobFailedError` (with the
+        reason) when it was dead-lettered or expired, `NoResultError` when it stored none.
+        """
+        connection = self._connection
+        return outcome(connection.statuses.wait(job_id, timeout), connection.registry, model)
 
     def cancel(self, job_id: str) -> None:
         """Ask the dispatcher not to release the delayed job `job_id`; waits for the broker.

@@ -28,6 +28,7 @@ from keel.schemas.headers import (
 )
 from keel.schemas.job import Job
 from keel.schemas.lanes import Lane, Priority, lane_of
+from keel.schemas.status.settings import is_tracked
 
 Key = str | bytes | UUID
 _FIRST_ATTEMPT = b"1"
@@ -44,6 +45,7 @@ class Record(NamedTuple):
     headers: Headers
     # -1: the producer's partitioner picks one from the key; a delayed job names its tier's.
     partition: int = -1
+    tracked: bool = False  # its type has a status: the publisher writes `queued` for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class _Destination:
     encode: Callable[[Job], bytes]
     lanes: dict[Lane, str]  # the route's lanes and their topics
     priority_per_publish: bool  # an ordered type may take `priority=` (the route allows it)
+    tracked: bool  # its type has a status (keel.schemas.status)
 
 
 class RecordBuilder:
@@ -105,7 +108,9 @@ class RecordBuilder:
         if traceparent is not None:
             headers.append((TRACEPARENT, traceparent))
         value = destination.encode(job)
-        return Record(job_id, destination.topic, encode_key(key), value, headers)
+        return Record(
+            job_id, destination.topic, encode_key(key), value, headers, -1, destination.tracked
+        )
 
     def in_lane(self, record: Record, job: Job, priority: Priority | None) -> Record:
         """`record` moved to the lane `priority` names (None: where its route put it).
@@ -149,6 +154,7 @@ class RecordBuilder:
             self._codec.encoder(model, route.topic),
             lanes,
             route.priority_per_publish,
+            is_tracked(model, job_type.name, self._settings.status),
         )
         self._destinations[model] = destination
         return destination

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keel.producers.errors import NoRouteError
 from keel.schemas.lanes import LANES, Lane, lane_topic
+from keel.schemas.status.settings import StatusSettings
 
 Compatibility = Literal[
     "BACKWARD",
@@ -88,6 +89,8 @@ class ProducerSettings(BaseSettings):
     # them, and the longest delay accepted (30 days; at most the 97 days its tiers can hold).
     delayed_topic: str = Field(default="keel.delayed", pattern=r"^[A-Za-z0-9._-]{1,200}$")
     max_delay_s: float = Field(default=30 * 86_400, gt=0, le=97 * 86_400)
+    # Job status (KEEL_STATUS_*): which types get a `queued` status when published.
+    status: StatusSettings = Field(default_factory=StatusSettings)
 
     def route(self, job_type: str) -> Route:
         """The route of a job type; raises `NoRouteError` for one without."""

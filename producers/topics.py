@@ -29,6 +29,13 @@ class TopicReport:
     warnings: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # topic -> why it was not created
 
+    def add(self, other: "TopicReport") -> None:
+        """Take in what another `ensure_topics` call did, for one report of a whole command."""
+        self.created += other.created
+        self.found += other.found
+        self.warnings += other.warnings
+        self.refused |= other.refused
+
 
 def with_dead_letters(topics: dict[str, int]) -> dict[str, int]:
     """Each job topic plus its dead-letter topic, which gets as many partitions."""

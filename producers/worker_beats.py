@@ -19,8 +19,5 @@ def ensure_beats_topic(
     settings = BeatSettings()
     wanted = {settings.topic: TOPIC_PARTITIONS}
     more = ensure_topics(admin, wanted, replication_factor, TOPIC_CONFIG)
-    report.created += more.created
-    report.found += more.found
-    report.warnings += more.warnings
-    report.refused |= more.refused
+    report.add(more)
     return wanted

@@ -20,3 +20,8 @@ class Job(AvroBaseModel):
     # The schema's `"keel.ordered": true`, which dataclasses-avroschema has no place for: the
     # generator writes it into the model, so a model alone states its whole contract.
     keel_ordered: ClassVar[bool] = False
+    # Job status (docs/status.md): workers record this type's transitions by job id, and a
+    # publisher writes `queued`. A `keel_result` model (a Job subclass, from its own .avsc)
+    # is what the handler returns; it is stored with the `done` status, and implies a status.
+    keel_status: ClassVar[bool] = False
+    keel_result: ClassVar["type[Job] | None"] = None

@@ -127,6 +127,7 @@ class DeadLetterWriter:
         if error is None:
             part.blocked = None
             self._observer.dead_lettered(failure.job_type or "", failure.reason)
+            self._observer.letter_written(record.message, failure.job_type, failure.reason)
             self._finished(record)
         else:
             # Nothing is dropped: the offset stays unfinished, so the partition's commit stops

@@ -496,6 +496,9 @@ class Engine:
             return
         if isinstance(decision, RetryAfter):
             self._observer.attempt_ended(job_type, RETRIED, elapsed, record.message, error)
+            self._observer.retry_scheduled(
+                record.message, job_type, record.attempt, decision.delay, error
+            )
             note_failure(record)
             self._schedule_retry(record, decision.delay)
         elif isinstance(decision, DeadLetter):

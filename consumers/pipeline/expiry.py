@@ -99,6 +99,7 @@ class Expiry:
             return False
         chosen = action(record.registration, self._default)
         self._observer.expired(record.job_type, chosen)
+        self._observer.job_expired(record.message, record.job_type, chosen)
         record.expired = True
         if chosen == DROP:
             record.part.busy += 1  # a revoke waits for it, so its offset is committed

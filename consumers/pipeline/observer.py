@@ -59,6 +59,17 @@ class Observer(Protocol):
     def expired(self, job_type: str, action: str) -> None:
         """A job expired before it started; `action` is "dead-letter" or "drop"."""
 
+    def retry_scheduled(
+        self, record: Message, job_type: str, attempt: int, delay: float, error: BaseException
+    ) -> None:
+        """Attempt `attempt` of `record` failed; the next one starts in `delay` seconds."""
+
+    def letter_written(self, record: Message, job_type: str | None, reason: str) -> None:
+        """`record`'s dead letter was acknowledged (as `dead_lettered`, with the record)."""
+
+    def job_expired(self, record: Message, job_type: str, action: str) -> None:
+        """`record` expired before it started (as `expired`, with the record)."""
+
 
 class NoObserver:
     """Observes nothing: the base of every observer, which overrides only the hooks it needs."""
@@ -88,6 +99,17 @@ class NoObserver:
         pass
 
     def expired(self, job_type: str, action: str) -> None:
+        pass
+
+    def retry_scheduled(
+        self, record: Message, job_type: str, attempt: int, delay: float, error: BaseException
+    ) -> None:
+        pass
+
+    def letter_written(self, record: Message, job_type: str | None, reason: str) -> None:
+        pass
+
+    def job_expired(self, record: Message, job_type: str, action: str) -> None:
         pass
 
 
@@ -129,6 +151,20 @@ class Observers:
     def expired(self, job_type: str, action: str) -> None:
         for observer in self._observers:
             observer.expired(job_type, action)
+
+    def retry_scheduled(
+        self, record: Message, job_type: str, attempt: int, delay: float, error: BaseException
+    ) -> None:
+        for observer in self._observers:
+            observer.retry_scheduled(record, job_type, attempt, delay, error)
+
+    def letter_written(self, record: Message, job_type: str | None, reason: str) -> None:
+        for observer in self._observers:
+            observer.letter_written(record, job_type, reason)
+
+    def job_expired(self, record: Message, job_type: str, action: str) -> None:
+        for observer in self._observers:
+            observer.job_expired(record, job_type, action)
 
 
 def observers(found: Sequence[Observer | None]) -> Observer:

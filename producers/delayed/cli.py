@@ -21,7 +21,9 @@ dispatcher_app = typer.Typer(
     help="Delayed jobs: release each at its time, once, however many dispatchers run.",
     no_args_is_help=True,
 )
-jobs_app = typer.Typer(help="Delayed jobs waiting for their time.", no_args_is_help=True)
+jobs_app = typer.Typer(
+    help="Jobs: delayed ones waiting for their time, and any job's status.", no_args_is_help=True
+)
 
 
 @dispatcher_app.command("run")

@@ -39,10 +39,7 @@ def ensure_delayed_topics(cluster: ClusterSettings, settings: ProducerSettings) 
     rf = settings.replication_factor
     report = ensure_topics(admin, {names.topic: TIERS}, rf, config=DELAYED_CONFIG)
     cancels = ensure_topics(admin, {names.cancels: 1}, rf, config=CANCELS_CONFIG)
-    report.created += cancels.created
-    report.found += cancels.found
-    report.warnings += cancels.warnings
-    report.refused |= cancels.refused
+    report.add(cancels)
     _wait_for_leaders(admin, [names.topic, names.cancels])
     return report
 

@@ -34,7 +34,15 @@ def postpone(record: Record, due: int, now: int, delayed_topic: str) -> Record:
     if expires is not None and int(expires) < due:
         raise DelayError("the job expires before it is due", record.job_id)
     headers = [*record.headers, (DELIVER_AT, str(due)), (DELAYED_FOR_TOPIC, record.topic)]
-    return Record(record.job_id, delayed_topic, record.key, record.value, headers, tier(due - now))
+    return Record(
+        record.job_id,
+        delayed_topic,
+        record.key,
+        record.value,
+        headers,
+        tier(due - now),
+        record.tracked,
+    )
 
 
 @dataclass(frozen=True, slots=True)

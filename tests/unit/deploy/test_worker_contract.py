@@ -111,8 +111,8 @@ def test_deployed_settings_are_worker_settings(
 def test_readme_names_every_worker_setting() -> None:
     fields = WorkerSettings.model_fields
     readme = (DEPLOY / "README.md").read_text()
-    # Their own variables: KAFKA_*, SCHEMA_REGISTRY_URL, OTEL_*, KEEL_BEATS_*.
-    nested = {"cluster", "telemetry", "beats"}
+    # Their own variables: KAFKA_*, SCHEMA_REGISTRY_URL, OTEL_*, KEEL_BEATS_*, KEEL_STATUS_*.
+    nested = {"cluster", "telemetry", "beats", "status"}
     missing = [f for f in fields if f not in nested and f"`{PREFIX}{f.upper()}`" not in readme]
     assert missing == []
 

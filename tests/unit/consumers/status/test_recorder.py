@@ -1,0 +1,205 @@
+"""What the status recorder writes for each transition, read off a fake producer."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from keel.consumers.context import Context
+from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observers
+from keel.consumers.status.recorder import StatusRecorder, Tracked
+from keel.consumers.status.results import RESULT_BOX, returning
+from keel.schemas.headers import JOB_ID
+from keel.schemas.job import Job
+from keel.schemas.status.record import JobStatus, decode, partition_of
+
+TRACKED = "svc.Tracked"
+WITH_RESULT = "svc.Asked"
+
+
+class Answer(Job):
+    value: int
+
+
+@dataclass
+class FakeProducer:
+    sent: list[tuple[str, bytes, bytes, int]] = field(default_factory=list)
+    config: dict[str, object] = field(default_factory=dict)
+    full: bool = False
+
+    def produce(self, topic: str, value: bytes, key: bytes, partition: int) -> None:
+        if self.full:
+            raise BufferError
+        self.sent.append((topic, value, key, partition))
+
+    def poll(self, timeout: float) -> int:
+        return 0
+
+    def flush(self, timeout: float) -> int:
+        return 0
+
+
+@dataclass
+class FakeRecord:
+    job_id: str
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [(JOB_ID, self.job_id.encode())]
+
+
+@dataclass
+class FakeLoop:
+    windows: list[float] = field(default_factory=list)
+
+    def call_later(self, seconds: float, callback: object) -> None:
+        self.windows.append(seconds)
+
+
+def recorder(loop: FakeLoop | None = None) -> tuple[StatusRecorder, FakeProducer]:
+    producer = FakeProducer()
+
+    def make(extra: dict[str, object]) -> Any:
+        producer.config = extra
+        return producer
+
+    def encode(result: Job) -> bytes:
+        return b"avro:" + result.model_dump_json().encode()
+
+    tracked = Tracked(frozenset({TRACKED, WITH_RESULT}), {WITH_RESULT: (Answer, encode)})
+    later = (loop or FakeLoop()).call_later
+    return StatusRecorder(make, "keel.status", 3, tracked, later=later, linger_s=0.1), producer
+
+
+def sent(status: StatusRecorder, producer: FakeProducer) -> list[JobStatus]:
+    """What the recorder sends at the end of its window."""
+    status.send()
+    return statuses(producer)
+
+
+def statuses(producer: FakeProducer) -> list[JobStatus]:
+    found = [decode(value) for _topic, value, _key, _partition in producer.sent]
+    return [status for status in found if status is not None]
+
+
+def start(status: StatusRecorder, record: FakeRecord, job_type: str, attempt: int = 1) -> None:
+    context = Context(record.job_id, job_type, attempt, b"k")
+    status.attempt_started(record, context)  # type: ignore[arg-type]
+    status.attempt_scope(record, context)  # type: ignore[arg-type]
+
+
+def test_an_untracked_job_writes_nothing() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-0")
+    start(status, record, "svc.Other")
+    status.attempt_ended("svc.Other", PROCESSED, 0.1, record, None)  # type: ignore[arg-type]
+    status.retry_scheduled(record, "svc.Other", 1, 1.0, ValueError())  # type: ignore[arg-type]
+    status.letter_written(record, "svc.Other", "error")  # type: ignore[arg-type]
+    assert sent(status, producer) == []
+
+
+def test_a_window_opens_with_its_first_status_and_sends_each_jobs_latest_once() -> None:
+    loop = FakeLoop()
+    status, producer = recorder(loop)
+    one, two = FakeRecord("job-a"), FakeRecord("job-b")
+    start(status, one, TRACKED)
+    start(status, two, TRACKED)
+    status.attempt_ended(TRACKED, PROCESSED, 0.1, one, None)  # type: ignore[arg-type]
+    assert loop.windows == [0.1]
+    assert producer.sent == []  # nothing before the window ends
+    assert [(s.job_id, s.state) for s in sent(status, producer)] == [
+        ("job-a", "done"),
+        ("job-b", "running"),
+    ]
+    start(status, FakeRecord("job-c"), TRACKED)
+    assert loop.windows == [0.1, 0.1]  # the next window opens with the next status
+
+
+def test_a_job_runs_then_is_done_keyed_by_id_on_its_partition() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-1")
+    start(status, record, TRACKED, attempt=1)
+    status.send()
+    status.attempt_ended(TRACKED, PROCESSED, 0.1, record, None)  # type: ignore[arg-type]
+    running, done = sent(status, producer)
+    assert (running.state, running.attempt, running.worker) == ("running", 1, status.worker)
+    assert running.started_ms is not None
+    assert (done.state, done.attempt, done.started_ms) == ("done", 1, running.started_ms)
+    assert done.finished_ms is not None
+    assert done.result is None
+    assert {(key, part) for _t, _v, key, part in producer.sent} == {
+        (b"job-1", partition_of("job-1", 3))
+    }
+
+
+def test_a_result_types_returned_value_is_encoded_into_its_done_status() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-2")
+    start(status, record, WITH_RESULT)
+    # The handler runs in the attempt's scope: here, the box the recorder just set
+    returning(lambda job, ctx: Answer(value=7), is_async=False)(None, None)
+    status.attempt_ended(WITH_RESULT, PROCESSED, 0.1, record, None)  # type: ignore[arg-type]
+    RESULT_BOX.set(None)
+    assert sent(status, producer)[-1].result == b'avro:{"value":7}'
+
+
+def test_a_result_that_does_not_fit_its_model_is_done_with_the_error_and_no_result() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-3")
+    start(status, record, WITH_RESULT)
+    returning(lambda job, ctx: {"value": "seven"}, is_async=False)(None, None)
+    status.attempt_ended(WITH_RESULT, PROCESSED, 0.1, record, None)  # type: ignore[arg-type]
+    RESULT_BOX.set(None)
+    done = sent(status, producer)[-1]
+    assert done.state == "done"
+    assert done.result is None
+    assert (done.error or "").startswith("result invalid")
+
+
+def test_a_failure_to_be_retried_writes_retrying_with_the_next_time() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-4")
+    start(status, record, TRACKED)
+    status.attempt_ended(TRACKED, RETRIED, 0.1, record, ValueError("busy"))  # type: ignore[arg-type]
+    status.retry_scheduled(record, TRACKED, 1, 2.5, ValueError("busy"))  # type: ignore[arg-type]
+    retrying = sent(status, producer)[-1]
+    assert (retrying.state, retrying.attempt, retrying.error) == ("retrying", 1, "ValueError: busy")
+    assert retrying.at_ms is not None
+    assert retrying.next_attempt_ms == retrying.at_ms + 2_500
+
+
+def test_a_dead_letter_is_written_once_acknowledged_with_its_reason() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-5")
+    start(status, record, TRACKED)
+    status.attempt_ended(TRACKED, FAILED, 0.1, record, ValueError())  # type: ignore[arg-type]
+    assert [s.state for s in sent(status, producer)] == ["running"]
+    status.letter_written(record, TRACKED, "rejected: bad input")  # type: ignore[arg-type]
+    dead = sent(status, producer)[-1]
+    assert (dead.state, dead.reason) == ("dead_lettered", "rejected: bad input")
+
+
+def test_a_dropped_expired_job_is_expired_and_a_dead_lettered_one_waits_for_its_letter() -> None:
+    status, producer = recorder()
+    status.job_expired(FakeRecord("job-6"), TRACKED, "dead-letter")  # type: ignore[arg-type]
+    assert sent(status, producer) == []
+    status.job_expired(FakeRecord("job-6"), TRACKED, "drop")  # type: ignore[arg-type]
+    assert [(s.state, s.reason) for s in sent(status, producer)] == [("expired", "expired")]
+
+
+def test_a_full_queue_drops_the_status_and_counts_it_and_the_job_goes_on() -> None:
+    status, producer = recorder()
+    producer.full = True
+    start(status, FakeRecord("job-7"), TRACKED)
+    status.send()
+    assert status.dropped == 1
+
+
+def test_the_observers_fan_out_the_new_hooks() -> None:
+    status, producer = recorder()
+    other, other_producer = recorder()
+    both = Observers([status, other])
+    both.letter_written(FakeRecord("job-8"), TRACKED, "why")  # type: ignore[arg-type]
+    both.retry_scheduled(FakeRecord("job-9"), TRACKED, 1, 1.0, ValueError())  # type: ignore[arg-type]
+    both.job_expired(FakeRecord("job-10"), TRACKED, "drop")  # type: ignore[arg-type]
+    for recorded, its_producer in ((status, producer), (other, other_producer)):
+        states = [s.state for s in sent(recorded, its_producer)]
+        assert states == ["dead_lettered", "retrying", "expired"]
+    assert "on_delivery" in producer.config

@@ -1,0 +1,41 @@
+"""The worker's hand-formatted status values read back as the statuses they describe."""
+
+import json
+
+from keel.consumers.status.values import Transition, status_value
+from keel.schemas.status.record import JobStatus, decode
+
+
+def test_a_full_transition_reads_back_field_for_field() -> None:
+    done = Transition(
+        "job-1", "done", "svc.AddUp", 2, 30, 10, 30, 0, "result invalid: x", None, b"\x00ab"
+    )
+    assert decode(status_value("host:7", done)) == JobStatus(
+        "job-1",
+        "done",
+        job_type="svc.AddUp",
+        attempt=2,
+        at_ms=30,
+        worker="host:7",
+        started_ms=10,
+        finished_ms=30,
+        error="result invalid: x",
+        result=b"\x00ab",
+    )
+
+
+def test_text_that_needs_escaping_stays_valid_json() -> None:
+    awkward = 'quote " backslash \\ newline \n tab \t unicode é ☃ control \x01'
+    retrying = Transition('id-"1"', "retrying", "svc.T", 1, 5, next_attempt_ms=9, error=awkward)
+    value = status_value("hôst:1", retrying)
+    assert json.loads(value)["error"] == awkward
+    status = decode(value)
+    assert status is not None
+    assert (status.job_id, status.worker, status.error) == ('id-"1"', "hôst:1", awkward)
+    assert status.next_attempt_ms == 9
+    assert status.started_ms is None
+
+
+def test_a_minimal_transition_has_no_optional_fields() -> None:
+    value = json.loads(status_value("w", Transition("j", "running", "svc.T", 1, 5)))
+    assert set(value) == {"v", "job_id", "state", "job_type", "attempt", "at_ms", "worker"}

@@ -1,0 +1,124 @@
+"""The status record: its value, the latest-wins rule, and where a lookup seeks."""
+
+import time
+import uuid
+import zlib
+from typing import ClassVar
+
+import pytest
+
+from keel.schemas.headers import new_job_id
+from keel.schemas.job import Job
+from keel.schemas.status.record import (
+    JobStatus,
+    created_ms,
+    decode,
+    encode,
+    latest,
+    partition_of,
+    seek_time_ms,
+    unknown,
+)
+from keel.schemas.status.settings import StatusSettings, is_tracked
+
+
+class Plain(Job):
+    n: int
+
+
+class Tracked(Job):
+    n: int
+
+    keel_status: ClassVar[bool] = True
+
+
+class Answer(Job):
+    value: int
+
+
+class Asked(Job):
+    n: int
+
+    keel_result: ClassVar[type[Job] | None] = Answer
+
+
+def test_a_status_survives_its_value_with_its_result_bytes() -> None:
+    status = JobStatus(
+        new_job_id(),
+        "done",
+        job_type="svc.Asked",
+        attempt=2,
+        at_ms=5,
+        worker="host:1",
+        started_ms=3,
+        finished_ms=5,
+        result=b"\x00\x00\x00\x00\x01\x02",
+    )
+    assert decode(encode(status)) == status
+
+
+@pytest.mark.parametrize(
+    "value", [None, b"", b"not json", b'{"state": "asleep", "job_id": "x"}', b'{"v": 1}', b"[1]"]
+)
+def test_a_value_that_is_no_status_decodes_to_none(value: bytes | None) -> None:
+    assert decode(value) is None
+
+
+def test_the_later_record_wins() -> None:
+    running = JobStatus("j", "running", attempt=1)
+    retrying = JobStatus("j", "retrying", attempt=1)
+    assert latest(running, retrying) == retrying
+    assert latest(retrying, JobStatus("j", "running", attempt=2)).attempt == 2
+
+
+def test_a_late_queued_never_replaces_what_a_worker_wrote() -> None:
+    queued = JobStatus("j", "queued")
+    done = JobStatus("j", "done", attempt=1)
+    assert latest(None, queued) == queued
+    assert latest(done, queued) == done
+    assert latest(queued, JobStatus("j", "queued", at_ms=9)).at_ms == 9
+
+
+def test_every_id_has_one_partition_within_range() -> None:
+    job_id = new_job_id()
+    assert partition_of(job_id, 6) == zlib.crc32(job_id.encode()) % 6
+    assert {partition_of(new_job_id(), 4) for _ in range(200)} == {0, 1, 2, 3}
+
+
+def test_a_uuid7_id_holds_its_creation_time_and_the_seek_starts_before_it() -> None:
+    before = int(time.time() * 1000)
+    job_id = new_job_id()
+    created = created_ms(job_id)
+    assert created is not None
+    assert before - 1 <= created <= int(time.time() * 1000) + 1
+    assert seek_time_ms(job_id, 60_000) == created - 60_000
+
+
+def test_an_id_without_a_time_is_read_from_the_beginning() -> None:
+    job_id = str(uuid.uuid4())
+    assert created_ms(job_id) is None
+    assert seek_time_ms(job_id, 60_000) == 0
+    assert created_ms("not-a-uuid") is None
+
+
+def test_unknown_says_why() -> None:
+    status = unknown("x", "past_retention")
+    assert status.state == "unknown"
+    assert (status.reason or "").startswith("past_retention: older than")
+
+
+def test_a_type_is_tracked_by_its_model_or_by_the_settings() -> None:
+    none = StatusSettings(track=())
+    assert not is_tracked(Plain, "svc.Plain", none)
+    assert is_tracked(Tracked, "svc.Tracked", none)
+    assert is_tracked(Asked, "svc.Asked", none)
+    assert is_tracked(Plain, "svc.Plain", StatusSettings(track=("svc.Plain",)))
+    assert is_tracked(Plain, "svc.Plain", StatusSettings(track=("*",)))
+    assert not is_tracked(Plain, "svc.Plain", StatusSettings(track=("svc.Other",)))
+
+
+def test_the_topic_is_compacted_and_deleted_after_its_retention() -> None:
+    assert StatusSettings(retention_ms=3_600_000).topic_config() == {
+        "cleanup.policy": "compact,delete",
+        "retention.ms": "3600000",
+    }
