@@ -47,7 +47,8 @@ def users(cluster: Cluster = "keel") -> None:
     group = WorkerSettings().group_id
     if not group:
         _fail(NO_GROUP)
-    typer.echo(render(kafka_users(routed, group, cluster), USERS_HEADER), nl=False)
+    delayed = DelayedNames(ProducerSettings().delayed_topic)
+    typer.echo(render(kafka_users(routed, group, delayed, cluster), USERS_HEADER), nl=False)
 
 
 @app.command()

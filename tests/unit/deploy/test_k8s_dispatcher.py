@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from keel.cli import app
 from keel.deploy.strimzi import dispatcher_acls
 from keel.producers.delayed.names import DelayedNames
-from tests.support.deploy import K8S, render, worker_env
+from tests.support.deploy import K8S, OVERLAYS, of_kind, render, worker_env
 
 COMPONENT = K8S / "components" / "dispatcher"
 
@@ -41,3 +41,20 @@ def test_the_dispatcher_may_fence_and_commit_its_progress_but_create_nothing() -
     assert acls[("group", names.leader_group)] == ("Read",)
     assert acls[("topic", "jobs.email")] == ("Write", "Describe")
     assert not any("Create" in ops for ops in acls.values())
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_overlay_runs_the_dispatcher_with_the_worker_image_and_its_topics(
+    overlay: str,
+) -> None:
+    manifests = render(overlay)
+    [dispatcher] = [
+        d for d in of_kind(manifests, "Deployment") if d["metadata"]["name"] == "keel-dispatcher"
+    ]
+    [worker] = list(of_kind(manifests, "StatefulSet"))
+    container = dispatcher["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["keel", "dispatcher", "run"]
+    assert container["image"] == worker["spec"]["template"]["spec"]["containers"][0]["image"]
+    topics = {t["spec"]["topicName"] for t in of_kind(manifests, "KafkaTopic")}
+    names = DelayedNames(worker_env(manifests).get("KEEL_DELAYED_TOPIC", "keel.delayed"))
+    assert {names.topic, names.cancels} <= topics
