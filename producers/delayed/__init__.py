@@ -7,6 +7,7 @@
     settings   DispatcherSettings (KEEL_DISPATCHER_*)
     loop       run_dispatcher: follow the group on the cancels topic, stand by or lead
     term       one leadership: fence, resume from committed offsets, one transaction per step
+    progress   the offsets a term resumes from, asked again while the coordinator is not ready
     pending    `keel jobs pending`: the earliest-due jobs, in bounded memory
     cli        `keel dispatcher run`, `keel jobs pending|cancel`
 

@@ -30,6 +30,7 @@ from confluent_kafka import (
 
 from keel.producers.delayed.cancels import follow
 from keel.producers.delayed.names import DelayedNames
+from keel.producers.delayed.progress import resume_offsets
 from keel.producers.delayed.records import Waiting
 from keel.producers.delayed.settings import DispatcherSettings
 from keel.producers.delayed.timing import TIERS, act_at_ms, now_ms
@@ -94,13 +95,10 @@ class DispatchTerm:
             },
         )
         # Asked for here, not left to assign(): a group coordinator that is not ready yet (a
-        # fresh cluster) fails the term, to be opened again, instead of stalling the tiers.
+        # fresh cluster) is asked again, and failing that fails the term, to be opened again,
+        # instead of stalling the tiers.
         tiers = [TopicPartition(names.topic, p) for p in range(TIERS)]
-        committed = consumer.committed(tiers, timeout=parts.timeout_s)
-        starts = [
-            TopicPartition(t.topic, t.partition, t.offset if t.offset >= 0 else OFFSET_BEGINNING)
-            for t in committed
-        ]
+        starts = resume_offsets(consumer, tiers, parts.timeout_s)
         consumer.assign([*starts, TopicPartition(names.cancels, 0, OFFSET_BEGINNING)])
         term = cls(parts, producer, consumer)
         term._catch_up()

@@ -232,7 +232,14 @@ def test_a_fenced_dispatcher_releases_nothing(
         zombie.close()
         leader.close()
     assert counts.outcomes == {"released": 3}, counts
+    # commit_transaction returns once the coordinator has logged the commit; the markers that
+    # make the records readable (read_committed) reach the partition after that.
+    wait_until(lambda: released_count(cluster, topic) >= 3, 60, "the releases to be readable")
     assert sorted(job_ids(read_to_end(cluster.bootstrap_servers, topic))) == sorted(ids)
+
+
+def released_count(cluster: Cluster, topic: str) -> int:
+    return len(read_to_end(cluster.bootstrap_servers, topic))
 
 
 def step_for_a_minute(term: DispatchTerm, counts: Counts) -> None:
