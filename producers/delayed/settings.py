@@ -22,5 +22,9 @@ class DispatcherSettings(BaseSettings):
     # What librdkafka may prefetch of the delayed topic: with one record held per tier, this
     # is what bounds the dispatcher's memory, whatever the number of pending jobs.
     prefetch_kbytes: int = Field(default=4_096, ge=64)
+    # /livez, /readyz and /metrics (health.py): off unless a port is set (0: any free port);
+    # the Kubernetes component sets 8080 on 0.0.0.0.
+    health_host: str = "127.0.0.1"
+    health_port: int | None = Field(default=None, ge=0)
     # librdkafka consumer settings of the group that elects the leader, by dotted name.
     librdkafka: dict[str, str | int | float | bool] = Field(default_factory=dict)

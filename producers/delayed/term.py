@@ -15,7 +15,7 @@ records behind it wait (timing.py says why that makes none early and bounds late
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import (
@@ -33,6 +33,7 @@ from keel.producers.delayed.names import DelayedNames
 from keel.producers.delayed.progress import resume_offsets
 from keel.producers.delayed.records import Waiting
 from keel.producers.delayed.settings import DispatcherSettings
+from keel.producers.delayed.status import Counts
 from keel.producers.delayed.timing import TIERS, act_at_ms, now_ms
 from keel.producers.records import Record
 from keel.producers.scheduler.leader import FencedError
@@ -52,15 +53,6 @@ class DispatchParts:
     producer_config: dict[str, Any]
     settings: DispatcherSettings
     timeout_s: float
-
-
-@dataclass
-class Counts:
-    """What this process committed, over all its terms, by outcome: released, refiled,
-    cancelled (dropped for a cancel) and expired (dropped: its expiry passed first)."""
-
-    transactions: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 class DispatchTerm:
@@ -125,6 +117,19 @@ class DispatchTerm:
         if batch:
             self._commit(batch, counts)
 
+    def pending(self) -> dict[int, int]:
+        """Records not yet settled per tier, from librdkafka's cached end offsets: no request."""
+        topic, found = self._parts.names.topic, {}
+        tiers = [TopicPartition(topic, p) for p in range(TIERS)]
+        for position in self._consumer.position(tiers):
+            tier = position.partition
+            held = self._heads.get(tier)
+            at = held.offset if held is not None else position.offset
+            _, end = self._consumer.get_watermark_offsets(position, cached=True)
+            if at >= 0 and end >= 0:
+                found[tier] = max(end - at, 0)
+        return found
+
     def close(self) -> None:
         """Abort whatever transaction is open and let the clients go."""
         with contextlib.suppress(KafkaException):
@@ -183,10 +188,14 @@ class DispatchTerm:
         producer, now = self._producer, now_ms()
         offsets: dict[int, int] = {}
         outcomes: list[str] = []
+        late_ms: list[int] = []
         try:
             producer.begin_transaction()
             for waiting in batch:
-                outcomes.append(self._settle(waiting, now))
+                outcome = self._settle(waiting, now)
+                outcomes.append(outcome)
+                if outcome == "released":
+                    late_ms.append(now - waiting.due)
                 offsets[waiting.tier] = waiting.offset + 1
             topic = self._parts.names.topic
             producer.send_offsets_to_transaction(
@@ -200,6 +209,8 @@ class DispatchTerm:
         counts.transactions += 1
         for outcome in outcomes:
             counts.outcomes[outcome] = counts.outcomes.get(outcome, 0) + 1
+        for late in late_ms:
+            counts.lateness.observe(late)
 
     def _settle(self, waiting: Waiting, now: int) -> str:
         """Produce what becomes of one record; returns the outcome's name."""

@@ -22,7 +22,8 @@ from keel.producers.delayed.loop import ensure_delayed_topics, run_dispatcher
 from keel.producers.delayed.names import DelayedNames
 from keel.producers.delayed.pending import pending_jobs
 from keel.producers.delayed.settings import DispatcherSettings
-from keel.producers.delayed.term import Counts, DispatchParts, DispatchTerm
+from keel.producers.delayed.status import Counts
+from keel.producers.delayed.term import DispatchParts, DispatchTerm
 from keel.producers.delayed.timing import TIERS
 from keel.producers.errors import DelayError
 from keel.producers.scheduler.leader import FencedError
