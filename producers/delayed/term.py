@@ -9,8 +9,8 @@ cancelled or expired one) together with the tier offsets past them. A record is 
 in the transaction that commits its offset, or not at all: a killed, paused or fenced leader
 leaves an aborted transaction and an offset that still points at it.
 
-A tier's first record that is not yet due is held and its partition paused until its time;
-records behind it wait (timing.py says why that makes none early and bounds lateness).
+A tier's first record that is not yet due is held until its time, and records read behind it
+wait in the read-ahead (ahead.py; timing.py says why that makes none early and bounds lateness).
 """
 
 import contextlib
@@ -28,6 +28,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from keel.producers.delayed.ahead import ReadAhead
 from keel.producers.delayed.cancels import follow
 from keel.producers.delayed.names import DelayedNames
 from keel.producers.delayed.progress import resume_offsets
@@ -62,7 +63,7 @@ class DispatchTerm:
         self._parts = parts
         self._producer = producer
         self._consumer = consumer
-        self._heads: dict[int, Waiting] = {}
+        self._ahead = ReadAhead(parts.settings.read_ahead)
         self._cancelled: set[str] = set()
 
     @classmethod
@@ -99,21 +100,21 @@ class DispatchTerm:
 
     def wait_s(self, tick_s: float) -> float:
         """How long the next step may wait for records: until the first held record's time."""
-        if not self._heads:
+        first = self._ahead.first_act_at()
+        if first is None:
             return tick_s
-        first = min(act_at_ms(p, w.due) for p, w in self._heads.items())
         return max(0.0, min(tick_s, (first - now_ms()) / 1000))
 
     def step(self, wait_s: float, counts: Counts) -> None:
         """Release (or refile, or drop) every record whose time has come, in one transaction."""
-        batch = self._due_heads()
-        while len(batch) < self._parts.settings.batch:
-            message = self._consumer.poll(0 if batch else wait_s)
-            if message is None:
-                break
-            waiting = self._take(message)
-            if waiting is not None:
-                batch.append(waiting)
+        room = self._parts.settings.batch
+        batch = self._ahead.due(now_ms(), room)
+        self._resume()
+        if len(batch) < room:
+            for message in self._consumer.consume(room - len(batch), 0 if batch else wait_s):
+                waiting = self._take(message)
+                if waiting is not None:
+                    batch.append(waiting)
         if batch:
             self._commit(batch, counts)
 
@@ -123,8 +124,8 @@ class DispatchTerm:
         tiers = [TopicPartition(topic, p) for p in range(TIERS)]
         for position in self._consumer.position(tiers):
             tier = position.partition
-            held = self._heads.get(tier)
-            at = held.offset if held is not None else position.offset
+            held = self._ahead.head_offset(tier)
+            at = held if held is not None else position.offset
             _, end = self._consumer.get_watermark_offsets(position, cached=True)
             if at >= 0 and end >= 0:
                 found[tier] = max(end - at, 0)
@@ -163,26 +164,23 @@ class DispatchTerm:
         if message.topic() == self._parts.names.cancels:
             follow(self._cancelled, message)
             return None
-        waiting = Waiting.of(message)
-        if waiting.tier in self._heads:
-            return None  # fetched before the pause: read again after the head is settled
-        if not hold_all and act_at_ms(waiting.tier, waiting.due) <= now_ms():
+        waiting, ahead = Waiting.of(message), self._ahead
+        if not ahead.fresh(waiting):
+            return None  # read again after a seek back: it is held already
+        due = act_at_ms(waiting.tier, waiting.due) <= now_ms()
+        if due and not hold_all and not ahead.holds(waiting.tier):
+            ahead.passed(waiting)
             return waiting
-        self._heads[waiting.tier] = waiting
-        self._consumer.pause([TopicPartition(self._parts.names.topic, waiting.tier)])
+        if ahead.hold(waiting):
+            self._consumer.pause([TopicPartition(self._parts.names.topic, waiting.tier)])
         return None
 
-    def _due_heads(self) -> list[Waiting]:
-        now, due = now_ms(), []
-        for tier, waiting in sorted(self._heads.items()):
-            if act_at_ms(tier, waiting.due) <= now:
-                del self._heads[tier]
-                due.append(waiting)
-                partition = TopicPartition(self._parts.names.topic, tier)
-                self._consumer.resume([partition])
-                partition.offset = waiting.offset + 1
-                self._consumer.seek(partition)
-        return due
+    def _resume(self) -> None:
+        """Fetch again from the tiers that were paused full and have room now."""
+        for tier, offset in self._ahead.to_resume().items():
+            partition = TopicPartition(self._parts.names.topic, tier, offset)
+            self._consumer.resume([partition])
+            self._consumer.seek(partition)
 
     def _commit(self, batch: list[Waiting], counts: Counts) -> None:
         producer, now = self._producer, now_ms()
