@@ -16,8 +16,8 @@ stack of its own when they are unset):
    the tiers and releases about `--rate` jobs per second once they come due;
 5. waits until every one is released, then reads them back (read_committed) and reports, per
    job, its lateness: the release's record timestamp minus its `keel-deliver-at`, as p50, p99
-   and max (and how many were early, which must be none); and the dispatcher's resident memory
-   (VmRSS sampled every 0.2 s, its maximum, and VmHWM).
+   and max (and how many were early, which must be none); the dispatcher's resident memory
+   (VmRSS sampled every 0.2 s, its maximum, and VmHWM) and the CPU time it used.
 
 Lateness is measured with the dispatcher's own clock (the record timestamp its producer sets
 when it releases the job) against the due time; both run on one machine here. The transaction
@@ -84,6 +84,9 @@ class DelayedBenchResult:
     early: int
     rss_max_mib: float
     rss_hwm_mib: float
+    # The dispatcher's CPU from its start to the last release: on a shared machine, what it
+    # cost regardless of how much of a core it was given.
+    dispatcher_cpu_s: float
 
 
 @dataclass(frozen=True)
@@ -110,10 +113,16 @@ def _rss_kib(pid: int, field: str) -> int:
     return 0
 
 
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds the process has used (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class _Sampler(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.pid, self.max_kib, self.hwm_kib = pid, 0, 0
+        self.pid, self.max_kib, self.hwm_kib, self.cpu_s = pid, 0, 0, 0.0
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -121,6 +130,7 @@ class _Sampler(threading.Thread):
             try:
                 self.max_kib = max(self.max_kib, _rss_kib(self.pid, "VmRSS"))
                 self.hwm_kib = _rss_kib(self.pid, "VmHWM")
+                self.cpu_s = _cpu_s(self.pid)
             except (FileNotFoundError, ProcessLookupError):
                 return
 
@@ -229,6 +239,7 @@ def run(cluster: ClusterSettings, load: Load, profile: Path | None = None) -> De
         sum(1 for x in lateness if x < 0),
         round(sampler.max_kib / 1024, 1),
         round(sampler.hwm_kib / 1024, 1),
+        round(sampler.cpu_s, 1),
     )
 
 

@@ -111,8 +111,10 @@ class DispatchTerm:
         batch = self._ahead.due(now_ms(), room)
         self._resume()
         if len(batch) < room:
-            for message in self._consumer.consume(room - len(batch), 0 if batch else wait_s):
-                waiting = self._take(message)
+            messages = self._consumer.consume(room - len(batch), 0 if batch else wait_s)
+            now = now_ms()
+            for message in messages:
+                waiting = self._take(message, now)
                 if waiting is not None:
                     batch.append(waiting)
         if batch:
@@ -152,9 +154,9 @@ class DispatchTerm:
                 raise TimeoutError(f"could not read {cancels.topic} to its end")
             message = self._consumer.poll(0.2)
             if message is not None:
-                self._take(message, hold_all=True)
+                self._take(message, now_ms(), hold_all=True)
 
-    def _take(self, message: Message, hold_all: bool = False) -> Waiting | None:
+    def _take(self, message: Message, now: int, hold_all: bool = False) -> Waiting | None:
         """A record read: a cancel is noted; a tier's record is returned when it is time."""
         error = message.error()
         if error is not None:
@@ -167,7 +169,7 @@ class DispatchTerm:
         waiting, ahead = Waiting.of(message), self._ahead
         if not ahead.fresh(waiting):
             return None  # read again after a seek back: it is held already
-        due = act_at_ms(waiting.tier, waiting.due) <= now_ms()
+        due = act_at_ms(waiting.tier, waiting.due) <= now
         if due and not hold_all and not ahead.holds(waiting.tier):
             ahead.passed(waiting)
             return waiting
