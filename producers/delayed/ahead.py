@@ -1,13 +1,17 @@
 """The records a dispatcher has read from each tier but not yet settled: its read-ahead.
 
 A tier's first record that is not yet due holds up the tier (timing.py says why that is safe).
-The records fetched behind it wait here, in offset order, instead of being dropped and fetched
-again: the partition is paused only when a tier holds `limit` of them, and resumed, sought to
-where the read-ahead ends, once half of them are taken, so a busy tier 0 (a record due every
-millisecond) costs no seek per record. Nothing here is committed: a new term starts again from
-the committed offsets, and reads the same records again.
+Records fetched behind it wait here, in offset order, instead of being dropped and fetched again
+after a seek: a busy tier 0 (a record due every millisecond) then costs no seek per record.
+Reading ahead only pays for a tier whose head is acted on soon, so a tier is paused (and later
+resumed, sought to where its read-ahead ends) when its head is further than `horizon_ms` away,
+or when the read-ahead of all tiers together holds `budget` records; it is resumed when its head
+comes within the horizon and the read-ahead is down to half the budget. Nothing here is
+committed: a new term starts again from the committed offsets, and reads the same records again.
 
-Memory: at most `limit` records per tier (and what arrived in the same fetch as the last one).
+Memory: `budget` records in tiers whose head is near, plus what a tier paused for the budget
+still brings in the fetch under way, plus what a tier held before its head went far (itself
+within the budget): twice the budget at most, whatever the number of pending jobs.
 """
 
 from collections import deque
@@ -19,11 +23,13 @@ from keel.producers.delayed.timing import act_at_ms
 class ReadAhead:
     """Per tier, the records read and not yet taken, the first of them the tier's head."""
 
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
+    def __init__(self, budget: int, horizon_ms: int) -> None:
+        self._budget = budget
+        self._horizon_ms = horizon_ms
         self._tiers: dict[int, deque[Waiting]] = {}
         self._last: dict[int, int] = {}  # the offset of the last record read, by tier
-        self._full: set[int] = set()  # tiers the caller paused
+        self._paused: set[int] = set()
+        self._held = 0
 
     def fresh(self, waiting: Waiting) -> bool:
         """Not read before: after a seek back, records already held arrive again."""
@@ -32,13 +38,19 @@ class ReadAhead:
     def holds(self, tier: int) -> bool:
         return bool(self._tiers.get(tier))
 
-    def hold(self, waiting: Waiting) -> bool:
-        """Keep `waiting` behind its tier's head; True when the tier is now full (pause it)."""
-        held = self._tiers.setdefault(waiting.tier, deque())
+    def hold(self, waiting: Waiting, now: int) -> bool:
+        """Keep `waiting` behind its tier's head; True when the tier is to be paused now."""
+        tier = waiting.tier
+        if tier in self._paused and self._far(tier, now):
+            return False  # behind a far head: fetched again once the head is near
+        held = self._tiers.setdefault(tier, deque())
         held.append(waiting)
-        self._last[waiting.tier] = waiting.offset
-        if len(held) >= self._limit and waiting.tier not in self._full:
-            self._full.add(waiting.tier)
+        self._held += 1
+        self._last[tier] = waiting.offset
+        if tier in self._paused:
+            return False  # arrived in the fetch that was under way
+        if self._held >= self._budget or self._far(tier, now):
+            self._paused.add(tier)
             return True
         return False
 
@@ -53,15 +65,18 @@ class ReadAhead:
             held = self._tiers[tier]
             while held and len(taken) < room and act_at_ms(tier, held[0].due) <= now:
                 taken.append(held.popleft())
+        self._held -= len(taken)
         return taken
 
-    def to_resume(self) -> dict[int, int]:
-        """Full tiers that have room again, each with the offset to read from next."""
-        # Half empty, not merely below the limit: a tier at its limit is not paused and resumed
-        # (and sought) for every record taken.
-        low = self._limit // 2
-        ready = {t: self._last[t] + 1 for t in self._full if len(self._tiers[t]) <= low}
-        self._full -= ready.keys()
+    def to_resume(self, now: int) -> dict[int, int]:
+        """Paused tiers to fetch again, each with the offset to read from next."""
+        # What far tiers hold (read before their head went far) waits for them: it does not
+        # keep the near tiers paused.
+        near = [t for t in self._tiers if not self._far(t, now)]
+        if sum(len(self._tiers[t]) for t in near) > self._budget // 2:
+            return {}
+        ready = {t: self._last[t] + 1 for t in self._paused if not self._far(t, now)}
+        self._paused -= ready.keys()
         return ready
 
     def first_act_at(self) -> int | None:
@@ -72,3 +87,11 @@ class ReadAhead:
     def head_offset(self, tier: int) -> int | None:
         held = self._tiers.get(tier)
         return held[0].offset if held else None
+
+    def _far(self, tier: int, now: int) -> bool:
+        held = self._tiers.get(tier)
+        return (
+            held is not None
+            and bool(held)
+            and act_at_ms(tier, held[0].due) - now > self._horizon_ms
+        )

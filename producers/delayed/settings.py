@@ -18,10 +18,13 @@ class DispatcherSettings(BaseSettings):
     tick_s: float = Field(default=0.2, gt=0)
     transaction_timeout_ms: int = Field(default=60_000, ge=1_000)
     # Most records released or refiled in one transaction.
-    batch: int = Field(default=2_000, ge=1)
-    # Records read ahead per tier behind a head not yet due, before the tier is paused: with
-    # the prefetch below, what bounds the dispatcher's memory (docs/scheduling.md, Memory).
-    read_ahead: int = Field(default=2_000, ge=2)
+    # Larger batches mean fewer commits: each is two round trips (offsets, then commit),
+    # which bounded the dispatcher at 2,000 (docs/scheduling.md, Measured).
+    batch: int = Field(default=20_000, ge=1)
+    # Records read ahead behind the tiers' first records, all tiers together, before a tier
+    # is paused: with the batch and the prefetch below, what bounds the dispatcher's memory
+    # (docs/scheduling.md, Memory).
+    read_ahead: int = Field(default=20_000, ge=2)
     # What librdkafka may prefetch of the delayed topic: with one record held per tier, this
     # is what bounds the dispatcher's memory, whatever the number of pending jobs.
     prefetch_kbytes: int = Field(default=4_096, ge=64)

@@ -43,6 +43,9 @@ from keel.schemas.settings import ClusterSettings
 
 _LOG = logging.getLogger(__name__)
 _CATCH_UP_TIMEOUT_S = 30.0
+# A tier whose first record is acted on within this is read ahead; one further away waits
+# paused (ahead.py): records behind it cannot be taken before it anyway.
+_READ_AHEAD_HORIZON_MS = 5_000
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class DispatchTerm:
         self._parts = parts
         self._producer = producer
         self._consumer = consumer
-        self._ahead = ReadAhead(parts.settings.read_ahead)
+        self._ahead = ReadAhead(parts.settings.read_ahead, _READ_AHEAD_HORIZON_MS)
         self._cancelled: set[str] = set()
 
     @classmethod
@@ -111,7 +114,7 @@ class DispatchTerm:
         batch = self._ahead.due(now_ms(), room)
         self._resume()
         if len(batch) < room:
-            messages = self._consumer.consume(room - len(batch), 0 if batch else wait_s)
+            messages = self._fetch(room - len(batch), 0 if batch else wait_s)
             now = now_ms()
             for message in messages:
                 waiting = self._take(message, now)
@@ -119,6 +122,17 @@ class DispatchTerm:
                     batch.append(waiting)
         if batch:
             self._commit(batch, counts)
+
+    def _fetch(self, room: int, wait_s: float) -> list[Message]:
+        """What is fetched already, up to `room`; else the first record within `wait_s` and what
+        came with it. (`consume(room, wait_s)` would wait all of `wait_s` for `room` records.)"""
+        messages = self._consumer.consume(room, 0)
+        if messages or wait_s <= 0:
+            return messages
+        first = self._consumer.poll(wait_s)
+        if first is None:
+            return []
+        return [first, *self._consumer.consume(room - 1, 0)] if room > 1 else [first]
 
     def pending(self) -> dict[int, int]:
         """Records not yet settled per tier, from librdkafka's cached end offsets: no request."""
@@ -173,13 +187,13 @@ class DispatchTerm:
         if due and not hold_all and not ahead.holds(waiting.tier):
             ahead.passed(waiting)
             return waiting
-        if ahead.hold(waiting):
+        if ahead.hold(waiting, now):
             self._consumer.pause([TopicPartition(self._parts.names.topic, waiting.tier)])
         return None
 
     def _resume(self) -> None:
         """Fetch again from the tiers that were paused full and have room now."""
-        for tier, offset in self._ahead.to_resume().items():
+        for tier, offset in self._ahead.to_resume(now_ms()).items():
             partition = TopicPartition(self._parts.names.topic, tier, offset)
             self._consumer.resume([partition])
             self._consumer.seek(partition)
