@@ -192,7 +192,7 @@ class DispatchTerm:
         return None
 
     def _resume(self) -> None:
-        """Fetch again from the tiers that were paused full and have room now."""
+        """Fetch again from the paused tiers the read-ahead has room for now."""
         for tier, offset in self._ahead.to_resume(now_ms()).items():
             partition = TopicPartition(self._parts.names.topic, tier, offset)
             self._consumer.resume([partition])
