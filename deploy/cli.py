@@ -48,7 +48,8 @@ def users(cluster: Cluster = "keel") -> None:
     group = worker.group_id
     if not group:
         _fail(NO_GROUP)
-    users = kafka_users(routed, group, cluster, worker.beats.topic)
+    delayed = DelayedNames(ProducerSettings().delayed_topic)
+    users = kafka_users(routed, group, delayed, cluster, worker.beats.topic)
     typer.echo(render(users, USERS_HEADER), nl=False)
 
 

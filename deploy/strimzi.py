@@ -4,7 +4,8 @@
   `keel topics ensure` and the worker follow (a dead-letter topic `T.dlt` has as many
   partitions as `T`): `keel deploy topics`.
 - `KafkaUser`s with SCRAM-SHA-512 credentials and the ACLs each role needs on those topics:
-  a worker and a publisher (`keel deploy users`), and a scheduler with its state topic
+  a worker and a publisher, who may also put jobs off and cancel them (`keel deploy users`),
+  a dispatcher of delayed jobs (`keel deploy dispatcher`), and a scheduler with its state topic
   (`keel deploy scheduler`). Every ACL names one literal resource; nothing is granted by prefix.
 """
 
@@ -150,6 +151,19 @@ def publisher_acls(topics: Iterable[str]) -> list[Acl]:
     return [Acl("topic", t, ("Write", "Describe")) for t in topics]
 
 
+def put_off_acls(delayed: DelayedNames) -> list[Acl]:
+    """What a publisher also needs to put jobs off (`delay=`, `eta=`) and to cancel them.
+
+    A delayed job is written into a tier of the delayed topic, and `cancel(job_id)` writes a
+    record into its cancels topic: Write there, and nothing more (no Read: `keel jobs pending`
+    is an operator's tool, run with the dispatcher's rights).
+    """
+    return [
+        Acl("topic", delayed.topic, ("Write", "Describe")),
+        Acl("topic", delayed.cancels, ("Write", "Describe")),
+    ]
+
+
 def scheduler_acls(scheduler: Scheduler, topics: Iterable[str]) -> list[Acl]:
     """Lead through the scheduler's group, and publish fires and state in its transactions.
 
@@ -180,12 +194,16 @@ def kafka_user(name: str, acls: list[Acl], cluster: str) -> dict[str, Any]:
 
 
 def kafka_users(
-    topics: Mapping[str, int], group: str, cluster: str, beats: str = DEFAULT_TOPIC
+    topics: Mapping[str, int],
+    group: str,
+    delayed: DelayedNames,
+    cluster: str,
+    beats: str = DEFAULT_TOPIC,
 ) -> list[dict[str, Any]]:
-    """The worker's user and a publisher's, for the job topics `topics`."""
+    """The worker's user and a publisher's, for the job topics `topics` and delayed topic."""
     return [
         kafka_user(WORKER_USER, worker_acls(topics, group, beats), cluster),
-        kafka_user(PUBLISHER_USER, publisher_acls(topics), cluster),
+        kafka_user(PUBLISHER_USER, [*publisher_acls(topics), *put_off_acls(delayed)], cluster),
     ]
 
 

@@ -7,7 +7,11 @@
     settings   DispatcherSettings (KEEL_DISPATCHER_*)
     loop       run_dispatcher: follow the group on the cancels topic, stand by or lead
     term       one leadership: fence, resume from committed offsets, one transaction per step
+    progress   the offsets a term resumes from, asked again while the coordinator is not ready
     pending    `keel jobs pending`: the earliest-due jobs, in bounded memory
+    status     what the loop tells the outside: counts, lateness, leading, backlog by tier
+    prometheus /metrics from the status (keel_dispatcher_*)
+    health     /livez, /readyz and /metrics over HTTP (KEEL_DISPATCHER_HEALTH_PORT)
     cli        `keel dispatcher run`, `keel jobs pending|cancel`
 
 docs/scheduling.md says what is promised and how the tiers keep memory bounded.

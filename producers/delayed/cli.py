@@ -10,9 +10,12 @@ from typing import Annotated
 import typer
 
 from keel.producers.delayed.cancels import cancel_record
+from keel.producers.delayed.health import HealthServer
 from keel.producers.delayed.loop import run_dispatcher
 from keel.producers.delayed.names import DelayedNames
 from keel.producers.delayed.pending import PendingJob, pending_jobs
+from keel.producers.delayed.settings import DispatcherSettings
+from keel.producers.delayed.status import DispatcherStatus
 from keel.producers.publisher import Publisher
 from keel.producers.settings import ProducerSettings
 from keel.schemas.settings import ClusterSettings
@@ -35,7 +38,15 @@ def run(log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    counts = run_dispatcher(stop)
+    settings, status = DispatcherSettings(), DispatcherStatus()
+    health = None
+    if settings.health_port is not None:
+        health = HealthServer(status, settings.health_host, settings.health_port).start()
+    try:
+        counts = run_dispatcher(stop, settings=settings, status=status)
+    finally:
+        if health is not None:
+            health.close()
     typer.echo(f"dispatcher stopped: {counts.outcomes}")
 
 

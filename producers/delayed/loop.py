@@ -12,16 +12,19 @@ over the dispatcher's own names. Any other failure ends the term; the next one a
 left open and resumes from the committed offsets, so nothing is released twice or lost.
 """
 
+import contextlib
 import logging
 import threading
 import time
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from keel.producers.delayed.cancels import CANCELS_CONFIG, DELAYED_CONFIG
 from keel.producers.delayed.names import DelayedNames
 from keel.producers.delayed.settings import DispatcherSettings
-from keel.producers.delayed.term import Counts, DispatchParts, DispatchTerm
+from keel.producers.delayed.status import Counts, DispatcherStatus
+from keel.producers.delayed.term import DispatchParts, DispatchTerm
 from keel.producers.delayed.timing import TIERS
 from keel.producers.scheduler.terms import Terms
 from keel.producers.settings import ProducerSettings
@@ -31,6 +34,7 @@ from keel.schemas.settings import ClusterSettings
 
 _LOG = logging.getLogger(__name__)
 _LEADERS_WAIT_S = 30.0
+_PENDING_EVERY_S = 5.0
 
 
 def ensure_delayed_topics(cluster: ClusterSettings, settings: ProducerSettings) -> TopicReport:
@@ -67,8 +71,12 @@ def run_dispatcher(
     cluster: ClusterSettings | None = None,
     producer_settings: ProducerSettings | None = None,
     settings: DispatcherSettings | None = None,
+    status: DispatcherStatus | None = None,
 ) -> Counts:
-    """Stand by, or lead and release due delayed jobs, until `stop` is set; returns the counts."""
+    """Stand by, or lead and release due delayed jobs, until `stop` is set; returns the counts.
+
+    `status`, if given, is kept up to date for the health endpoints (`health.serve_health`).
+    """
     cluster = cluster or ClusterSettings()
     producer_settings = producer_settings or ProducerSettings()
     settings = settings or DispatcherSettings()
@@ -84,15 +92,17 @@ def run_dispatcher(
         settings,
         producer_settings.delivery_timeout_ms / 1000,
     )
-    loop = _Loop(parts)
+    loop = _Loop(parts, status or DispatcherStatus())
     loop.run(stop)
     return loop.counts
 
 
 class _Loop:
-    def __init__(self, parts: DispatchParts) -> None:
+    def __init__(self, parts: DispatchParts, status: DispatcherStatus) -> None:
         self._parts = parts
-        self.counts = Counts()
+        self._status = status
+        self.counts = status.counts
+        self._pending_at = 0.0
         self._terms: Terms[DispatchTerm] = Terms(
             f"dispatcher {parts.names.topic}", on_end=lambda: str(self.counts)
         )
@@ -130,3 +140,17 @@ class _Loop:
         if term is not None:
             wait = term.wait_s(self._parts.settings.tick_s)
             self._terms.attempt(lambda: term.step(wait, self.counts))
+        self._report(self._terms.current)
+
+    def _report(self, term: DispatchTerm | None) -> None:
+        """Tell the status what this turn found; the tiers' backlog every few seconds."""
+        status = self._status
+        status.leading = self._terms.leadership.held
+        status.term_open = term is not None
+        status.turned()
+        if term is None:
+            status.pending = {}
+        elif time.monotonic() - self._pending_at >= _PENDING_EVERY_S:
+            self._pending_at = time.monotonic()
+            with contextlib.suppress(KafkaException):  # a gauge, not worth ending a term for
+                status.pending = term.pending()

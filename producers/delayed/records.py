@@ -57,36 +57,49 @@ class Waiting:
     due: int
     job_id: str
     expires: int | None
+    topic: str = ""  # where it goes when released
 
     @classmethod
     def of(cls, message: Message) -> "Waiting":
+        """Parsed in one pass over the headers: the dispatcher reads every record of every
+        tier, so this is its hottest path."""
         raw = message.headers() or []
-        headers: Headers = list(raw.items()) if isinstance(raw, dict) else list(raw)
-        due = header_value(headers, DELIVER_AT)
-        expires = header_value(headers, EXPIRES_AT)
+        headers: Headers = list(raw.items()) if isinstance(raw, dict) else raw
+        found: dict[str, str | bytes] = {}
+        for name, value in headers:
+            if name in _PARSED and name not in found and value is not None:
+                found[name] = value
         key = message.key()
+        expires = found.get(EXPIRES_AT)
         return cls(
             message.partition() or 0,
             message.offset() or 0,
             key.encode() if isinstance(key, str) else key,
             _bytes(message.value()),
             headers,
-            int(due) if due is not None else 0,  # no due time: due now
-            (header_value(headers, JOB_ID) or b"").decode(),
+            int(found.get(DELIVER_AT, 0)),  # no due time: due now
+            _text(found.get(JOB_ID, b"")),
             int(expires) if expires is not None else None,
+            _text(found.get(DELAYED_FOR_TOPIC, b"")),
         )
 
     def released(self) -> Record:
         """The job as its routed topic gets it."""
-        topic = (header_value(self.headers, DELAYED_FOR_TOPIC) or b"").decode()
         headers = [(k, v) for k, v in self.headers if k != DELAYED_FOR_TOPIC]
-        return Record(self.job_id, topic, self.key, self.value, headers)
+        return Record(self.job_id, self.topic, self.key, self.value, headers)
 
     def refiled(self, delayed_topic: str, now: int) -> Record:
         """The same record in the tier of what is left of its wait."""
         return Record(
             self.job_id, delayed_topic, self.key, self.value, self.headers, tier(self.due - now)
         )
+
+
+_PARSED = frozenset({DELIVER_AT, EXPIRES_AT, JOB_ID, DELAYED_FOR_TOPIC})
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _bytes(value: str | bytes | None) -> bytes:

@@ -18,9 +18,19 @@ class DispatcherSettings(BaseSettings):
     tick_s: float = Field(default=0.2, gt=0)
     transaction_timeout_ms: int = Field(default=60_000, ge=1_000)
     # Most records released or refiled in one transaction.
-    batch: int = Field(default=2_000, ge=1)
+    # Larger batches mean fewer commits: each is two round trips (offsets, then commit),
+    # which bounded the dispatcher at 2,000 (docs/scheduling.md, Measured).
+    batch: int = Field(default=20_000, ge=1)
+    # Records read ahead behind the tiers' first records, all tiers together, before a tier
+    # is paused: with the batch and the prefetch below, what bounds the dispatcher's memory
+    # (docs/scheduling.md, Memory).
+    read_ahead: int = Field(default=20_000, ge=2)
     # What librdkafka may prefetch of the delayed topic: with one record held per tier, this
     # is what bounds the dispatcher's memory, whatever the number of pending jobs.
     prefetch_kbytes: int = Field(default=4_096, ge=64)
+    # /livez, /readyz and /metrics (health.py): off unless a port is set (0: any free port);
+    # the Kubernetes component sets 8080 on 0.0.0.0.
+    health_host: str = "127.0.0.1"
+    health_port: int | None = Field(default=None, ge=0)
     # librdkafka consumer settings of the group that elects the leader, by dotted name.
     librdkafka: dict[str, str | int | float | bool] = Field(default_factory=dict)

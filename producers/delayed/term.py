@@ -9,13 +9,13 @@ cancelled or expired one) together with the tier offsets past them. A record is 
 in the transaction that commits its offset, or not at all: a killed, paused or fenced leader
 leaves an aborted transaction and an offset that still points at it.
 
-A tier's first record that is not yet due is held and its partition paused until its time;
-records behind it wait (timing.py says why that makes none early and bounds lateness).
+A tier's first record that is not yet due is held until its time, and records read behind it
+wait in the read-ahead (ahead.py; timing.py says why that makes none early and bounds lateness).
 """
 
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import (
@@ -28,10 +28,13 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from keel.producers.delayed.ahead import ReadAhead
 from keel.producers.delayed.cancels import follow
 from keel.producers.delayed.names import DelayedNames
+from keel.producers.delayed.progress import resume_offsets
 from keel.producers.delayed.records import Waiting
 from keel.producers.delayed.settings import DispatcherSettings
+from keel.producers.delayed.status import Counts
 from keel.producers.delayed.timing import TIERS, act_at_ms, now_ms
 from keel.producers.records import Record
 from keel.producers.scheduler.leader import FencedError
@@ -40,6 +43,9 @@ from keel.schemas.settings import ClusterSettings
 
 _LOG = logging.getLogger(__name__)
 _CATCH_UP_TIMEOUT_S = 30.0
+# A tier whose first record is acted on within this is read ahead; one further away waits
+# paused (ahead.py): records behind it cannot be taken before it anyway.
+_READ_AHEAD_HORIZON_MS = 5_000
 
 
 @dataclass(frozen=True)
@@ -53,15 +59,6 @@ class DispatchParts:
     timeout_s: float
 
 
-@dataclass
-class Counts:
-    """What this process committed, over all its terms, by outcome: released, refiled,
-    cancelled (dropped for a cancel) and expired (dropped: its expiry passed first)."""
-
-    transactions: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-
-
 class DispatchTerm:
     """One stretch of leadership over the delayed topic."""
 
@@ -69,7 +66,7 @@ class DispatchTerm:
         self._parts = parts
         self._producer = producer
         self._consumer = consumer
-        self._heads: dict[int, Waiting] = {}
+        self._ahead = ReadAhead(parts.settings.read_ahead, _READ_AHEAD_HORIZON_MS)
         self._cancelled: set[str] = set()
 
     @classmethod
@@ -94,13 +91,10 @@ class DispatchTerm:
             },
         )
         # Asked for here, not left to assign(): a group coordinator that is not ready yet (a
-        # fresh cluster) fails the term, to be opened again, instead of stalling the tiers.
+        # fresh cluster) is asked again, and failing that fails the term, to be opened again,
+        # instead of stalling the tiers.
         tiers = [TopicPartition(names.topic, p) for p in range(TIERS)]
-        committed = consumer.committed(tiers, timeout=parts.timeout_s)
-        starts = [
-            TopicPartition(t.topic, t.partition, t.offset if t.offset >= 0 else OFFSET_BEGINNING)
-            for t in committed
-        ]
+        starts = resume_offsets(consumer, tiers, parts.timeout_s)
         consumer.assign([*starts, TopicPartition(names.cancels, 0, OFFSET_BEGINNING)])
         term = cls(parts, producer, consumer)
         term._catch_up()
@@ -109,23 +103,49 @@ class DispatchTerm:
 
     def wait_s(self, tick_s: float) -> float:
         """How long the next step may wait for records: until the first held record's time."""
-        if not self._heads:
+        first = self._ahead.first_act_at()
+        if first is None:
             return tick_s
-        first = min(act_at_ms(p, w.due) for p, w in self._heads.items())
         return max(0.0, min(tick_s, (first - now_ms()) / 1000))
 
     def step(self, wait_s: float, counts: Counts) -> None:
         """Release (or refile, or drop) every record whose time has come, in one transaction."""
-        batch = self._due_heads()
-        while len(batch) < self._parts.settings.batch:
-            message = self._consumer.poll(0 if batch else wait_s)
-            if message is None:
-                break
-            waiting = self._take(message)
-            if waiting is not None:
-                batch.append(waiting)
+        room = self._parts.settings.batch
+        batch = self._ahead.due(now_ms(), room)
+        self._resume()
+        if len(batch) < room:
+            messages = self._fetch(room - len(batch), 0 if batch else wait_s)
+            now = now_ms()
+            for message in messages:
+                waiting = self._take(message, now)
+                if waiting is not None:
+                    batch.append(waiting)
         if batch:
             self._commit(batch, counts)
+
+    def _fetch(self, room: int, wait_s: float) -> list[Message]:
+        """What is fetched already, up to `room`; else the first record within `wait_s` and what
+        came with it. (`consume(room, wait_s)` would wait all of `wait_s` for `room` records.)"""
+        messages = self._consumer.consume(room, 0)
+        if messages or wait_s <= 0:
+            return messages
+        first = self._consumer.poll(wait_s)
+        if first is None:
+            return []
+        return [first, *self._consumer.consume(room - 1, 0)] if room > 1 else [first]
+
+    def pending(self) -> dict[int, int]:
+        """Records not yet settled per tier, from librdkafka's cached end offsets: no request."""
+        topic, found = self._parts.names.topic, {}
+        tiers = [TopicPartition(topic, p) for p in range(TIERS)]
+        for position in self._consumer.position(tiers):
+            tier = position.partition
+            held = self._ahead.head_offset(tier)
+            at = held if held is not None else position.offset
+            _, end = self._consumer.get_watermark_offsets(position, cached=True)
+            if at >= 0 and end >= 0:
+                found[tier] = max(end - at, 0)
+        return found
 
     def close(self) -> None:
         """Abort whatever transaction is open and let the clients go."""
@@ -148,9 +168,9 @@ class DispatchTerm:
                 raise TimeoutError(f"could not read {cancels.topic} to its end")
             message = self._consumer.poll(0.2)
             if message is not None:
-                self._take(message, hold_all=True)
+                self._take(message, now_ms(), hold_all=True)
 
-    def _take(self, message: Message, hold_all: bool = False) -> Waiting | None:
+    def _take(self, message: Message, now: int, hold_all: bool = False) -> Waiting | None:
         """A record read: a cancel is noted; a tier's record is returned when it is time."""
         error = message.error()
         if error is not None:
@@ -160,35 +180,36 @@ class DispatchTerm:
         if message.topic() == self._parts.names.cancels:
             follow(self._cancelled, message)
             return None
-        waiting = Waiting.of(message)
-        if waiting.tier in self._heads:
-            return None  # fetched before the pause: read again after the head is settled
-        if not hold_all and act_at_ms(waiting.tier, waiting.due) <= now_ms():
+        waiting, ahead = Waiting.of(message), self._ahead
+        if not ahead.fresh(waiting):
+            return None  # read again after a seek back: it is held already
+        due = act_at_ms(waiting.tier, waiting.due) <= now
+        if due and not hold_all and not ahead.holds(waiting.tier):
+            ahead.passed(waiting)
             return waiting
-        self._heads[waiting.tier] = waiting
-        self._consumer.pause([TopicPartition(self._parts.names.topic, waiting.tier)])
+        if ahead.hold(waiting, now):
+            self._consumer.pause([TopicPartition(self._parts.names.topic, waiting.tier)])
         return None
 
-    def _due_heads(self) -> list[Waiting]:
-        now, due = now_ms(), []
-        for tier, waiting in sorted(self._heads.items()):
-            if act_at_ms(tier, waiting.due) <= now:
-                del self._heads[tier]
-                due.append(waiting)
-                partition = TopicPartition(self._parts.names.topic, tier)
-                self._consumer.resume([partition])
-                partition.offset = waiting.offset + 1
-                self._consumer.seek(partition)
-        return due
+    def _resume(self) -> None:
+        """Fetch again from the paused tiers the read-ahead has room for now."""
+        for tier, offset in self._ahead.to_resume(now_ms()).items():
+            partition = TopicPartition(self._parts.names.topic, tier, offset)
+            self._consumer.resume([partition])
+            self._consumer.seek(partition)
 
     def _commit(self, batch: list[Waiting], counts: Counts) -> None:
         producer, now = self._producer, now_ms()
         offsets: dict[int, int] = {}
         outcomes: list[str] = []
+        late_ms: list[int] = []
         try:
             producer.begin_transaction()
             for waiting in batch:
-                outcomes.append(self._settle(waiting, now))
+                outcome = self._settle(waiting, now)
+                outcomes.append(outcome)
+                if outcome == "released":
+                    late_ms.append(now - waiting.due)
                 offsets[waiting.tier] = waiting.offset + 1
             topic = self._parts.names.topic
             producer.send_offsets_to_transaction(
@@ -202,6 +223,8 @@ class DispatchTerm:
         counts.transactions += 1
         for outcome in outcomes:
             counts.outcomes[outcome] = counts.outcomes.get(outcome, 0) + 1
+        for late in late_ms:
+            counts.lateness.observe(late)
 
     def _settle(self, waiting: Waiting, now: int) -> str:
         """Produce what becomes of one record; returns the outcome's name."""

@@ -13,7 +13,8 @@ A job delayed by d seconds is thus rewritten at most about log2(d) times (21 for
 the dispatcher keeps one record per tier in memory, whatever the number of pending jobs.
 """
 
-from datetime import UTC, datetime, timedelta
+import time
+from datetime import datetime, timedelta
 
 from keel.producers.errors import DelayError
 
@@ -24,7 +25,8 @@ Delay = float | timedelta
 
 
 def now_ms() -> int:
-    return int(datetime.now(UTC).timestamp() * 1000)
+    """The wall clock in epoch millis (read for every record the dispatcher takes: cheaply)."""
+    return time.time_ns() // 1_000_000
 
 
 def due_ms(delay: Delay | None, eta: datetime | None, now: int, max_delay_s: float) -> int | None:

@@ -2,10 +2,7 @@
 a standby; cancelled ones never; a delay beyond the maximum refused before anything is sent."""
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +19,8 @@ from keel.producers.delayed.loop import ensure_delayed_topics, run_dispatcher
 from keel.producers.delayed.names import DelayedNames
 from keel.producers.delayed.pending import pending_jobs
 from keel.producers.delayed.settings import DispatcherSettings
-from keel.producers.delayed.term import Counts, DispatchParts, DispatchTerm
+from keel.producers.delayed.status import Counts
+from keel.producers.delayed.term import DispatchParts, DispatchTerm
 from keel.producers.delayed.timing import TIERS
 from keel.producers.errors import DelayError
 from keel.producers.scheduler.leader import FencedError
@@ -30,6 +28,7 @@ from keel.producers.settings import ProducerSettings, Route
 from keel.schemas.headers import DELIVER_AT, JOB_ID, header_value
 from tests.support.cluster import Cluster
 from tests.support.consume import read_records, read_to_end
+from tests.support.dispatchers import DispatcherProcess
 from tests.support.jobs import send_email
 from tests.support.topics import unique_name
 from tests.support.waiting import wait_until
@@ -69,32 +68,6 @@ class DispatcherThread:
         self._thread.join(60)
         assert not self._thread.is_alive()
         return self.counts
-
-
-class DispatcherProcess:
-    """`keel dispatcher run`, logging to a file."""
-
-    def __init__(self, cluster: Cluster, delayed: str, log: Path) -> None:
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap_servers,
-            "SCHEMA_REGISTRY_URL": cluster.registry_url,
-            "KEEL_DELAYED_TOPIC": delayed,
-            "KEEL_DISPATCHER_SESSION_TIMEOUT_MS": "6000",
-        }
-        self.log = log
-        with log.open("wb") as out:
-            command = [sys.executable, "-m", "keel", "dispatcher", "run"]
-            self.process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-    def leading(self) -> bool:
-        text = self.log.read_text()
-        return text.rfind(": leading") > text.rfind("no longer leading")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(30)
 
 
 @pytest.fixture
@@ -232,7 +205,14 @@ def test_a_fenced_dispatcher_releases_nothing(
         zombie.close()
         leader.close()
     assert counts.outcomes == {"released": 3}, counts
+    # commit_transaction returns once the coordinator has logged the commit; the markers that
+    # make the records readable (read_committed) reach the partition after that.
+    wait_until(lambda: released_count(cluster, topic) >= 3, 60, "the releases to be readable")
     assert sorted(job_ids(read_to_end(cluster.bootstrap_servers, topic))) == sorted(ids)
+
+
+def released_count(cluster: Cluster, topic: str) -> int:
+    return len(read_to_end(cluster.bootstrap_servers, topic))
 
 
 def step_for_a_minute(term: DispatchTerm, counts: Counts) -> None:

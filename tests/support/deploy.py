@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
+from keel.producers.delayed.names import DelayedNames
+from keel.producers.settings import ProducerSettings
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
@@ -27,6 +30,7 @@ KUBERNETES_VERSION = "1.33.0"
 DEAD_LETTER_SUFFIX = ".dlt"
 
 Manifest = dict[str, Any]
+DEFAULT_DELAYED_TOPIC: str = ProducerSettings.model_fields["delayed_topic"].default
 
 
 def tool(name: str) -> Path | None:
@@ -96,12 +100,20 @@ def compacted(topic: Manifest) -> bool:
     return bool(topic["spec"].get("config", {}).get("cleanup.policy") == "compact")
 
 
+def internal(topic: Manifest) -> bool:
+    """A topic keel keeps for itself, never jobs: a scheduler's state (compacted), the delayed
+    topic and its cancels (compacted, and deleted after the longest delay)."""
+    policy = str(topic["spec"].get("config", {}).get("cleanup.policy", "delete"))
+    name = topic["spec"]["topicName"]
+    return "compact" in policy.split(",") or name == DelayedNames(DEFAULT_DELAYED_TOPIC).topic
+
+
 def job_topics(topics: list[Manifest]) -> dict[str, int]:
-    """Job topics (not dead-letter topics, not a scheduler's state) with their partitions."""
+    """Job topics (not dead-letter topics, not keel's own) with their partitions."""
     return {
         t["spec"]["topicName"]: t["spec"]["partitions"]
         for t in topics
-        if not t["spec"]["topicName"].endswith(DEAD_LETTER_SUFFIX) and not compacted(t)
+        if not t["spec"]["topicName"].endswith(DEAD_LETTER_SUFFIX) and not internal(t)
     }
 
 

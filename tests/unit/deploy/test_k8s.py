@@ -20,7 +20,7 @@ from tests.support.deploy import (
     KUBERNETES_VERSION,
     OVERLAYS,
     Manifest,
-    compacted,
+    internal,
     job_topics,
     of_kind,
     one,
@@ -216,7 +216,7 @@ def test_scaled_object_lag_target_sits_above_the_worker_buffer(manifests: list[M
 
 
 def test_every_job_topic_has_its_dead_letter_topic(manifests: list[Manifest]) -> None:
-    topics = [t for t in of_kind(manifests, "KafkaTopic") if not compacted(t)]
+    topics = [t for t in of_kind(manifests, "KafkaTopic") if not internal(t)]
     names = {t["spec"]["topicName"] for t in topics}
     jobs = job_topics(topics)
     assert jobs

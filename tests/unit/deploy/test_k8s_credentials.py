@@ -14,15 +14,21 @@ from keel.cli import app
 from keel.deploy.strimzi import (
     Acl,
     publisher_acls,
+    put_off_acls,
     scheduler_acls,
     worker_acls,
 )
+from keel.producers.delayed.names import DelayedNames
 from keel.producers.scheduler.app import Scheduler
 from keel.schemas.settings import ClusterSettings
 from tests.support.deploy import K8S, OVERLAYS, Manifest, of_kind, render, worker_env
 
 SECURED = K8S / "components" / "secured"
-WORKLOADS = (("StatefulSet", "keel-worker"), ("Deployment", "keel-scheduler"))
+WORKLOADS = (
+    ("StatefulSet", "keel-worker"),
+    ("Deployment", "keel-scheduler"),
+    ("Deployment", "keel-dispatcher"),
+)
 # What the mounted Secrets hold in these tests, by key.
 MOUNTED = {"password": "scram-password", "ca.crt": "a CA", "user-info": "keel:registry-password"}
 
@@ -152,7 +158,7 @@ def test_prod_trusts_the_strimzi_cluster_ca(kind: str, name: str) -> None:
 
 def test_prod_users_are_one_per_role() -> None:
     users = {u["metadata"]["name"] for u in of_kind(_render("prod"), "KafkaUser")}
-    assert users == {"keel-worker", "keel-publisher", "keel-scheduler"}
+    assert users == {"keel-worker", "keel-publisher", "keel-scheduler", "keel-dispatcher"}
 
 
 def test_the_worker_user_reads_the_group_the_worker_joins() -> None:
@@ -230,6 +236,36 @@ def test_a_publisher_writes_the_job_topics_and_nothing_else() -> None:
 
     assert {op for _, _, op in granted} == {"Write", "Describe"}
     assert {name for _, name, _ in granted} == {"jobs.a", "jobs.b"}
+
+
+def test_a_publisher_may_put_jobs_off_and_cancel_them_but_not_read_them() -> None:
+    granted = _granted(put_off_acls(DelayedNames("keel.delayed")))
+
+    assert granted == {
+        ("topic", "keel.delayed", "Write"),
+        ("topic", "keel.delayed", "Describe"),
+        ("topic", "keel.delayed.cancels", "Write"),
+        ("topic", "keel.delayed.cancels", "Describe"),
+    }
+
+
+def test_the_prod_publisher_user_may_put_off_into_the_topics_the_dispatcher_reads() -> None:
+    manifests = _render("prod")
+    publisher = _workload(manifests, "KafkaUser", "keel-publisher")
+    dispatcher = _workload(manifests, "KafkaUser", "keel-dispatcher")
+    written = {
+        acl["resource"]["name"]
+        for acl in publisher["spec"]["authorization"]["acls"]
+        if "Write" in acl["operations"]
+    }
+    read = {
+        acl["resource"]["name"]
+        for acl in dispatcher["spec"]["authorization"]["acls"]
+        if acl["resource"]["type"] == "topic" and "Read" in acl["operations"]
+    }
+    # What the dispatcher reads (the delayed topic and its cancels) a publisher may write.
+    assert read == {"keel.delayed", "keel.delayed.cancels"}
+    assert read <= written
 
 
 def test_a_scheduler_may_use_exactly_its_own_state_group_and_transactional_id() -> None:

@@ -36,6 +36,13 @@ def _labels(manifest: Manifest) -> dict[str, str]:
     return labels
 
 
+def _deployment(manifests: list[Manifest]) -> Manifest:
+    [deployment] = [
+        d for d in of_kind(manifests, "Deployment") if d["metadata"]["name"] == "keel-scheduler"
+    ]
+    return deployment
+
+
 def _scheduler(deployment: Manifest) -> Scheduler:
     container = _pod(deployment)["containers"][0]
     assert container["command"] == RUN
@@ -46,7 +53,7 @@ def _scheduler(deployment: Manifest) -> Scheduler:
 def test_scheduler_runs_the_worker_image_with_the_worker_settings(
     manifests: list[Manifest],
 ) -> None:
-    scheduler = _pod(one(manifests, "Deployment"))["containers"][0]
+    scheduler = _pod(_deployment(manifests))["containers"][0]
     worker = _pod(one(manifests, "StatefulSet"))["containers"][0]
 
     assert scheduler["image"] == worker["image"]
@@ -55,7 +62,7 @@ def test_scheduler_runs_the_worker_image_with_the_worker_settings(
 
 
 def test_two_schedulers_stand_so_that_one_can_take_over(manifests: list[Manifest]) -> None:
-    deployment = one(manifests, "Deployment")
+    deployment = _deployment(manifests)
     budget = next(
         b
         for b in of_kind(manifests, "PodDisruptionBudget")
@@ -72,7 +79,7 @@ def test_two_schedulers_stand_so_that_one_can_take_over(manifests: list[Manifest
 
 
 def test_scheduler_runs_unprivileged(manifests: list[Manifest]) -> None:
-    pod = _pod(one(manifests, "Deployment"))
+    pod = _pod(_deployment(manifests))
     container = pod["containers"][0]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["automountServiceAccountToken"] is False
@@ -84,7 +91,7 @@ def test_scheduler_runs_unprivileged(manifests: list[Manifest]) -> None:
 def test_the_scheduler_state_topic_is_deployed_and_its_jobs_are_routed(
     manifests: list[Manifest],
 ) -> None:
-    scheduler = _scheduler(one(manifests, "Deployment"))
+    scheduler = _scheduler(_deployment(manifests))
     topics = {t["spec"]["topicName"]: t["spec"] for t in of_kind(manifests, "KafkaTopic")}
 
     state = topics[scheduler.state_topic]
