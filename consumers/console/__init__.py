@@ -13,7 +13,8 @@
     replays           count (the confirmation), then replay with the operator's name
     holds             quarantined keys per group
     delayed           pending delayed jobs
-    dead_letter_pages, cluster_pages   the routes
+    job_status        one job's status by id (StatusReader), its result decoded
+    dead_letter_pages, cluster_pages, job_pages   the routes
     app               create_app: the one composition root
     cli               `keel console`
 

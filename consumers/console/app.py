@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from keel.consumers.console import cluster_pages, dead_letter_pages, session
+from keel.consumers.console import cluster_pages, dead_letter_pages, job_pages, session
 from keel.consumers.console.auth import COOKIE, QUERY, TokenBook
 from keel.consumers.console.bodies import BodyReader
 from keel.consumers.console.errors import (
@@ -30,10 +30,12 @@ from keel.consumers.console.filters import BadFilterError
 from keel.consumers.console.rates import RateSampler
 from keel.consumers.console.settings import ConsoleSettings
 from keel.producers.settings import ProducerSettings
+from keel.producers.status import StatusReader
 from keel.schemas import clients
 from keel.schemas.beats import BeatSettings
 from keel.schemas.errors import RegistryError
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.status.settings import StatusSettings
 
 HERE = Path(__file__).parent
 
@@ -44,11 +46,13 @@ def create_app(
     *,
     delayed_topic: str | None = None,
     beats: BeatSettings | None = None,
+    status: StatusSettings | None = None,
 ) -> FastAPI:
     """The console for `cluster`, with the tokens and limits of `settings`.
 
     `delayed_topic` defaults to the publishers' (`KEEL_DELAYED_TOPIC`); `beats` (where workers
-    publish their heartbeats) to the workers' (`KEEL_BEATS_TOPIC`)."""
+    publish their heartbeats) to the workers' (`KEEL_BEATS_TOPIC`); `status` (where job statuses
+    are) to `KEEL_STATUS_*`'s."""
     settings = settings or ConsoleSettings()
     cluster = cluster or ClusterSettings()
     app = FastAPI(
@@ -61,8 +65,14 @@ def create_app(
     app.state.rates = RateSampler()
     app.state.delayed_topic = delayed_topic or ProducerSettings().delayed_topic
     app.state.beats = beats or BeatSettings()
+    app.state.statuses = StatusReader(cluster, status or StatusSettings())
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for router in (session.router, dead_letter_pages.router, cluster_pages.router):
+    for router in (
+        session.router,
+        dead_letter_pages.router,
+        cluster_pages.router,
+        job_pages.router,
+    ):
         app.include_router(router)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)

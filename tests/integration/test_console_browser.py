@@ -2,7 +2,8 @@
 
 A worker process with a bug dead-letters a job; `keel console` runs as its own process; the
 browser signs in, finds the dead letter by its topic, reads its decoded body, replays it
-through the confirmation, and sees the fixed worker finish it. A read-only token's replay is
+through the confirmation, and sees the fixed worker finish it on the job's status page (looked
+up by the id the dead letter's headers show). A read-only token's replay is
 refused and writes nothing. Each step's screenshot is kept under test-artifacts/screenshots/.
 """
 
@@ -19,6 +20,7 @@ from keel.consumers.dead_letters.ledger import ReplayLedger
 from keel.producers import Publisher
 from keel.producers.delayed.loop import ensure_delayed_topics
 from keel.producers.settings import ProducerSettings, Route
+from keel.schemas.headers import JOB_ID
 from keel.schemas.topics import dead_letter_topic
 from tests.support.browser import Page
 from tests.support.cluster import Cluster
@@ -39,7 +41,12 @@ REPLAYED_AT = JOBS  # the offset the replayed job is written at
 @pytest.fixture(scope="module")
 def console(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleProcess]:
     log = tmp_path_factory.mktemp("console") / "console.log"
-    started = ConsoleProcess(cluster, log, delayed_topic=unique_name("console-delayed"))
+    started = ConsoleProcess(
+        cluster,
+        log,
+        delayed_topic=unique_name("console-delayed"),
+        status_topic=unique_name("console-status"),
+    )
     try:
         started.wait_ready()
         yield started
@@ -55,15 +62,25 @@ def replayed(cluster: Cluster, topic: str) -> int:
     return len(ReplayLedger.read(cluster.settings(), dead_letter_topic(topic)))
 
 
-def dead_letter_one_job(cluster: Cluster, topic: str, group: str, output: Path) -> None:
+def tracking(console: ConsoleProcess) -> dict[str, str]:
+    """A worker's variables to write every job's status where the console looks them up."""
+    return {"KEEL_STATUS_TRACK": '["*"]', "KEEL_STATUS_TOPIC": console.status_topic}
+
+
+def dead_letter_one_job(
+    cluster: Cluster, topic: str, group: str, output: Path, env: dict[str, str] | None = None
+) -> None:
     """Three jobs of three keys, the middle one with the rejected template: a buggy worker
-    runs the other two and dead-letters it, then stops with everything committed."""
+    (with `env` laid over its variables) runs the other two and dead-letters it, then stops
+    with everything committed."""
     producer = JobProducer(cluster, topic)
     for key in (KEY - 1, KEY, KEY + 1):
         job, key_bytes = email(key, 1)
         producer.send(job.model_copy(update={"template": BROKEN}) if key == KEY else job, key_bytes)
     producer.close()
-    buggy = WorkerProcess(cluster, topic, group, output, env={"KEEL_TEST_REJECT": BROKEN})
+    buggy = WorkerProcess(
+        cluster, topic, group, output, env={"KEEL_TEST_REJECT": BROKEN, **(env or {})}
+    )
     try:
         wait_until(lambda: len(lines(output)) == 2, 90, "the two good jobs")
         wait_until(lambda: _has_dead_letters(cluster, topic), 30, "the dead letter")
@@ -100,29 +117,56 @@ def find_the_dead_letter(
     page.shot("the dead letters of the topic", doc)
 
 
-def open_the_dead_letter(page: Page, doc: str | None = None) -> None:
-    """Its page shows the reason and the job decoded by its schema: the rejected template."""
+def open_the_dead_letter(page: Page, doc: str | None = None) -> str:
+    """Its page shows the reason and the job decoded by its schema: the rejected template.
+    Returns the job's id, from the record's headers."""
     page.click("#dead-letters tr.dead-letter a")
     assert page.text("#record-reason") == f"rejected: template {BROKEN} is broken"
     assert page.text("#record-body-format").startswith("avro")
     job = json.loads(page.text("#record-body"))
     assert (job["template"], job["params"]["key"]) == (BROKEN, str(KEY))
     page.shot("the record with its decoded body", doc)
+    [job_id] = [
+        cells[1].text
+        for row in page.all("#record-headers tr.header")
+        if (cells := row.find_elements(By.CSS_SELECTOR, "td"))[0].text == JOB_ID
+    ]
     page.back()
+    return job_id
+
+
+def look_up_the_job(page: Page, job_id: str) -> None:
+    """The lookup field in every page's header leads to the job's status page."""
+    page.fill("#nav-job-id", f"{job_id}\n")
+    assert page.text("#job-id") == job_id
+
+
+def wait_for_job_state(page: Page, console: ConsoleProcess, job_id: str, state: str) -> None:
+    """Reload the job's status page until it says `state`: a worker sends its statuses in
+    batches, off the job's path, so the page trails the job by a moment."""
+    url = f"{console.url}/jobs/{job_id}"
+
+    def shows_state() -> bool:
+        page.open(url)
+        return page.text("#job-state") == state
+
+    wait_until(shows_state, 60, f"{url} saying {state}")
 
 
 def wait_for_commit_past(page: Page, console: ConsoleProcess, group: str, offset: int) -> None:
     """Reload the group's page until partition 0's committed offset is past `offset`.
 
-    Its lag does not reach 0 here: the replay is written in a transaction, whose commit marker
-    takes the offset after the replayed record, and the worker commits the offset after the
-    last record it finished, short of the marker.
+    Past, not at `offset + 1`: the replay is written in a transaction, with its key's resume
+    marker after the job when nothing was parked behind it, so the worker's commit can pass
+    the marker too. Its lag does not reach 0: the transaction's commit marker takes the last
+    offset, and the worker commits the offset after the last record it read, short of it.
     """
     url = f"{console.url}/groups/{group}"
 
     def committed_past() -> bool:
         page.open(url)
-        return page.text("#lag tr.partition[data-partition='0'] td.committed") == str(offset + 1)
+        committed = page.text("#lag tr.partition[data-partition='0'] td.committed")
+        return committed.isdigit() and int(committed) > offset
 
     wait_until(committed_past, 60, f"a commit past offset {offset} on {url}")
 
@@ -134,17 +178,25 @@ def test_an_operator_finds_a_dead_letter_replays_it_and_sees_the_fixed_worker_fi
     page: Page,
     tmp_path: Path,
 ) -> None:
-    # Given a job dead-lettered by a worker with a bug, and the fixed worker running
+    # Given a job dead-lettered by a worker with a bug, and the fixed worker running, both
+    # writing every job's status
     topic = new_topic("console-replay", partitions=1)
     group, output = f"console-{topic}", tmp_path / "finished"
-    dead_letter_one_job(cluster, topic, group, output)
+    dead_letter_one_job(cluster, topic, group, output, tracking(console))
     assert end_offsets(cluster, topic, 1)[0] == REPLAYED_AT
-    fixed = WorkerProcess(cluster, topic, group, output)
+    fixed = WorkerProcess(cluster, topic, group, output, env=tracking(console))
     try:
         # When an operator signs in, finds the dead letter by its topic and opens it
         sign_in(page, console, OPERATOR)
         find_the_dead_letter(page, console, topic)
-        open_the_dead_letter(page)
+        job_id = open_the_dead_letter(page)
+
+        # And looks its job up: dead-lettered, with the reason
+        look_up_the_job(page, job_id)
+        wait_for_job_state(page, console, job_id, "dead_lettered")
+        assert page.text("#job-reason").startswith("rejected")
+        page.shot("the job dead-lettered")
+        find_the_dead_letter(page, console, topic)
 
         # And replays the topic's dead letters, confirming the count the console shows
         page.click("#replay")
@@ -154,8 +206,13 @@ def test_an_operator_finds_a_dead_letter_replays_it_and_sees_the_fixed_worker_fi
         assert page.find("#replay-result").get_attribute("data-replayed") == "1"
         page.shot("the replay's result", "replay-result")
 
-        # Then the fixed worker runs the job, and the group's page shows its offset committed
-        wait_until(lambda: str(KEY) in {key for key, _, _ in lines(output)}, 90, "the job")
+        # Then the job's status page says the fixed worker finished it
+        wait_for_job_state(page, console, job_id, "done")
+        assert page.text("#job-worker")
+        assert page.text("#job-finished")
+        page.shot("the replayed job done", "job")
+        assert str(KEY) in {key for key, _, _ in lines(output)}
+        # And the group's page shows its offset committed
         wait_for_commit_past(page, console, group, REPLAYED_AT)
         page.shot("the group committed past the replayed job")
     finally:

@@ -24,9 +24,13 @@ OPERATOR, READER = "operator", "read"
 class ConsoleProcess:
     """The console on 127.0.0.1:`port`, with one operator token and one read-only token."""
 
-    def __init__(self, cluster: Cluster, log: Path, delayed_topic: str) -> None:
-        """`delayed_topic` is where the console looks for pending delayed jobs."""
+    def __init__(
+        self, cluster: Cluster, log: Path, delayed_topic: str, status_topic: str = "keel.status"
+    ) -> None:
+        """`delayed_topic` is where the console looks for pending delayed jobs, `status_topic`
+        where it looks up job statuses."""
         self.delayed_topic = delayed_topic
+        self.status_topic = status_topic
         self.port = pick_free_ports(1)[0]
         self.url = f"http://127.0.0.1:{self.port}"
         self.tokens = {role: secrets.token_urlsafe(24) for role in (OPERATOR, READER)}
@@ -40,6 +44,7 @@ class ConsoleProcess:
             "SCHEMA_REGISTRY_URL": cluster.registry_url,
             "KEEL_CONSOLE_TOKENS": json.dumps(tokens),
             "KEEL_DELAYED_TOPIC": delayed_topic,
+            "KEEL_STATUS_TOPIC": status_topic,
         }
         command = [sys.executable, "-m", "keel", "console", "--host", "127.0.0.1"]
         with log.open("wb") as output:
