@@ -109,15 +109,32 @@ class StatusReader:
         return self._partitions
 
 
+# What a partition answers while its leader is being elected, just after the topic was made.
+_NOT_READY = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+    }
+)
+
+
 def _offset_for_time(consumer: Consumer, wanted: TopicPartition, deadline: float) -> TopicPartition:
     """The first offset at or after `wanted`'s time (-1: none), asked again while the broker
     cannot answer yet (a partition without a leader, just after the topic was created)."""
     while True:
-        found = consumer.offsets_for_times([wanted], timeout=_METADATA_TIMEOUT_S)[0]
-        if found.error is None:
-            return found
+        try:
+            found = consumer.offsets_for_times([wanted], timeout=_METADATA_TIMEOUT_S)[0]
+        except KafkaException as raised:  # librdkafka raises some of the same errors at once
+            error: KafkaError = raised.args[0]
+            if not error.retriable() and error.code() not in _NOT_READY:
+                raise
+        else:
+            if found.error is None:
+                return found
+            error = found.error
         if time.monotonic() > deadline:
-            raise KafkaException(found.error)
+            raise KafkaException(error)
         time.sleep(_POLL_S)
 
 

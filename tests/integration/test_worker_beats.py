@@ -50,13 +50,17 @@ def test_two_processes_show_their_partitions_and_counts_and_leave_on_sigterm(
         wait_until(lambda: processed(workers()) == 200, 90, "200 jobs in the beats")
         publish(cluster, topic, 200, 200)
         wait_until(lambda: processed(workers()) == 400, 90, "400 jobs in the beats")
-        wait_until(
-            lambda: sorted(p for v in workers() for _, p in v.beat.partitions) == [0, 1, 2, 3],
-            60,
-            "every partition owned once",
-        )
+
+        def settled() -> list[WorkerView] | None:
+            """Both children's beats, once each owns some partitions and none runs a job."""
+            views = workers()
+            owned = sorted(p for v in views for _, p in v.beat.partitions)
+            idle = all(v.beat.partitions and v.beat.running == 0 for v in views)
+            return views if owned == [0, 1, 2, 3] and idle else None
+
+        wait_until(lambda: settled() is not None, 60, "every partition owned once, all idle")
         # Then both children beat, live, with the jobs each finished and the partitions it owns
-        seen = workers()
+        seen = settled() or workers()
         assert len(seen) == 2
         assert {view.beat.worker.child for view in seen} == {0, 1}
         assert {view.state for view in seen} == {"live"}
