@@ -1,0 +1,77 @@
+"""Positions that moved past what was delivered: transaction markers and aborted records.
+
+A record written in a Kafka transaction (a replay, the scheduler's and the delayed-job
+dispatcher's releases) is followed by a commit marker that takes an offset of its own, and a
+`read_committed` consumer never delivers a marker or an aborted record. The watermark of
+finished jobs (see `offsets`) ends one past the last record *delivered*, so without more a
+partition whose last write was transactional stayed one short of its end for good: lag 1 on
+every reading of it, with nothing left to run.
+
+librdkafka knows better: its position (the next offset the application would be given) moves
+past control records and aborted ones on the poll after the last delivered record (measured on
+librdkafka 2.16: after offset 2 of `p0 t1 t2 <marker>` the position is 3, one empty poll later
+4). `PassedMarkers` runs on the poll thread: after every poll it reads the position of the
+owned partitions and reports those that moved beyond the last record it handed over. The
+report goes to the loop after the poll's batch, so the engine has received every record below
+the reported position (or will never be given it) when it reads the report; it moves its
+watermark there only when nothing received is unfinished (`PartitionOffsets.pass_to`). A job
+still running keeps the watermark at its own offset.
+"""
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from confluent_kafka import KafkaException, TopicPartition
+
+from keel.consumers.pipeline import records
+
+_LOG = logging.getLogger(__name__)
+Positions = Mapping[records.TopicPartition, int]
+
+
+class Positioned(Protocol):
+    """What reading positions needs of the consumer (`confluent_kafka.Consumer` fits it)."""
+
+    def assignment(self) -> list[TopicPartition]: ...
+    def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]: ...
+
+
+class PassedMarkers:
+    """Per partition, the furthest offset the poll thread has handed over or reported."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self) -> None:
+        self._known: dict[records.TopicPartition, int] = {}
+
+    def delivered(self, batch: Sequence[records.Message]) -> None:
+        """Note the records of a batch handed to the loop: the position is past each of them."""
+        known = self._known
+        for message in batch:
+            offset = message.offset()
+            if message.error() is None and offset is not None and offset >= 0:
+                tp: records.TopicPartition = (message.topic(), message.partition())  # type: ignore[assignment]
+                known[tp] = offset + 1
+
+    def passed(self, consumer: Positioned) -> dict[records.TopicPartition, int]:
+        """The owned partitions whose position moved beyond what was handed over or reported."""
+        moved: dict[records.TopicPartition, int] = {}
+        known = self._known
+        try:
+            positions = consumer.position(consumer.assignment())
+        except KafkaException as error:  # read again after the next poll
+            _LOG.debug("cannot read positions: %s", error)
+            return moved
+        for tp in positions:
+            offset = tp.offset
+            key = (tp.topic, tp.partition)
+            if offset >= 0 and offset > known.get(key, -1):
+                known[key] = offset
+                moved[key] = offset
+        return moved
+
+    def forget(self, tps: Sequence[records.TopicPartition]) -> None:
+        """The partitions left this consumer: their positions start over when they come back."""
+        for tp in tps:
+            self._known.pop(tp, None)
