@@ -10,16 +10,17 @@ every reading of it, with nothing left to run.
 librdkafka knows better: its position (the next offset the application would be given) moves
 past control records and aborted ones on the poll after the last delivered record (measured on
 librdkafka 2.16: after offset 2 of `p0 t1 t2 <marker>` the position is 3, one empty poll later
-4). `PassedMarkers` runs on the poll thread: after every poll it reads the position of the
-owned partitions and reports those that moved beyond the last record it handed over. The
-report goes to the loop after the poll's batch, so the engine has received every record below
-the reported position (or will never be given it) when it reads the report; it moves its
-watermark there only when nothing received is unfinished (`PartitionOffsets.pass_to`). A job
-still running keeps the watermark at its own offset.
+4). `PassedMarkers` runs on the poll thread: after a poll it reads the positions of the owned
+partitions and reports those that moved since its last read. The report goes to the loop after
+the poll's batch, so the engine has received every record below the reported position (or will
+never be given it) when it reads the report; it moves its watermark there only when nothing
+received is unfinished (`PartitionOffsets.pass_to`). A job still running keeps the watermark at
+its own offset.
 """
 
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from confluent_kafka import KafkaException, TopicPartition
@@ -28,6 +29,8 @@ from keel.consumers.pipeline import records
 
 _LOG = logging.getLogger(__name__)
 Positions = Mapping[records.TopicPartition, int]
+# How often the poll thread reads the positions (seconds).
+READ_EVERY = 0.2
 
 
 class Positioned(Protocol):
@@ -38,25 +41,35 @@ class Positioned(Protocol):
 
 
 class PassedMarkers:
-    """Per partition, the furthest offset the poll thread has handed over or reported."""
+    """Per partition, the furthest position reported to the engine.
 
-    __slots__ = ("_known",)
+    Positions are read at most every `every` seconds: a read costs 14 us with 12 partitions
+    and 88 us with 96 (measured), too much after every poll of a busy worker, and a marker
+    commits no later than a commit interval after the read that passes it anyway. A position
+    just past the last delivered record is reported too (the engine finds nothing to move):
+    tracking each delivered record to leave those out cost more per record than it saves.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_clock", "_every", "_known", "_next_read")
+
+    def __init__(
+        self, every: float = READ_EVERY, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._known: dict[records.TopicPartition, int] = {}
-
-    def delivered(self, batch: Sequence[records.Message]) -> None:
-        """Note the records of a batch handed to the loop: the position is past each of them."""
-        known = self._known
-        for message in batch:
-            offset = message.offset()
-            if message.error() is None and offset is not None and offset >= 0:
-                tp: records.TopicPartition = (message.topic(), message.partition())  # type: ignore[assignment]
-                known[tp] = offset + 1
+        self._every = every
+        self._clock = clock
+        self._next_read = 0.0
 
     def passed(self, consumer: Positioned) -> dict[records.TopicPartition, int]:
-        """The owned partitions whose position moved beyond what was handed over or reported."""
+        """The owned partitions whose position moved beyond the one last reported.
+
+        Empty, without a read, until `every` seconds have passed since the last read.
+        """
         moved: dict[records.TopicPartition, int] = {}
+        now = self._clock()
+        if now < self._next_read:
+            return moved
+        self._next_read = now + self._every
         known = self._known
         try:
             positions = consumer.position(consumer.assignment())

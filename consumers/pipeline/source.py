@@ -184,7 +184,6 @@ class Source:
             if messages:
                 self._taken.clear()
                 batch = cast(Sequence[records.Message], messages)
-                self._markers.delivered(batch)
                 self._loop.call_soon_threadsafe(self._accept, batch)
             # After the batch, in order: the engine has received everything below these.
             if passed := self._markers.passed(consumer):

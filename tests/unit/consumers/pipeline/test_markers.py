@@ -1,43 +1,6 @@
-from dataclasses import dataclass
-
 from confluent_kafka import KafkaException, TopicPartition
 
 from keel.consumers.pipeline.markers import PassedMarkers
-from keel.consumers.pipeline.records import Header
-
-
-@dataclass
-class Record:
-    """A delivered record, as far as `PassedMarkers` reads one."""
-
-    _topic: str
-    _partition: int
-    _offset: int
-    _error: object | None = None
-
-    def topic(self) -> str:
-        return self._topic
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def error(self) -> object | None:
-        return self._error
-
-    def key(self) -> bytes | None:
-        return None
-
-    def value(self) -> bytes | None:
-        return None
-
-    def headers(self) -> list[Header] | None:
-        return None
-
-    def timestamp(self) -> tuple[int, int]:
-        return (0, 0)
 
 
 class Positions:
@@ -59,28 +22,17 @@ class Positions:
         ]
 
 
-def test_a_position_just_past_the_delivered_records_is_not_reported() -> None:
-    markers = PassedMarkers()
-    markers.delivered([Record("t", 0, 4), Record("t", 0, 5)])
-    assert markers.passed(Positions({("t", 0): 6})) == {}
-
-
-def test_a_position_past_a_marker_is_reported_once() -> None:
-    markers = PassedMarkers()
-    markers.delivered([Record("t", 0, 5)])
-    consumer = Positions({("t", 0): 7, ("t", 1): -1001})  # 6: a marker; 1: not fetched yet
+def test_a_moved_position_is_reported_once() -> None:
+    markers = PassedMarkers(every=0)
+    consumer = Positions({("t", 0): 7, ("t", 1): -1001})  # 1: not fetched yet
     assert markers.passed(consumer) == {("t", 0): 7}
     assert markers.passed(consumer) == {}
-
-
-def test_error_events_count_as_no_delivery() -> None:
-    markers = PassedMarkers()
-    markers.delivered([Record("t", 0, 5), Record("t", 0, 7, _error="partition eof at 7")])
-    assert markers.passed(Positions({("t", 0): 7})) == {("t", 0): 7}
+    consumer.positions[("t", 0)] = 9
+    assert markers.passed(consumer) == {("t", 0): 9}
 
 
 def test_a_partition_that_comes_back_is_reported_again() -> None:
-    markers = PassedMarkers()
+    markers = PassedMarkers(every=0)
     consumer = Positions({("t", 0): 7})
     assert markers.passed(consumer) == {("t", 0): 7}
     markers.forget([("t", 0)])
@@ -88,9 +40,22 @@ def test_a_partition_that_comes_back_is_reported_again() -> None:
 
 
 def test_positions_that_cannot_be_read_are_read_after_the_next_poll() -> None:
-    markers = PassedMarkers()
+    markers = PassedMarkers(every=0)
     consumer = Positions({("t", 0): 7})
     consumer.failing = True
     assert markers.passed(consumer) == {}
     consumer.failing = False
+    assert markers.passed(consumer) == {("t", 0): 7}
+
+
+def test_positions_are_read_at_most_every_interval() -> None:
+    now = [100.0]
+    markers = PassedMarkers(every=0.2, clock=lambda: now[0])
+    consumer = Positions({("t", 0): 7})
+    consumer.failing = True  # a read would find nothing
+    assert markers.passed(consumer) == {}
+    consumer.failing = False
+    now[0] += 0.1
+    assert markers.passed(consumer) == {}  # not due: not read
+    now[0] += 0.15
     assert markers.passed(consumer) == {("t", 0): 7}
