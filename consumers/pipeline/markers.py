@@ -16,6 +16,9 @@ the poll's batch, so the engine has received every record below the reported pos
 never be given it) when it reads the report; it moves its watermark there only when nothing
 received is unfinished (`PartitionOffsets.pass_to`). A job still running keeps the watermark at
 its own offset.
+
+The same lag of 1 is known from every client that commits "last record + 1" by hand
+(librdkafka issue 3917, KAFKA-6607); the advice there is the position, as here.
 """
 
 import logging
