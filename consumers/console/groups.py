@@ -4,18 +4,26 @@ Lag is the partition's end offset minus the group's committed offset. Time-lag i
 the record at the committed offset (the oldest one the group has not finished) has waited:
 now minus its timestamp. It is read by fetching just that one record per lagging partition;
 a partition the group is caught up on has a time-lag of zero without any read.
+
+Offsets are not all jobs: a transaction's commit marker takes one, and so do the records of an
+aborted transaction, which no worker is ever given. A worker commits past them once it has
+polled past them (`keel.consumers.pipeline.markers`); one that stopped first (or an older
+keel) leaves them between its commit and the end. When the read finds no record from the
+committed offset to the end, the lag is shown as 0 and `only_markers` says why.
 """
 
 import time
 from dataclasses import dataclass, field
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from keel.consumers.console.offsets import end_offsets
 from keel.schemas import clients
 from keel.schemas.settings import ClusterSettings
 
+# Per lagging partition, its oldest unfinished record's timestamp (ms); None: markers alone.
+Stamps = dict[tuple[str, int], int | None]
 GROUP = "keel-console"  # librdkafka requires one; the console never joins it or commits
 
 
@@ -48,10 +56,14 @@ class PartitionLag:
     end: int
     owner: str | None
     time_lag_s: float | None = None
+    # Between the committed offset and the end there is nothing to run: markers, aborted records.
+    only_markers: bool = False
 
     @property
     def lag(self) -> int | None:
-        return None if self.committed is None else max(self.end - self.committed, 0)
+        if self.committed is None:
+            return None
+        return 0 if self.only_markers else max(self.end - self.committed, 0)
 
 
 @dataclass(frozen=True)
@@ -140,32 +152,56 @@ def _with_time_lag(
     return [_timed(lag, stamps, now_ms) for lag in lags]
 
 
-def _timed(lag: PartitionLag, stamps: dict[tuple[str, int], int], now_ms: float) -> PartitionLag:
+def _timed(lag: PartitionLag, stamps: Stamps, now_ms: float) -> PartitionLag:
     if lag.lag == 0:
         return PartitionLag(lag.topic, lag.partition, lag.committed, lag.end, lag.owner, 0.0)
-    stamp = stamps.get((lag.topic, lag.partition))
-    if stamp is None:
+    where = (lag.topic, lag.partition)
+    if where not in stamps:
         return lag
+    stamp = stamps[where]
+    if stamp is None:
+        return PartitionLag(lag.topic, lag.partition, lag.committed, lag.end, lag.owner, 0.0, True)
     waited = max(now_ms - stamp, 0) / 1000
     return PartitionLag(lag.topic, lag.partition, lag.committed, lag.end, lag.owner, waited)
 
 
 def _oldest_unfinished(
     cluster: ClusterSettings, behind: list[PartitionLag], timeout: float
-) -> dict[tuple[str, int], int]:
-    """The timestamp (ms) of the record at each partition's committed offset."""
+) -> Stamps:
+    """The timestamp (ms) of the record at each partition's committed offset.
+
+    None for a partition whose reader got to the end without a record (markers alone).
+    """
     consumer = clients.consumer(
         cluster, GROUP, {"enable.auto.commit": False, "fetch.max.bytes": 1024 * 1024}
     )
     try:
         consumer.assign([TopicPartition(p.topic, p.partition, p.committed or 0) for p in behind])
-        stamps: dict[tuple[str, int], int] = {}
+        stamps: Stamps = {}
         deadline = time.monotonic() + timeout
         while len(stamps) < len(behind) and time.monotonic() < deadline:
             for message in consumer.consume(len(behind), 0.2):
                 where = (message.topic() or "", message.partition() or 0)
                 if message.error() is None and where not in stamps:
                     stamps[where] = message.timestamp()[1]
+            stamps.update(dict.fromkeys(passed_the_end(consumer, behind, stamps)))
         return stamps
     finally:
         consumer.close()
+
+
+def passed_the_end(
+    consumer: Consumer, behind: list[PartitionLag], found: Stamps
+) -> list[tuple[str, int]]:
+    """The partitions without a record found whose reader's position reached the end.
+
+    librdkafka's position moves past markers and aborted records, which it never delivers.
+    """
+    missing = [p for p in behind if (p.topic, p.partition) not in found]
+    if not missing:
+        return []
+    ends = {(p.topic, p.partition): p.end for p in missing}
+    positions = consumer.position([TopicPartition(p.topic, p.partition) for p in missing])
+    return [
+        (tp.topic, tp.partition) for tp in positions if tp.offset >= ends[(tp.topic, tp.partition)]
+    ]

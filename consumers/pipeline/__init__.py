@@ -33,6 +33,7 @@
 - `ownership`   after a freeze of the loop, nothing of a partition starts or settles until a
                 commit proves it is still ours (or it is revoked, or lost: then disowned)
 - `generation`  the group generation (KIP-848: member epoch), the first part of `Context.fence`
+- `markers`     positions past transaction markers: the watermark reaches a partition's end
 - `commit_reports` the answers to `source`'s asynchronous commits, paired with their commits
 - `engine`      ties the stages together for every record; `keel.consumers.runner` owns the loop
 

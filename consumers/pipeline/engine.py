@@ -228,6 +228,13 @@ class Engine:
             self._signal(self._flow.remove(part.tp))
         return positions
 
+    def passed(self, positions: Mapping[TopicPartition, int]) -> None:
+        """The consumer's position moved past offsets it never delivers (see `markers`)."""
+        for tp, offset in positions.items():
+            part = self._parts.get(tp)
+            if part is not None and not part.draining:  # a draining one drops what it receives
+                part.offsets.pass_to(offset)
+
     def lose(self, tps: Iterable[TopicPartition]) -> None:
         """The partitions are gone already (session lost): nothing of them may be committed."""
         for tp in tps:

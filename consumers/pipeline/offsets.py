@@ -66,6 +66,16 @@ class PartitionOffsets:
         else:
             self._finished.add(offset)
 
+    def pass_to(self, offset: int) -> None:
+        """The consumer's position is `offset`: whatever below it was not received never will be.
+
+        Transaction markers and aborted records take offsets a `read_committed` consumer never
+        delivers (see `markers`); with nothing received unfinished, the watermark moves past
+        them to `offset`. A record still outstanding keeps the watermark at its own offset.
+        """
+        if self._next is None or offset > self._next:
+            self._next = offset
+
     def committable(self) -> int | None:
         """One past the highest offset below which every received record has finished.
 

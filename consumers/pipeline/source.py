@@ -44,6 +44,7 @@ from keel.consumers.pipeline.deadline import Deadline
 from keel.consumers.pipeline.engine import Engine
 from keel.consumers.pipeline.generation import generation_of
 from keel.consumers.pipeline.intake import take_batch
+from keel.consumers.pipeline.markers import PassedMarkers
 from keel.consumers.pipeline.metadata import is_sealed
 from keel.consumers.pipeline.partition import Position
 
@@ -104,6 +105,7 @@ class Source:
         self._taken = threading.Event()  # the loop took the last batch handed over
         self._taken.set()
         self._reports = CommitReports()  # asynchronous commits waiting for their answer
+        self._markers = PassedMarkers()  # positions past transaction markers, for the engine
         self.heartbeat = time.monotonic()
         self.assignment_received = False
         self._thread = threading.Thread(target=self._run, name="keel-source", daemon=True)
@@ -183,6 +185,9 @@ class Source:
                 self._taken.clear()
                 batch = cast(Sequence[records.Message], messages)
                 self._loop.call_soon_threadsafe(self._accept, batch)
+            # After the batch, in order: the engine has received everything below these.
+            if passed := self._markers.passed(consumer):
+                self._loop.call_soon_threadsafe(self._engine.passed, passed)
         self._apply_commands(consumer)
 
     def _accept(self, batch: Sequence[records.Message]) -> None:
@@ -248,6 +253,7 @@ class Source:
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(tp.topic, tp.partition) for tp in partitions]
         self._paused.difference_update(tps)
+        self._markers.forget(tps)
         deadline = Deadline.after(self._drain_timeout).min(self._shutdown_deadline)
         _LOG.info("draining %s for up to %.1f s", _labels(partitions), deadline.remaining())
         jobs_until = deadline.earlier(commit_reserve(self._drain_timeout))
@@ -266,6 +272,7 @@ class Source:
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(tp.topic, tp.partition) for tp in partitions]
         self._paused.difference_update(tps)
+        self._markers.forget(tps)
         self._on_loop(self._engine.lose, tps)
         _LOG.warning("lost %s: their unfinished jobs will run again elsewhere", _labels(partitions))
 

@@ -5,6 +5,8 @@ librdkafka reports its state as JSON every `statistics.interval.ms` through the 
 partition's high watermark (the last stable offset under read_committed) minus the committed
 offset, which for keel is the contiguous watermark of finished jobs. -1 means "not known yet"
 (nothing committed, or no fetch so far) and is left out rather than shown as a number.
+Transaction markers after the last job count until the worker has polled past them and
+committed beyond them (see `keel.consumers.pipeline.markers`), a commit interval or so.
 
 `ConsumerLag` keeps the latest reading; replacing one dict with another is atomic, so the loop
 thread reads it without a lock.

@@ -134,3 +134,38 @@ def test_skipped_offsets_stay_in_the_metadata_until_the_watermark_passes_them() 
     offsets.finish(5)
     assert offsets.committable() == 9
     assert offsets.finished_above() == []
+
+
+def test_a_position_past_markers_moves_the_watermark_when_nothing_is_unfinished() -> None:
+    offsets = tracker(0, range(3))
+    for offset in range(3):
+        offsets.finish(offset)
+    offsets.pass_to(4)  # offset 3 was a transaction marker, never delivered
+    assert offsets.committable() == 4
+
+
+def test_a_position_past_markers_never_passes_a_record_still_running() -> None:
+    offsets = tracker(0, range(3))
+    offsets.finish(1)
+    offsets.finish(2)
+    offsets.pass_to(4)
+    assert offsets.committable() == 0
+    offsets.finish(0)
+    assert offsets.committable() == 4
+
+
+def test_a_position_behind_the_watermark_changes_nothing() -> None:
+    offsets = tracker(10, range(10, 12))
+    offsets.finish(10)
+    offsets.finish(11)
+    offsets.pass_to(5)
+    assert offsets.committable() == 12
+    assert not offsets.receive(11)  # what was received stays received
+
+
+def test_a_position_before_any_record_or_commit_becomes_the_watermark() -> None:
+    offsets = PartitionOffsets(None)
+    offsets.pass_to(2)  # an aborted record and its marker
+    assert offsets.committable() == 2
+    assert offsets.receive(2)
+    assert offsets.committable() == 2
