@@ -1,11 +1,12 @@
 """Reading a job's status back by id, without reading the whole status topic.
 
-Every status of a job is on one partition (`partition_of`), and a job's id holds its creation
-time, before which nothing about it was written: `offsets_for_times` finds the first record of
-that partition written from `lookback_ms` before that time, and the lookup reads forward from
-there, to the partition's end (`status`) or until the job ends (`wait`). The later record wins
-(`record.latest`). Each call opens a consumer of its own (assigned, never in a group, never
-committing), so a reader serves threads and event loops at once; it needs only the cluster.
+Every status of a job is on one partition (`partition_of`), and a job's id holds its creation time,
+before which nothing about it was written: `offsets_for_times` finds the first record of that
+partition written from `lookback_ms` before that time, and the lookup reads forward from there, to
+the partition's end (`status`) or until the job ends (`wait`), taking the job's status from the
+records that hold one: its own, keyed by its id, or a worker's batch (`record.find`). The later
+record wins (`record.latest`). Each call opens a consumer of its own (assigned, never in a group,
+never committing), so a reader serves threads and event loops at once; it needs only the cluster.
 """
 
 import time
@@ -19,7 +20,7 @@ from keel.schemas.status.record import (
     JobStatus,
     Unknown,
     created_ms,
-    decode,
+    find,
     is_job_id,
     latest,
     partition_of,
@@ -76,7 +77,7 @@ class StatusReader:
             if start is None:
                 return None
             consumer.assign([start])
-            return _scan(consumer, job_id.encode(), deadline, follow=follow)
+            return _scan(consumer, job_id, deadline, follow=follow)
         finally:
             consumer.close()
 
@@ -138,7 +139,7 @@ def _offset_for_time(consumer: Consumer, wanted: TopicPartition, deadline: float
         time.sleep(_POLL_S)
 
 
-def _scan(consumer: Consumer, key: bytes, deadline: float, *, follow: bool) -> JobStatus | None:
+def _scan(consumer: Consumer, job_id: str, deadline: float, *, follow: bool) -> JobStatus | None:
     """Read the assigned partition: to its end, or (`follow`) until the job ends or deadline."""
     status: JobStatus | None = None
     while (remaining := deadline - time.monotonic()) > 0:
@@ -152,9 +153,9 @@ def _scan(consumer: Consumer, key: bytes, deadline: float, *, follow: bool) -> J
             if not follow:
                 return status
             continue
-        if message.key() == key:
-            found = decode(message.value())
-            status = status if found is None else latest(status, found)
+        found = find(message.key(), message.value(), job_id)
+        if found is not None:
+            status = latest(status, found)
             if follow and status is not None and status.final:
                 return status
     return status

@@ -1,9 +1,18 @@
 """A job's status as the status topic holds it, and the pure rules of reading it back.
 
-One record per transition, keyed by the job id, its value a small JSON object (statuses are
-few and read by people and the console; the result inside is Confluent-framed Avro, base64).
+A status is a small JSON object (read by people and the console; the result inside is
+Confluent-framed Avro, base64), kept in one of two kinds of record:
+
+- one status, keyed by the job id: what a publisher (`queued`) and other single writers send;
+- a batch, keyed `BATCH_PREFIX` + its writer + a sequence number: a worker's statuses of one
+  window and one partition, `{"v":1,"worker":..,"statuses":[..]}`. A record per job cost a
+  worker about as much as the job itself (a produce call, a delivery report, the broker's work
+  per record); a batch costs a join. Its keys never repeat, so compaction keeps every batch
+  until the retention deletes it.
+
 Every id goes to one partition, `partition_of`, computed here so that a writer and a lookup
-agree without asking librdkafka which partitioner it used. A job id is a UUIDv7, whose first
+agree without asking librdkafka which partitioner it used; a batch holds the ids of one
+partition only. A job id is a UUIDv7, whose first
 48 bits are its creation time in milliseconds: a lookup seeks there (`seek_time_ms`) instead
 of reading the whole topic.
 """
@@ -13,6 +22,7 @@ import json
 import uuid
 import zlib
 from dataclasses import dataclass, fields
+from json.encoder import encode_basestring_ascii as quoted
 from typing import Any, Literal, get_args
 
 JobState = Literal["unknown", "queued", "running", "retrying", "done", "dead_lettered", "expired"]
@@ -26,6 +36,7 @@ UNKNOWN_WHY: dict[Unknown, str] = {
     "not_a_job_id": "not a job id (a UUID)",
 }
 VERSION = 1  # the value's "v": a reader skips what it does not know
+BATCH_PREFIX = b"keel.batch:"  # the key of a worker's batch; a job id never starts so
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
@@ -94,14 +105,40 @@ def encode_fields(fields: dict[str, Any]) -> bytes:
 def decode(value: bytes | None) -> JobStatus | None:
     """The status in a value, or None for one that is not a status (a tombstone, garbage)."""
     try:
-        fields = json.loads(value or b"")
-        fields.pop("v", None)
-        if fields.get("state") not in STATES:
+        return _status(json.loads(value or b""))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _status(fields: dict[str, Any]) -> JobStatus | None:
+    """The status a value's fields describe; raises ValueError or TypeError on bad ones."""
+    fields.pop("v", None)
+    if fields.get("state") not in STATES:
+        return None
+    if "result" in fields:
+        fields["result"] = base64.b64decode(fields["result"])
+    return JobStatus(**fields)
+
+
+def find(key: bytes | None, value: bytes | None, job_id: str) -> JobStatus | None:
+    """The status of `job_id` in one record of the status topic, or None when it has none."""
+    if key == job_id.encode():
+        return decode(value)
+    if key is None or not key.startswith(BATCH_PREFIX) or value is None:
+        return None
+    if quoted(job_id).encode() not in value:  # as a batch writes it: most hold other jobs
+        return None
+    return _from_batch(value, job_id)
+
+
+def _from_batch(value: bytes, job_id: str) -> JobStatus | None:
+    try:
+        batch = json.loads(value)
+        entries = [entry for entry in batch["statuses"] if entry.get("job_id") == job_id]
+        if not entries:
             return None
-        if "result" in fields:
-            fields["result"] = base64.b64decode(fields["result"])
-        return JobStatus(**fields)
-    except (ValueError, TypeError):
+        return _status({**entries[-1], "worker": batch.get("worker")})
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
 

@@ -10,10 +10,12 @@ import pytest
 from keel.schemas.headers import new_job_id
 from keel.schemas.job import Job
 from keel.schemas.status.record import (
+    BATCH_PREFIX,
     JobStatus,
     created_ms,
     decode,
     encode,
+    find,
     latest,
     partition_of,
     seek_time_ms,
@@ -62,6 +64,39 @@ def test_a_status_survives_its_value_with_its_result_bytes() -> None:
 )
 def test_a_value_that_is_no_status_decodes_to_none(value: bytes | None) -> None:
     assert decode(value) is None
+
+
+BATCH = (
+    b'{"v":1,"worker":"w:1","statuses":['
+    b'{"job_id":"a","state":"running","job_type":"t","attempt":1,"at_ms":5},'
+    b'{"job_id":"b","state":"done","job_type":"t","attempt":2,"at_ms":9,"finished_ms":9}]}'
+)
+
+
+def test_a_job_is_found_in_its_own_record_or_in_a_batch_that_holds_it() -> None:
+    own = encode(JobStatus("a", "queued", "t"))
+    assert find(b"a", own, "a") == JobStatus("a", "queued", "t")
+    assert find(BATCH_PREFIX + b"w:1:3", BATCH, "b") == JobStatus(
+        "b", "done", "t", attempt=2, at_ms=9, worker="w:1", finished_ms=9
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "job_id"),
+    [
+        (b"b", encode(JobStatus("b", "done")), "a"),  # another job's own record
+        (BATCH_PREFIX + b"w:1:3", BATCH, "c"),  # a batch of other jobs
+        (b"other:1", BATCH, "a"),  # a key that is no batch's
+        (BATCH_PREFIX + b"w:1:4", b'{"v":1,"statuses":{"job_id":"a"}}', "a"),  # garbled
+        (BATCH_PREFIX + b"w:1:4", b'{"v":1,"statuses":[{"job_id":"a"}]}', "a"),  # no state
+        (BATCH_PREFIX + b"w:1:5", None, "a"),
+        (None, BATCH, "a"),
+    ],
+)
+def test_a_record_that_holds_no_status_of_the_job_finds_none(
+    key: bytes | None, value: bytes | None, job_id: str
+) -> None:
+    assert find(key, value, job_id) is None
 
 
 def test_the_later_record_wins() -> None:

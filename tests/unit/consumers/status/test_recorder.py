@@ -1,5 +1,7 @@
 """What the status recorder writes for each transition, read off a fake producer."""
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +11,7 @@ from keel.consumers.status.recorder import StatusRecorder, Tracked
 from keel.consumers.status.results import RESULT_BOX, returning
 from keel.schemas.headers import JOB_ID
 from keel.schemas.job import Job
-from keel.schemas.status.record import JobStatus, decode, partition_of
+from keel.schemas.status.record import BATCH_PREFIX, JobStatus, find, partition_of
 
 TRACKED = "svc.Tracked"
 WITH_RESULT = "svc.Asked"
@@ -24,17 +26,31 @@ class FakeProducer:
     sent: list[tuple[str, bytes, bytes, int]] = field(default_factory=list)
     config: dict[str, object] = field(default_factory=dict)
     full: bool = False
+    reports: list[Callable[[Any, Any], None]] = field(default_factory=list)
 
-    def produce(self, topic: str, value: bytes, key: bytes, partition: int) -> None:
+    def produce(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes,
+        partition: int,
+        on_delivery: Callable[[Any, Any], None],
+    ) -> None:
         if self.full:
             raise BufferError
         self.sent.append((topic, value, key, partition))
+        self.reports.append(on_delivery)
 
     def poll(self, timeout: float) -> int:
         return 0
 
     def flush(self, timeout: float) -> int:
-        return 0
+        return len(self.reports)
+
+
+class FakeError:
+    def str(self) -> str:
+        return "broker said no"
 
 
 @dataclass
@@ -75,7 +91,11 @@ def sent(status: StatusRecorder, producer: FakeProducer) -> list[JobStatus]:
 
 
 def statuses(producer: FakeProducer) -> list[JobStatus]:
-    found = [decode(value) for _topic, value, _key, _partition in producer.sent]
+    """Every status in the batches sent, in the order they were sent."""
+    found = []
+    for _topic, value, key, _partition in producer.sent:
+        for entry in json.loads(value)["statuses"]:
+            found.append(find(key, value, entry["job_id"]))
     return [status for status in found if status is not None]
 
 
@@ -124,9 +144,10 @@ def test_a_job_runs_then_is_done_keyed_by_id_on_its_partition() -> None:
     assert (done.state, done.attempt, done.started_ms) == ("done", 1, running.started_ms)
     assert done.finished_ms is not None
     assert done.result is None
-    assert {(key, part) for _t, _v, key, part in producer.sent} == {
-        (b"job-1", partition_of("job-1", 3))
-    }
+    assert [part for _t, _v, _key, part in producer.sent] == [partition_of("job-1", 3)] * 2
+    first, second = (key for _t, _v, key, _part in producer.sent)
+    assert first.startswith(BATCH_PREFIX)
+    assert first != second  # a batch's key never repeats: compaction keeps them all
 
 
 def test_a_result_types_returned_value_is_encoded_into_its_done_status() -> None:
@@ -169,8 +190,9 @@ def test_a_dead_letter_is_written_once_acknowledged_with_its_reason() -> None:
     status, producer = recorder()
     record = FakeRecord("job-5")
     start(status, record, TRACKED)
+    status.send()  # it ran past a window's end
     status.attempt_ended(TRACKED, FAILED, 0.1, record, ValueError())  # type: ignore[arg-type]
-    assert [s.state for s in sent(status, producer)] == ["running"]
+    assert [s.state for s in sent(status, producer)] == ["running"]  # nothing new until then
     status.letter_written(record, TRACKED, "rejected: bad input")  # type: ignore[arg-type]
     dead = sent(status, producer)[-1]
     assert (dead.state, dead.reason) == ("dead_lettered", "rejected: bad input")
@@ -182,6 +204,66 @@ def test_a_dropped_expired_job_is_expired_and_a_dead_lettered_one_waits_for_its_
     assert sent(status, producer) == []
     status.job_expired(FakeRecord("job-6"), TRACKED, "drop")  # type: ignore[arg-type]
     assert [(s.state, s.reason) for s in sent(status, producer)] == [("expired", "expired")]
+
+
+def test_a_window_sends_one_batch_per_partition_holding_only_that_partitions_jobs() -> None:
+    status, producer = recorder()
+    ids = [f"job-{n}" for n in range(30)]
+    for job_id in ids:
+        start(status, FakeRecord(job_id), TRACKED)
+    status.send()
+    partitions = {partition_of(job_id, 3) for job_id in ids}
+    assert sorted(part for _t, _v, _key, part in producer.sent) == sorted(partitions)
+    for _topic, value, _key, part in producer.sent:
+        batch = json.loads(value)
+        assert batch["worker"] == status.worker
+        assert {e["job_id"] for e in batch["statuses"]} == {
+            job_id for job_id in ids if partition_of(job_id, 3) == part
+        }
+
+
+def test_a_large_window_is_cut_into_batches_below_the_record_limit() -> None:
+    status, producer = recorder()
+    many = [f"job-{n}" for n in range(2_500)]
+    for job_id in many:
+        start(status, FakeRecord(job_id), TRACKED)
+    status.send()
+    assert max(len(json.loads(v)["statuses"]) for _t, v, _k, _p in producer.sent) <= 1_000
+    assert sorted(s.job_id for s in statuses(producer)) == sorted(many)
+
+
+def test_statuses_of_a_batch_not_delivered_are_counted_and_at_close_the_unreported_too() -> None:
+    status, producer = recorder()
+    for n in range(3):
+        start(status, FakeRecord(f"job-{n}"), TRACKED)
+    status.send()
+    failed = producer.reports.pop(0)
+    failed(FakeError(), None)
+    assert status.dropped == sum(
+        len(json.loads(value)["statuses"]) for _t, value, _k, _p in producer.sent[:1]
+    )
+    before = status.dropped
+    status.close(0)  # the rest never reported: counted as not sent
+    assert status.dropped == before + (3 - before)
+
+
+def test_a_job_still_running_at_a_windows_end_is_running_once_then_done() -> None:
+    loop = FakeLoop()
+    status, producer = recorder(loop)
+    slow, quick = FakeRecord("job-slow"), FakeRecord("job-quick")
+    start(status, slow, TRACKED, attempt=2)
+    assert loop.windows == [0.1]  # a start opens the window that may announce it
+    status.send()
+    start(status, quick, TRACKED)
+    status.attempt_ended(TRACKED, PROCESSED, 0.1, quick, None)  # type: ignore[arg-type]
+    status.send()  # the slow job is not written again: it was announced
+    status.attempt_ended(TRACKED, PROCESSED, 0.1, slow, None)  # type: ignore[arg-type]
+    status.send()
+    assert [(s.job_id, s.state, s.attempt) for s in statuses(producer)] == [
+        ("job-slow", "running", 2),
+        ("job-quick", "done", 1),
+        ("job-slow", "done", 2),
+    ]
 
 
 def test_a_full_queue_drops_the_status_and_counts_it_and_the_job_goes_on() -> None:
@@ -202,4 +284,3 @@ def test_the_observers_fan_out_the_new_hooks() -> None:
     for recorded, its_producer in ((status, producer), (other, other_producer)):
         states = [s.state for s in sent(recorded, its_producer)]
         assert states == ["dead_lettered", "retrying", "expired"]
-    assert "on_delivery" in producer.config

@@ -2,8 +2,19 @@
 
 import json
 
-from keel.consumers.status.values import Transition, status_value
-from keel.schemas.status.record import JobStatus, decode
+from keel.consumers.status.values import Transition, batch_value, status_entry
+from keel.schemas.status.record import BATCH_PREFIX, JobStatus, find
+
+KEY = BATCH_PREFIX + b"host:7:1"
+
+
+def status_value(worker: str, transition: Transition) -> bytes:
+    """A batch of one."""
+    return batch_value(worker, [status_entry(transition)])
+
+
+def decode(value: bytes) -> JobStatus | None:
+    return find(KEY, value, json.loads(value)["statuses"][0]["job_id"])
 
 
 def test_a_full_transition_reads_back_field_for_field() -> None:
@@ -28,7 +39,7 @@ def test_text_that_needs_escaping_stays_valid_json() -> None:
     awkward = 'quote " backslash \\ newline \n tab \t unicode é ☃ control \x01'
     retrying = Transition('id-"1"', "retrying", "svc.T", 1, 5, next_attempt_ms=9, error=awkward)
     value = status_value("hôst:1", retrying)
-    assert json.loads(value)["error"] == awkward
+    assert json.loads(value)["statuses"][0]["error"] == awkward
     status = decode(value)
     assert status is not None
     assert (status.job_id, status.worker, status.error) == ('id-"1"', "hôst:1", awkward)
@@ -38,4 +49,5 @@ def test_text_that_needs_escaping_stays_valid_json() -> None:
 
 def test_a_minimal_transition_has_no_optional_fields() -> None:
     value = json.loads(status_value("w", Transition("j", "running", "svc.T", 1, 5)))
-    assert set(value) == {"v", "job_id", "state", "job_type", "attempt", "at_ms", "worker"}
+    assert set(value) == {"v", "worker", "statuses"}
+    assert set(value["statuses"][0]) == {"job_id", "state", "job_type", "attempt", "at_ms"}
