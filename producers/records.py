@@ -16,6 +16,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from keel.producers.errors import MissingKeyError, PriorityError
 from keel.producers.settings import ProducerSettings
+from keel.schemas.body import uuid_text
 from keel.schemas.codec import JobCodec
 from keel.schemas.headers import (
     ATTEMPT,
@@ -164,6 +165,8 @@ def encode_key(key: Key | None) -> bytes | None:
     """Keys travel as bytes; text and UUIDs as their UTF-8 text, so tools show them."""
     if key is None or isinstance(key, bytes):
         return key
+    if isinstance(key, UUID):
+        return uuid_text(key).encode()
     return str(key).encode()
 
 
