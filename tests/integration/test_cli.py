@@ -129,6 +129,8 @@ def test_bench_publish_prints_medians_and_ratio_as_json(routed: dict[str, str]) 
     assert figures["raw_per_s"] > 0
     assert len(figures["stock_runs"]) == 3
     assert figures["ratio_vs_stock"] == figures["typed_per_s"] / figures["stock_per_s"]
+    assert figures["typed_cpu_us"] > 0
+    assert figures["cpu_ratio_vs_stock"] == figures["stock_cpu_us"] / figures["typed_cpu_us"]
 
 
 def test_topics_ensure_creates_the_compacted_worker_beats_topic(

@@ -1,5 +1,7 @@
 """The benchmark's pure parts: rotation of paths and sample data."""
 
+import time
+
 import pytest
 from confluent_kafka import KafkaError
 
@@ -19,8 +21,26 @@ def test_paths_are_interleaved_and_rotated() -> None:
 
     runs = _interleave([path("typed", 1.0), path("raw", 2.0), path("bare", 3.0)], 10, 3)
 
-    assert runs == [[1.0] * 3, [2.0] * 3, [3.0] * 3]
+    assert [[r.per_s for r in path] for path in runs] == [[1.0] * 3, [2.0] * 3, [3.0] * 3]
+    assert all(r.cpu_us >= 0 for path in runs for r in path)
     assert calls == ["typed", "raw", "bare", "raw", "bare", "typed", "bare", "typed", "raw"]
+
+
+def test_cpu_per_job_counts_the_thread_s_work_not_its_waiting() -> None:
+    def busy(count: int) -> float:
+        until = time.thread_time() + 0.002
+        while time.thread_time() < until:
+            pass
+        return 1.0
+
+    def waiting(count: int) -> float:
+        time.sleep(0.002)
+        return 1.0
+
+    (busy_round,), (waiting_round,) = _interleave([busy, waiting], 10, 1)
+
+    assert busy_round.cpu_us >= 200  # 2 ms over 10 jobs
+    assert waiting_round.cpu_us < 50
 
 
 def test_sample_values_are_valid_jobs_over_many_users() -> None:
