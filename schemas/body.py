@@ -9,8 +9,9 @@ is made, so `BodyWriter` calls fastavro's `write_data` once per field, in the sc
 Avro encodes a record as its fields' encodings one after another, and every value is still
 encoded by fastavro. A unit test holds the bytes to `schemaless_writer`'s.
 
-A top-level `uuid` field is handed to fastavro as its text, made by uuid-utils in Rust: fastavro
-would call Python's `UUID.__str__`, twice as slow, for the same characters.
+A top-level `uuid` field is handed to fastavro as its text, made by uuid-utils in Rust, with the
+plain `string` schema its logical type is written as: fastavro would look the logical type up and
+call Python's `UUID.__str__`, twice as slow, for the same characters.
 
 `write_data` is fastavro's compiled module's (it is not in fastavro's `__all__`, and its
 pure-Python twin takes an encoder instead of a bytearray). Where fastavro runs without its
@@ -50,7 +51,10 @@ class BodyWriter:
         self._named: dict[str, Any] = {}
         fastavro.parse_schema(parsed, self._named)  # parsed once already: this collects names
         self._fields = tuple(
-            (field["name"], field["type"], _is_uuid(field["type"])) for field in parsed["fields"]
+            (field["name"], "string", True)
+            if _is_uuid(field["type"])
+            else (field["name"], field["type"], False)
+            for field in parsed["fields"]
         )
 
     def write(self, out: bytearray, record: dict[str, Any]) -> None:
