@@ -19,7 +19,7 @@ from keel.producers.delivery import (
 )
 from keel.producers.errors import PublishError
 from keel.producers.readiness import wait_until_ready, watched
-from keel.producers.records import Key, Record, RecordBuilder
+from keel.producers.records import DeliveryReport, Key, Record, RecordBuilder, produce
 from keel.producers.settings import ProducerSettings
 from keel.producers.status.lookup import StatusReader
 from keel.producers.status.queued import QueuedWriter
@@ -32,8 +32,6 @@ from keel.schemas.headers import JOB_ID, header_value
 from keel.schemas.job import Job
 from keel.schemas.settings import ClusterSettings
 from keel.schemas.tracing import TracerProvider
-
-DeliveryReport = Callable[[KafkaError | None, Message], None]
 
 
 class Connection:
@@ -87,19 +85,12 @@ class Connection:
         """Hand one record to librdkafka; `BufferError` means its queue is full, try again.
 
         Without a `report` of its own, the job's outcome goes to the failure log (librdkafka
-        falls back to the producer's configured callback when `on_delivery` is None).
+        falls back to the producer's configured callback when the job's is None).
         """
         if record.tracked:
             self.queued.write(record)
         try:
-            self.producer.produce(
-                record.topic,
-                record.value,
-                record.key,
-                partition=record.partition,
-                headers=record.headers,
-                on_delivery=report,
-            )
+            produce(self.producer, record, report)
         except KafkaException as error:
             raise self._refused(error.args[0], record) from error
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar, overload
 
-from keel.producers.client import Connection, DeliveryReport
+from keel.producers.client import Connection
 from keel.producers.delayed.cancels import cancel_record
 from keel.producers.delayed.names import DelayedNames
 from keel.producers.delayed.records import put_off
@@ -20,7 +20,7 @@ from keel.producers.delayed.timing import Delay
 from keel.producers.delivery import Delivery, OnDelivery, Outcome, all_delivered
 from keel.producers.errors import PublishError, PublishTimeoutError
 from keel.producers.expiry import Expires, expires_at_ms, stamp_expiry
-from keel.producers.records import Key, Record
+from keel.producers.records import DeliveryReport, Key, Record
 from keel.producers.settings import ProducerSettings
 from keel.producers.status.results import PlainResult, outcome
 from keel.schemas.catalog import JobCatalog
