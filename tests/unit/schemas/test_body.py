@@ -11,7 +11,9 @@ import pytest
 from fastavro import schemaless_writer
 
 from keel.schemas.body import BodyWriter, body_writer, uuid_text
+from keel.schemas.codec import _Writer
 from keel.schemas.demo import SendEmail, demo_catalog
+from keel.schemas.errors import EncodeError
 from keel.schemas.headers import new_job_id
 from keel.schemas.job import Job
 from tests.support import jobs
@@ -100,3 +102,30 @@ def test_uuid_fields_reach_fastavro_as_their_text() -> None:
     assert seen["report_id"] == str(job.report_id)
     assert seen["requested_by"] == str(job.requested_by)
     assert seen["kind"] == job.kind
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.__name__)
+def test_the_codec_frames_the_same_bytes_with_or_without_the_compiled_writer(
+    sample: Callable[[], Job],
+) -> None:
+    job = sample()
+    parsed = demo_catalog().of(type(job)).parsed
+    flat = True  # no demo job nests a record
+    prefix = b"\x00\x00\x00\x00\x07"
+
+    by_field = _Writer(prefix, parsed, flat, body_writer(parsed)).encode(job)
+    by_schemaless_writer = _Writer(prefix, parsed, flat, None).encode(job)
+
+    assert by_field == by_schemaless_writer
+    assert by_field.startswith(prefix)
+
+
+@pytest.mark.parametrize("body", [True, False], ids=["by-field", "schemaless-writer"])
+def test_a_job_that_skipped_validation_and_does_not_fit_is_an_encode_error(body: bool) -> None:
+    parsed = demo_catalog().of(SendEmail).parsed
+    writer = _Writer(b"\x00\x00\x00\x00\x07", parsed, True, body_writer(parsed) if body else None)
+    # model_construct skips validation: a number where the schema has a string
+    unfit = SendEmail.model_construct(user_id=uuid4(), to=42, template="welcome")  # type: ignore[arg-type]
+
+    with pytest.raises(EncodeError, match="SendEmail does not fit its schema"):
+        writer.encode(unfit)
