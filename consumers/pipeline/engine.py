@@ -368,7 +368,7 @@ class Engine:
         if part is None or part.draining or not part.offsets.receive(offset):
             return None
         part.arrivals.append(message)  # for the time lag
-        record = RecordState(message, part)
+        record = RecordState(message, part, offset)
         if part.inherited and (entry := part.inherited.pop(offset, None)) is not None:
             take_over(record, entry, crashed=part.careful_below is not None)
             part.begun.add(record)
@@ -575,7 +575,7 @@ class Engine:
         part = record.part
         part.begun.discard(record)
         if not part.closed:
-            part.offsets.finish(record.message.offset())  # type: ignore[arg-type]
+            part.offsets.finish(record.offset)
         following = part.lanes.release(record.key)
         self._released(part)
         if following is not None:

@@ -41,6 +41,7 @@ class RecordState:
         "key",
         "last_failure_ms",
         "message",
+        "offset",
         "part",
         "poison",
         "registration",
@@ -50,9 +51,10 @@ class RecordState:
         "unavailable",
     )
 
-    def __init__(self, message: Message, part: "PartitionState") -> None:
+    def __init__(self, message: Message, part: "PartitionState", offset: int) -> None:
         self.message = message
         self.part = part
+        self.offset = offset  # the message's, read once: each read of it makes a new int
         self.key = message.key()
         self.attempt = 1
         self.begun = 0  # attempts begun, on this owner and the ones before it (see `inherit`)
@@ -75,8 +77,7 @@ class RecordState:
     def fence(self) -> Fence:
         """The fencing token of this record's runs (read by `Context.fence`, on demand)."""
         topic, partition = self.part.tp
-        offset: int = self.message.offset()  # type: ignore[assignment]  # set when consumed
-        return Fence(self.part.generation, offset, topic, partition)
+        return Fence(self.part.generation, self.offset, topic, partition)
 
 
 class PartitionState:
@@ -174,7 +175,7 @@ class PartitionState:
         """Per unfinished offset with a begun attempt: how many began, and its retry's due time."""
         found = dict(self.inherited)
         for record in self.begun:
-            found[_offset(record.message)] = InFlight(record.begun, record.due_ms)
+            found[record.offset] = InFlight(record.begun, record.due_ms)
         return found
 
     def _forget_finished(self) -> None:
