@@ -367,7 +367,7 @@ class Engine:
         offset: int = message.offset()  # type: ignore[assignment]
         if part is None or part.draining or not part.offsets.receive(offset):
             return None
-        part.arrivals.append(message)  # for the time lag
+        part.arrivals.add(offset, message.timestamp()[1])  # for the time lag
         record = RecordState(message, part, offset)
         if part.inherited and (entry := part.inherited.pop(offset, None)) is not None:
             take_over(record, entry, crashed=part.careful_below is not None)
