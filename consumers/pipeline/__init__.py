@@ -22,6 +22,7 @@
 - `carrier`     async attempts share a task until one suspends, which keeps it
 - `observer`    the hooks the engine calls around every attempt (telemetry implements them)
 - `partition`   the state of one owned partition and of one record in it (`RecordState`)
+- `arrivals`    when a partition's received records were published: its time lag
 - `offsets`     the committable watermark and the finished-above set in commit metadata
 - `metadata`    the commit metadata (`k2:`): finished-above offsets, attempts in flight, sealed
 - `inherit`     a new owner counts on from the attempts a previous one began (`crash-loop`)

@@ -147,9 +147,8 @@ def _careful(part: PartitionState, record: RecordState) -> bool:
     below = part.careful_below
     if below is None:
         return False
-    offset: int = record.message.offset()  # type: ignore[assignment]
     _settle_guard(part)
-    return offset < below
+    return record.offset < below
 
 
 def _settle_guard(part: PartitionState) -> None:

@@ -35,7 +35,14 @@ from keel.consumers.pipeline.flow import FlowControl
 from keel.consumers.pipeline.holds import CircuitReading, Holds
 from keel.consumers.pipeline.inherit import Wait, lost_error, take_over, verdict
 from keel.consumers.pipeline.metadata import CommitMetadata, decode_metadata
-from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observer, attempt_scope
+from keel.consumers.pipeline.observer import (
+    FAILED,
+    PROCESSED,
+    RETRIED,
+    Observer,
+    attempt_scope,
+    observes,
+)
 from keel.consumers.pipeline.offsets import PartitionOffsets
 from keel.consumers.pipeline.ownership import FreezeWatch, FrozenHolds
 from keel.consumers.pipeline.partition import PartitionState, Position, RecordState, note_failure
@@ -47,7 +54,9 @@ from keel.consumers.registrations import OnExpired, Registration
 from keel.consumers.retry_policy import DeadLetter, Random, RetryAfter, decide
 
 _LOG = logging.getLogger(__name__)
-monotonic = time.monotonic  # read once per settle: one lookup less on the hot path
+# The one clock an attempt reads, at its start and at its settle: the settle's reading gives both
+# the handler's time and the freeze check (`ownership`), whose watch ticks on the same clock.
+perf_counter = time.perf_counter
 
 NO_HANDLER = "no-handler"
 
@@ -124,10 +133,14 @@ class Engine:
         self._config = config
         self._max_running = config.max_running
         self._decode = decode
-        self._handlers = handlers
         self._names = names
+        # What decoding a handled job type leads to, found with one lookup per record.
+        self._kinds = {model: (r, names.job_type(model)) for model, r in handlers.items()}
         self._execute = execute
         self._observer = observer
+        self._attempt_started = (
+            observer.attempt_started if observes(observer, "attempt_started") else None
+        )
         self._on_flow = on_flow
         self._rng = rng
         self._flow: FlowControl[TopicPartition] | LanedFlow[TopicPartition]
@@ -170,7 +183,7 @@ class Engine:
             None if commit_now is None else CarefulStarts(commit_now, self._launch, self._abandon)
         )
         self._frozen = FrozenHolds()
-        self._watch = FreezeWatch(config.suspect_after, self._suspect_owned)
+        self._watch = FreezeWatch(config.suspect_after, self._suspect_owned, perf_counter)
         self._watch.start(self._loop)
         # Called with the freeze's epoch once partitions turn suspect; whoever can prove
         # ownership (the worker, with a commit) calls `confirm(epoch)`. Alone, nothing can.
@@ -354,8 +367,8 @@ class Engine:
         offset: int = message.offset()  # type: ignore[assignment]
         if part is None or part.draining or not part.offsets.receive(offset):
             return None
-        part.arrivals.append(message)  # for the time lag
-        record = RecordState(message, part)
+        part.arrivals.add(offset, message.timestamp()[1])  # for the time lag
+        record = RecordState(message, part, offset)
         if part.inherited and (entry := part.inherited.pop(offset, None)) is not None:
             take_over(record, entry, crashed=part.careful_below is not None)
             part.begun.add(record)
@@ -375,14 +388,14 @@ class Engine:
         if isinstance(decoded, Poison):
             record.poison = decoded
             return
-        registration = self._handlers.get(type(decoded))
-        if registration is None:
-            name = self._names.job_type(type(decoded))
+        record.job = decoded
+        kind = self._kinds.get(type(decoded))
+        if kind is not None:
+            record.registration, record.job_type = kind
+        else:
+            record.job_type = name = self._names.job_type(type(decoded))
             message = f"no handler for {name}"
             record.poison = Poison(NO_HANDLER, "keel.consumers.NoHandler", message, "")
-        record.job = decoded
-        record.job_type = self._names.job_type(type(decoded))
-        record.registration = registration
         record.expires_ms = expires_at(record.message.headers())
 
     def _decode_later(self, record: RecordState, unavailable: Unavailable) -> None:
@@ -450,9 +463,10 @@ class Engine:
             record.job_type, record.attempt, record.key, message.headers, record
         )
         observer = self._observer
-        observer.attempt_started(message, context)
+        if self._attempt_started is not None:
+            self._attempt_started(message, context)
         scope = attempt_scope(observer, message, context) if observer.scoped else None
-        record.started = time.perf_counter()
+        record.started = perf_counter()
         self._execute.run(
             record.registration,  # type: ignore[arg-type]
             record.job,
@@ -470,12 +484,13 @@ class Engine:
         """
         part = record.part
         watch = self._watch
-        if part.suspect or monotonic() - watch.seen > watch.limit:
+        now = perf_counter()
+        if part.suspect or now - watch.seen > watch.limit:
             watch.froze()  # says so, and makes the owned partitions suspect
             if part.suspect:
                 self._frozen.settles.append((record, error))
                 return
-        elapsed = time.perf_counter() - record.started
+        elapsed = now - record.started
         self._running -= 1
         part.busy -= 1
         if error is None:  # what decide() calls Done, without asking it: the common case
@@ -560,7 +575,7 @@ class Engine:
         part = record.part
         part.begun.discard(record)
         if not part.closed:
-            part.offsets.finish(record.message.offset())  # type: ignore[arg-type]
+            part.offsets.finish(record.offset)
         following = part.lanes.release(record.key)
         self._released(part)
         if following is not None:

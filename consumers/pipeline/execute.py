@@ -62,7 +62,8 @@ class Execute:
         scope: contextvars.Context | None = None,
     ) -> None:
         if registration.is_async:
-            handler = cast(AsyncHandler, registration.handler)
+            # An annotation, not `typing.cast`: a cast is a function call, and this runs per job.
+            handler: AsyncHandler = registration.handler  # type: ignore[assignment]
             self._carriers.start(
                 handler(job, context),
                 contextvars.copy_context() if scope is None else scope,

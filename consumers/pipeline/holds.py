@@ -126,7 +126,7 @@ class Holds:
         successes = self.ok.pop(job_type, 0)
         if successes:
             breaker.succeeded(now, successes)
-        change = breaker.failed(now, (record.part.tp, record.message.offset()))
+        change = breaker.failed(now, (record.part.tp, record.offset))
         if change is None:
             return False
         self._changed(job_type, change)

@@ -10,6 +10,10 @@ says so with `scoped = True`: the engine then runs each attempt in a `contextvar
 its own and calls `attempt_scope` inside it before the handler starts, so whatever the observer
 sets there is visible to the handler, to everything it awaits, and to a sync handler's thread.
 Without a scoped observer no context is copied: that costs nothing per job.
+
+A hook that no observer overrides is not called at all: `observes` tells the engine so, and
+`Observers` calls each hook only on the observers that override it. A no-op call per job is
+small, but it is paid by every job of a worker that asked for nothing.
 """
 
 import contextvars
@@ -117,12 +121,13 @@ class Observers:
     """Several observers as one, called in order."""
 
     def __init__(self, observers: Sequence[Observer]) -> None:
-        self._observers = tuple(observers)
+        self.members = tuple(observers)  # in the order they are called
         self._scoped = tuple(observer for observer in observers if observer.scoped)
+        self._starting = tuple(o for o in observers if observes(o, "attempt_started"))
         self.scoped = bool(self._scoped)
 
     def attempt_started(self, record: Message, context: Context) -> None:
-        for observer in self._observers:
+        for observer in self._starting:
             observer.attempt_started(record, context)
 
     def attempt_scope(self, record: Message, context: Context) -> None:
@@ -137,33 +142,33 @@ class Observers:
         record: Message | None = None,
         error: BaseException | None = None,
     ) -> None:
-        for observer in self._observers:
+        for observer in self.members:
             observer.attempt_ended(job_type, outcome, seconds, record, error)
 
     def poisoned(self, record: Message, job_type: str | None, poison: Poison) -> None:
-        for observer in self._observers:
+        for observer in self.members:
             observer.poisoned(record, job_type, poison)
 
     def dead_lettered(self, job_type: str, reason: str) -> None:
-        for observer in self._observers:
+        for observer in self.members:
             observer.dead_lettered(job_type, reason)
 
     def expired(self, job_type: str, action: str) -> None:
-        for observer in self._observers:
+        for observer in self.members:
             observer.expired(job_type, action)
 
     def retry_scheduled(
         self, record: Message, job_type: str, attempt: int, delay: float, error: BaseException
     ) -> None:
-        for observer in self._observers:
+        for observer in self.members:
             observer.retry_scheduled(record, job_type, attempt, delay, error)
 
     def letter_written(self, record: Message, job_type: str | None, reason: str) -> None:
-        for observer in self._observers:
+        for observer in self.members:
             observer.letter_written(record, job_type, reason)
 
     def job_expired(self, record: Message, job_type: str, action: str) -> None:
-        for observer in self._observers:
+        for observer in self.members:
             observer.job_expired(record, job_type, action)
 
 
@@ -173,6 +178,19 @@ def observers(found: Sequence[Observer | None]) -> Observer:
     if not present:
         return NoObserver()
     return present[0] if len(present) == 1 else Observers(present)
+
+
+def observes(observer: Observer, hook: str) -> bool:
+    """Whether `observer` does anything on `hook`: False when it keeps `NoObserver`'s no-op.
+
+    An observer that implements the protocol without deriving from `NoObserver` is taken to
+    act on every hook.
+    """
+    if isinstance(observer, Observers):
+        return any(observes(member, hook) for member in observer.members)
+    if not isinstance(observer, NoObserver):
+        return True
+    return getattr(type(observer), hook) is not getattr(NoObserver, hook)
 
 
 def attempt_scope(observer: Observer, record: Message, context: Context) -> contextvars.Context:

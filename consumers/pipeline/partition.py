@@ -2,12 +2,12 @@
 
 import asyncio
 import time
-from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from keel.consumers.context import Fence
+from keel.consumers.pipeline.arrivals import Arrivals
 from keel.consumers.pipeline.decode import Poison, Unavailable
 from keel.consumers.pipeline.lanes import Lanes
 from keel.consumers.pipeline.metadata import InFlight, encode_metadata
@@ -41,6 +41,7 @@ class RecordState:
         "key",
         "last_failure_ms",
         "message",
+        "offset",
         "part",
         "poison",
         "registration",
@@ -50,9 +51,10 @@ class RecordState:
         "unavailable",
     )
 
-    def __init__(self, message: Message, part: "PartitionState") -> None:
+    def __init__(self, message: Message, part: "PartitionState", offset: int) -> None:
         self.message = message
         self.part = part
+        self.offset = offset  # the message's, read once: each read of it makes a new int
         self.key = message.key()
         self.attempt = 1
         self.begun = 0  # attempts begun, on this owner and the ones before it (see `inherit`)
@@ -75,8 +77,7 @@ class RecordState:
     def fence(self) -> Fence:
         """The fencing token of this record's runs (read by `Context.fence`, on demand)."""
         topic, partition = self.part.tp
-        offset: int = self.message.offset()  # type: ignore[assignment]  # set when consumed
-        return Fence(self.part.generation, offset, topic, partition)
+        return Fence(self.part.generation, self.offset, topic, partition)
 
 
 class PartitionState:
@@ -126,12 +127,8 @@ class PartitionState:
         self.closed = False
         self.blocked: str | None = None  # why dead-letter writes fail, while they do
         self.idle = asyncio.Event()
-        # Received records, oldest first; those below the watermark are dropped whenever the
-        # position is read, so this holds little more than the unfinished records: the first
-        # one left is the oldest unfinished (its age = time lag). Per record this costs one
-        # list append; reading an offset or timestamp waits until a commit or a scrape, which
-        # drop the finished ones in one cut found by bisection.
-        self.arrivals: list[Message] = []
+        # When the received records were published, oldest first: the time lag (`arrivals`).
+        self.arrivals = Arrivals()
         # Durable attempts (see `careful` and `metadata`): the unfinished records that have
         # begun an attempt, the previous owner's entries for records not received yet, whether
         # this owner's claim on the partition is committed yet, and the offsets it inherited
@@ -149,16 +146,16 @@ class PartitionState:
 
     def oldest_unfinished_ms(self) -> int | None:
         """The timestamp of the oldest record received and not finished; None if there is none."""
-        self._forget_finished()
-        return self.arrivals[0].timestamp()[1] if self.arrivals else None
+        self.arrivals.forget_below(self.offsets.committable())
+        return self.arrivals.oldest_ms()
 
     def position(self) -> Position | None:
         """The watermark, what finished above it, and the attempts begun and not finished.
 
         Sealed (nothing will start here any more) once the partition is draining.
         """
-        self._forget_finished()
         offset = self.offsets.committable()
+        self.arrivals.forget_below(offset)
         if offset is None:
             return None
         metadata = encode_metadata(
@@ -174,16 +171,8 @@ class PartitionState:
         """Per unfinished offset with a begun attempt: how many began, and its retry's due time."""
         found = dict(self.inherited)
         for record in self.begun:
-            found[_offset(record.message)] = InFlight(record.begun, record.due_ms)
+            found[record.offset] = InFlight(record.begun, record.due_ms)
         return found
-
-    def _forget_finished(self) -> None:
-        watermark = self.offsets.committable()
-        arrivals = self.arrivals
-        if watermark is None:
-            arrivals.clear()
-        elif arrivals and _offset(arrivals[0]) < watermark:
-            del arrivals[: bisect_left(arrivals, watermark, key=_offset)]
 
     def check_idle(self) -> None:
         if self.busy == 0:
@@ -191,11 +180,6 @@ class PartitionState:
                 self.idle.set()
             elif self.parked and self.on_quiet is not None:
                 self.on_quiet(self)
-
-
-def _offset(message: Message) -> int:
-    offset: int = message.offset()  # type: ignore[assignment]  # set on every consumed record
-    return offset
 
 
 def note_failure(record: RecordState) -> None:

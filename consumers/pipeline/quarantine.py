@@ -173,7 +173,7 @@ class KeyQuarantine:
 
     def _behind(self, record: RecordState, key: bytes, hold: Hold) -> bool:
         """A record of a held key: parked when it comes after the blocking job."""
-        offset: int = record.message.offset()  # type: ignore[assignment]
+        offset = record.offset
         if offset < hold.blocker_offset:
             # A job before the blocker, delivered again after its owner died before committing:
             # it comes first in the key's order, so it runs as it did before the hold.
@@ -210,7 +210,7 @@ class KeyQuarantine:
         self._finish(record)
 
     def _park(self, record: RecordState, key: bytes, hold: Hold) -> None:
-        offset: int = record.message.offset()  # type: ignore[assignment]
+        offset = record.offset
         through = replace(hold, parked_through=max(hold.parked_through, offset))
         tp = record.part.tp
 

@@ -40,7 +40,7 @@ class Clock:
 
 def records(count: int) -> list[RecordState]:
     part = PartitionState(("jobs", 0), PartitionOffsets(0))
-    made = [RecordState(FakeMessage(n), part) for n in range(count)]  # type: ignore[arg-type]
+    made = [RecordState(FakeMessage(n), part, n) for n in range(count)]  # type: ignore[arg-type]
     for record in made:
         record.job_type = JOB_TYPE
     return made

@@ -60,7 +60,7 @@ class Keeper:
 
 
 def record_at(offset: int, part: PartitionState) -> RecordState:
-    return RecordState(FakeMessage(offset), part)  # type: ignore[arg-type]
+    return RecordState(FakeMessage(offset), part, offset)  # type: ignore[arg-type]
 
 
 async def test_an_earlier_job_runs_the_blocker_is_finished_and_later_ones_are_parked() -> None:

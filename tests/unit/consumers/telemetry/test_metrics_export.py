@@ -222,7 +222,7 @@ def test_time_lag_is_the_age_of_the_oldest_unfinished_record() -> None:
     part = PartitionState(("jobs.email", 0), PartitionOffsets(10))
     for offset, timestamp in ((10, 1_000), (11, 2_000), (12, 3_000)):
         part.offsets.receive(offset)
-        part.arrivals.append(_Record(timestamp, offset))  # type: ignore[arg-type]
+        part.arrivals.add(offset, timestamp)
     part.offsets.finish(11)  # out of order: 10 is still the oldest unfinished
     assert part.oldest_unfinished_ms() == 1_000
     part.offsets.finish(10)
