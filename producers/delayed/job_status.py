@@ -87,8 +87,9 @@ class CancelledStatuses:
 
     def _look_up(self) -> int | None:
         topic = self._settings.topic
+        admin = self._admin()  # held until the answer: a client collected earlier cancels it
         try:
-            futures = self._admin().describe_topics(
+            futures = admin.describe_topics(
                 TopicCollection([topic]),
                 include_authorized_operations=True,
                 request_timeout=self._timeout_s,
