@@ -115,6 +115,7 @@ def build_engine(
             KafkaKeeper(sink, names, app.group_id, holds.durable),
             holds,
             default=settings.quarantine_keys if quarantine_keys is None else quarantine_keys,
+            observer=observer,
         ),
         commit_now=commit_now,
     )

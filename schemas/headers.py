@@ -64,8 +64,11 @@ REPLAY_OF = "keel-replay-of"
 REPLAYED_AT = "keel-replayed-at"
 # On a replay ledger entry: who asked for the replay (the console's token name), when known.
 REPLAYED_BY = "keel-replayed-by"
-# On a delayed job while it waits in the delayed topic: the routed topic it is released to.
+# On a delayed job while it waits in the delayed topic: the routed topic it is released to; and,
+# for a job of a tracked type (its publisher wrote `queued`), "1": the dispatcher writes its
+# `cancelled` status if a cancel drops it (docs/status.md).
 DELAYED_FOR_TOPIC = "keel-delayed-for-topic"
+STATUS_TRACKED = "keel-status-tracked"
 # Key quarantine (docs/guarantees.md). On a parked record in the dead-letter topic: the job that
 # blocks its key, named by its origin position `topic/partition/offset`, and that job's id. On a
 # replayed job: the blocker whose quarantine it is replayed for (it runs while the key is held).

@@ -1,7 +1,8 @@
 """The pages of one job's status, by its id: the lookup form, the status page and its JSON.
 
 GET /jobs                  the lookup form; `?id=...` leads to that job's page
-GET /jobs/{job_id}         state, attempt, times, worker, error, reason, next attempt, result
+GET /jobs/{job_id}         state, attempt, times, worker, error, reason, next attempt, result,
+                           and the job a parked job waits behind (a link to its page)
 GET /api/jobs/{job_id}     the same as JSON (`keel jobs status --json`'s fields, result decoded)
 
 A job nothing is known about is answered 404 with its `unknown` status and the reason (never

@@ -26,6 +26,7 @@ FIELDS = (
     ("at", "Recorded"),
     ("error", "Error"),
     ("reason", "Reason"),
+    ("blocked_by", "Blocked by"),
 )
 
 
@@ -59,6 +60,12 @@ class JobView:
     def rows(self) -> list[tuple[str, str, object]]:
         """(name, label, value) for each recorded field, in FIELDS' order."""
         return [(name, label, self.fields[name]) for name, label in FIELDS if name in self.fields]
+
+    @property
+    def blocker_link(self) -> str | None:
+        """The page of the job a parked job waits behind, when it is named by its id."""
+        blocker = self.status.blocked_by
+        return f"/jobs/{blocker}" if blocker is not None and is_job_id(blocker) else None
 
     def as_json(self) -> dict[str, object]:
         """The fields of `keel jobs status --json`, the result decoded when it is Avro."""

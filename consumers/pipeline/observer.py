@@ -31,7 +31,8 @@ DEAD_LETTERED = "dead_lettered"
 
 
 class Observer(Protocol):
-    """Told when a job attempt starts and ends and when a record is durably dead-lettered."""
+    """Told when a job attempt starts and ends and when a record is durably dead-lettered or
+    parked."""
 
     scoped: bool  # True: call `attempt_scope` in the context each attempt runs in
 
@@ -74,6 +75,13 @@ class Observer(Protocol):
     def job_expired(self, record: Message, job_type: str, action: str) -> None:
         """`record` expired before it started (as `expired`, with the record)."""
 
+    def job_parked(self, record: Message, job_type: str | None, blocked_by: str) -> None:
+        """`record`'s park behind its key's blocking job was acknowledged (key quarantine).
+
+        `blocked_by` is the blocking job's id, or its position `topic/partition/offset` when it
+        has none.
+        """
+
 
 class NoObserver:
     """Observes nothing: the base of every observer, which overrides only the hooks it needs."""
@@ -114,6 +122,9 @@ class NoObserver:
         pass
 
     def job_expired(self, record: Message, job_type: str, action: str) -> None:
+        pass
+
+    def job_parked(self, record: Message, job_type: str | None, blocked_by: str) -> None:
         pass
 
 
@@ -170,6 +181,10 @@ class Observers:
     def job_expired(self, record: Message, job_type: str, action: str) -> None:
         for observer in self.members:
             observer.job_expired(record, job_type, action)
+
+    def job_parked(self, record: Message, job_type: str | None, blocked_by: str) -> None:
+        for observer in self.members:
+            observer.job_parked(record, job_type, blocked_by)
 
 
 def observers(found: Sequence[Observer | None]) -> Observer:

@@ -6,7 +6,8 @@ naming it) and then counts as finished, like a dead letter, so the partition's c
 other key move on. The hold is saved in Kafka (the `Keeper` writes it; see
 `keel.consumers.dead_letters.parking`) before the blocking job counts as finished, and a new
 owner of the partition loads it before it runs any record: a restart or a rebalance changes
-nothing.
+nothing. Each park, once acknowledged, is told to the engine's observer (`job_parked`), so a
+tracked job reads `parked` with the job it waits behind (docs/status.md).
 
 A hold ends only through the partition itself, in the order of its records: `keel dlt replay`
 of the blocking job writes it again, then the parked jobs in their original order, each tagged
@@ -26,11 +27,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from keel.consumers.pipeline.observer import NoObserver, Observer
 from keel.consumers.pipeline.partition import RecordState
 from keel.consumers.pipeline.records import Header, TopicPartition
 from keel.consumers.registrations import Registration
 from keel.schemas.headers import (
     JOB_ID,
+    JOB_TYPE,
     QUARANTINE_COVERS,
     QUARANTINE_REPLAY,
     QUARANTINE_RESUME,
@@ -118,8 +121,11 @@ class KeyQuarantine:
         default: bool,
         finish: Settled,
         given_up: Settled,
+        observer: Observer | None = None,
     ) -> None:
+        """`observer` is told of each park once it is acknowledged (`job_parked`)."""
         self._keeper = keeper
+        self._observer = observer or NoObserver()
         self._source = source
         self._default = default
         self._finish = finish
@@ -211,11 +217,15 @@ class KeyQuarantine:
 
     def _park(self, record: RecordState, key: bytes, hold: Hold) -> None:
         offset = record.offset
+        message = record.message
         through = replace(hold, parked_through=max(hold.parked_through, offset))
         tp = record.part.tp
+        # Not decoded when the registry was away: the type the publisher wrote says it then.
+        job_type = record.job_type or _text(message.headers(), JOB_TYPE)
 
         def parked() -> None:
             self.parked += 1
+            self._observer.job_parked(message, job_type, hold.job_id or hold.blocker)
             self._write(
                 record,
                 lambda done: self._keeper.save(tp, key, through, done),

@@ -4,7 +4,9 @@ An observer (`pipeline.observer`): `running` when an attempt starts, `retrying` 
 attempt's time when one fails and will be tried again, `done` (with the result, when the type
 declares one) when it succeeds, `dead_lettered` with the reason once its dead letter is
 acknowledged, `expired` when it expired before it started and was dropped (an expired job that
-is dead-lettered is `dead_lettered`, reason `expired`).
+is dead-lettered is `dead_lettered`, reason `expired`), `parked` with the job it waits behind
+once its park behind a quarantined key is acknowledged (a replay or release that runs it later
+writes `running` and on, over it).
 
 Off the hot path: a transition only replaces the job's pending status in a dict; every
 `KEEL_STATUS_LINGER_MS` the pending statuses go to a producer of the recorder's own, batched: one
@@ -29,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from keel.consumers.context import Context
 from keel.consumers.pipeline.observer import PROCESSED, NoObserver
+from keel.consumers.pipeline.quarantine import PARKED
 from keel.consumers.pipeline.records import Message as Record
 from keel.consumers.status.results import RESULT_BOX
 from keel.consumers.status.values import Transition, batch_value, done_entry, status_entry
@@ -157,6 +160,14 @@ class StatusRecorder(NoObserver):
             return  # one dead-lettered is written when its letter is
         expired = Transition(_job_id(record), "expired", job_type, 0, _now_ms(), reason="expired")
         self._write(expired)
+
+    def job_parked(self, record: Record, job_type: str | None, blocked_by: str) -> None:
+        if job_type not in self._tracked.names:
+            return
+        parked = Transition(
+            _job_id(record), "parked", job_type, 0, _now_ms(), reason=PARKED, blocked_by=blocked_by
+        )
+        self._write(parked)
 
     def send(self) -> None:
         """Hand every pending status to the producer, a batch per partition: a window's end."""

@@ -34,6 +34,7 @@ class Transition:
     error: str | None = None
     reason: str | None = None
     result: bytes | None = None
+    blocked_by: str | None = None  # a parked job's blocking job
     box: list[object] | None = None  # where a result type's handler leaves its value
 
 
@@ -68,6 +69,8 @@ def status_entry(transition: Transition) -> str:
         text += f',"error":{quoted(t.error)}'
     if t.reason is not None:
         text += f',"reason":{quoted(t.reason)}'
+    if t.blocked_by is not None:
+        text += f',"blocked_by":{quoted(t.blocked_by)}'
     if t.result is not None:
         text += f',"result":"{base64.b64encode(t.result).decode()}"'
     return text + "}"

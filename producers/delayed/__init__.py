@@ -3,6 +3,7 @@
     timing     due time of a delay or an ETA (and the maximum); the tier of a wait
     records    put_off/postpone (publisher side); Waiting: released or refiled (dispatcher side)
     cancels    the cancel record of a job id, and the set the dispatcher keeps of them
+    job_status the `cancelled` status of a tracked job a cancel drops, in the same transaction
     names      the delayed topic's cancels topic, groups and transactional id
     settings   DispatcherSettings (KEEL_DISPATCHER_*)
     loop       run_dispatcher: follow the group on the cancels topic, stand by or lead

@@ -91,6 +91,7 @@ def run_dispatcher(
         config,
         settings,
         producer_settings.delivery_timeout_ms / 1000,
+        producer_settings.status,
     )
     loop = _Loop(parts, status or DispatcherStatus())
     loop.run(stop)

@@ -2,8 +2,10 @@
 
 A delayed record is the job's own record (key, value, headers, job id, trace context) sent to a
 tier of the delayed topic with two more headers: `keel-deliver-at`, its due time, and
-`keel-delayed-for-topic`, where it goes when released. Release restores the routed topic and
-drops the latter; `keel-deliver-at` stays, so a worker or a tool can tell how late it ran.
+`keel-delayed-for-topic`, where it goes when released; a job of a tracked type also carries
+`keel-status-tracked`, so that the dispatcher, which knows no job models, can tell whose
+cancel to record. Release restores the routed topic and drops the latter two;
+`keel-deliver-at` stays, so a worker or a tool can tell how late it ran.
 """
 
 from dataclasses import dataclass
@@ -20,9 +22,12 @@ from keel.schemas.headers import (
     DELIVER_AT,
     EXPIRES_AT,
     JOB_ID,
+    STATUS_TRACKED,
     Headers,
     header_value,
 )
+
+_TRACKED = "1"
 
 
 def postpone(record: Record, due: int, now: int, delayed_topic: str) -> Record:
@@ -34,6 +39,8 @@ def postpone(record: Record, due: int, now: int, delayed_topic: str) -> Record:
     if expires is not None and int(expires) < due:
         raise DelayError("the job expires before it is due", record.job_id)
     headers = [*record.headers, (DELIVER_AT, str(due)), (DELAYED_FOR_TOPIC, record.topic)]
+    if record.tracked:
+        headers.append((STATUS_TRACKED, _TRACKED))
     return Record(
         record.job_id,
         delayed_topic,
@@ -58,6 +65,7 @@ class Waiting:
     job_id: str
     expires: int | None
     topic: str = ""  # where it goes when released
+    tracked: bool = False  # its publisher wrote `queued`: a cancel of it is recorded
 
     @classmethod
     def of(cls, message: Message) -> "Waiting":
@@ -81,11 +89,12 @@ class Waiting:
             _text(found.get(JOB_ID, b"")),
             int(expires) if expires is not None else None,
             _text(found.get(DELAYED_FOR_TOPIC, b"")),
+            STATUS_TRACKED in found,
         )
 
     def released(self) -> Record:
         """The job as its routed topic gets it."""
-        headers = [(k, v) for k, v in self.headers if k != DELAYED_FOR_TOPIC]
+        headers = [(k, v) for k, v in self.headers if k not in _WAITING_ONLY]
         return Record(self.job_id, self.topic, self.key, self.value, headers)
 
     def refiled(self, delayed_topic: str, now: int) -> Record:
@@ -95,7 +104,8 @@ class Waiting:
         )
 
 
-_PARSED = frozenset({DELIVER_AT, EXPIRES_AT, JOB_ID, DELAYED_FOR_TOPIC})
+_PARSED = frozenset({DELIVER_AT, EXPIRES_AT, JOB_ID, DELAYED_FOR_TOPIC, STATUS_TRACKED})
+_WAITING_ONLY = frozenset({DELAYED_FOR_TOPIC, STATUS_TRACKED})  # dropped on release
 
 
 def _text(value: str | bytes) -> str:

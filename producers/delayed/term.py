@@ -5,7 +5,8 @@ which fences every earlier holder and aborts what it left open, then assigns eve
 delayed topic from the offsets committed in the last transaction, and reads the cancels topic to
 its end. Each step takes the records whose time has come, in each tier's order, and in ONE
 transaction releases them to their routed topics (or refiles them into a lower tier, or drops a
-cancelled or expired one) together with the tier offsets past them. A record is thus released
+cancelled or expired one, writing a tracked cancelled job's status) together with the tier
+offsets past them. A record is thus released
 in the transaction that commits its offset, or not at all: a killed, paused or fenced leader
 leaves an aborted transaction and an offset that still points at it.
 
@@ -30,6 +31,7 @@ from confluent_kafka import (
 
 from keel.producers.delayed.ahead import ReadAhead
 from keel.producers.delayed.cancels import follow
+from keel.producers.delayed.job_status import CancelledStatuses
 from keel.producers.delayed.names import DelayedNames
 from keel.producers.delayed.progress import resume_offsets
 from keel.producers.delayed.records import Waiting
@@ -40,6 +42,7 @@ from keel.producers.records import Record
 from keel.producers.scheduler.leader import FencedError
 from keel.schemas import clients
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.status.settings import StatusSettings
 
 _LOG = logging.getLogger(__name__)
 _CATCH_UP_TIMEOUT_S = 30.0
@@ -57,6 +60,8 @@ class DispatchParts:
     producer_config: dict[str, Any]
     settings: DispatcherSettings
     timeout_s: float
+    # Where the `cancelled` of a tracked job goes (job_status.py); None: no status is written.
+    status: StatusSettings | None = None
 
 
 class DispatchTerm:
@@ -68,6 +73,13 @@ class DispatchTerm:
         self._consumer = consumer
         self._ahead = ReadAhead(parts.settings.read_ahead, _READ_AHEAD_HORIZON_MS)
         self._cancelled: set[str] = set()
+        self._statuses = (
+            None
+            if parts.status is None
+            else CancelledStatuses(
+                lambda: clients.admin(parts.cluster), parts.status, parts.timeout_s
+            )
+        )
 
     @classmethod
     def open(cls, parts: DispatchParts) -> "DispatchTerm":
@@ -232,6 +244,8 @@ class DispatchTerm:
         if waiting.job_id in self._cancelled:
             self._cancelled.discard(waiting.job_id)
             self._producer.produce(names.cancels, None, waiting.job_id.encode())
+            if self._statuses is not None:
+                self._statuses.write(self._producer, waiting, now)
             _LOG.info("dispatcher %s: %s cancelled, not released", names.topic, waiting.job_id)
             return "cancelled"
         if waiting.tier > 0 and waiting.due > now:

@@ -23,7 +23,8 @@ def job_status(
     job_id: Annotated[str, typer.Argument(help="The job id publish returned.")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
-    """Show a job's status: queued, running, retrying, done, dead_lettered, expired or unknown."""
+    """Show a job's status: queued, running, retrying, parked, done, dead_lettered, expired,
+    cancelled or unknown."""
     status = StatusReader(ClusterSettings(), StatusSettings()).status(job_id)
     typer.echo(json.dumps(as_document(status)) if as_json else "\n".join(lines(status)))
     if status.state == "unknown":

@@ -3,7 +3,7 @@
 KeelError (keel.schemas.errors)
 └── ResultError               no result to hand back; `job_id` and `status` say which and why
     ├── ResultTimeoutError    the job did not end within the timeout (its last status is kept)
-    ├── JobFailedError        the job was dead-lettered or expired; `reason` says why
+    ├── JobFailedError        the job was dead-lettered, expired or cancelled; `reason` says why
     └── NoResultError         the job is done but stored no result (none declared, or invalid)
 """
 
@@ -25,7 +25,7 @@ class ResultTimeoutError(ResultError):
 
 
 class JobFailedError(ResultError):
-    """The job ended without success: dead-lettered (with its reason) or expired."""
+    """The job ended without success: dead-lettered (with its reason), expired or cancelled."""
 
     @property
     def reason(self) -> str | None:

@@ -49,13 +49,14 @@ def outcome(
 
 
 def check_final(status: JobStatus) -> None:
-    """Raise unless the job is done: timed out (not final), dead-lettered or expired."""
-    if status.state in {"dead_lettered", "expired"}:
+    """Raise unless the job is done: timed out (not final), dead-lettered, expired or cancelled."""
+    if status.state in {"dead_lettered", "expired", "cancelled"}:
         raise JobFailedError(f"job {status.job_id} was {status.state}: {status.reason}", status)
     if status.state != "done":
         raise ResultTimeoutError(
             f"job {status.job_id} has not ended in time; last status {status.state}"
-            + (f" ({status.reason})" if status.reason else ""),
+            + (f" ({status.reason})" if status.reason else "")
+            + (f", behind {status.blocked_by}" if status.blocked_by else ""),
             status,
         )
 

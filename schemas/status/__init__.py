@@ -1,8 +1,9 @@
 """Job status and results: what a worker last recorded about a job, kept by job id.
 
-    publisher --queued--> keel.status <--running, retrying, done, dead_lettered, expired-- worker
-    (producers.status.queued)   |  compacted, keyed by job id; one partition per id
-                                v
+    publisher --queued--------> keel.status <--running, retrying, parked, done,
+    (producers.status.queued)       ^   |        dead_lettered, expired-- worker
+    dispatcher --cancelled----------+   |        (consumers.status.recorder)
+    (producers.delayed.job_status)      v
                  producers.status.lookup: seek to the id's time, read forward, latest wins
 
 `settings.StatusSettings` names the topic, its retention and which job types are tracked;

@@ -25,10 +25,21 @@ from dataclasses import dataclass, fields
 from json.encoder import encode_basestring_ascii as quoted
 from typing import Any, Literal, get_args
 
-JobState = Literal["unknown", "queued", "running", "retrying", "done", "dead_lettered", "expired"]
+JobState = Literal[
+    "unknown",
+    "queued",
+    "running",
+    "retrying",
+    "parked",
+    "done",
+    "dead_lettered",
+    "expired",
+    "cancelled",
+]
 STATES: tuple[JobState, ...] = get_args(JobState)
-# A job in one of these has ended: `result()` stops waiting.
-FINAL: frozenset[JobState] = frozenset({"done", "dead_lettered", "expired"})
+# A job in one of these has ended: `result()` stops waiting. Not `parked`: a parked job waits
+# for its key's replay or release, and then runs.
+FINAL: frozenset[JobState] = frozenset({"done", "dead_lettered", "expired", "cancelled"})
 Unknown = Literal["not_found", "past_retention", "not_a_job_id"]
 UNKNOWN_WHY: dict[Unknown, str] = {
     "not_found": "never published, its type is not tracked, or no status was written yet",
@@ -45,8 +56,10 @@ class JobStatus:
     """What was last recorded about one job; times are Unix milliseconds.
 
     `attempt` is the attempt the state is about (1 for the first run). `reason` says why a job
-    is dead-lettered, expired or unknown; `error` is what its last failed attempt raised.
-    `result` is the framed Avro of a done job's result, when its type declares one.
+    is dead-lettered, parked, expired, cancelled or unknown; `error` is what its last failed
+    attempt raised. `blocked_by` names the job a parked job waits behind: its id, or its
+    position `topic/partition/offset` when it has none. `result` is the framed Avro of a done
+    job's result, when its type declares one.
     """
 
     job_id: str
@@ -60,6 +73,7 @@ class JobStatus:
     next_attempt_ms: int | None = None
     error: str | None = None
     reason: str | None = None
+    blocked_by: str | None = None
     result: bytes | None = None
 
     @property

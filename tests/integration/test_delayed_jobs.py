@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Message
+from confluent_kafka.admin import AdminClient
 from typer.testing import CliRunner
 
 from keel.cli import app
@@ -25,7 +26,10 @@ from keel.producers.delayed.timing import TIERS
 from keel.producers.errors import DelayError
 from keel.producers.scheduler.leader import FencedError
 from keel.producers.settings import ProducerSettings, Route
-from keel.schemas.headers import DELIVER_AT, JOB_ID, header_value
+from keel.producers.status import JobFailedError
+from keel.producers.topics import ensure_topics
+from keel.schemas.headers import DELIVER_AT, JOB_ID, STATUS_TRACKED, header_value
+from keel.schemas.status import StatusSettings
 from tests.support.cluster import Cluster
 from tests.support.consume import read_records, read_to_end
 from tests.support.dispatchers import DispatcherProcess
@@ -126,6 +130,48 @@ def test_a_cancelled_job_is_never_released(cluster: Cluster, new_topic: Callable
     # Then only the other job reached its topic
     assert job_ids(read_to_end(cluster.bootstrap_servers, topic)) == [kept]
     assert counts.outcomes.get("cancelled") == 1
+
+
+def test_a_cancelled_tracked_job_reads_cancelled_and_its_result_raises(
+    cluster: Cluster, new_topic: Callable[..., str], admin: AdminClient
+) -> None:
+    # Given a status topic, and two delayed jobs cancelled: one of a type its publisher tracks,
+    # one from a publisher that tracks nothing
+    topic, delayed = new_topic("cancel-status"), unique_name("delayed")
+    tracking = StatusSettings(topic=unique_name("status"), partitions=3, track=(_EMAIL,))
+    assert ensure_topics(admin, {tracking.topic: 3}, 1, tracking.topic_config()).created
+    settings = settings_for(topic, delayed).model_copy(update={"status": tracking})
+    untracking = settings.model_copy(update={"status": tracking.model_copy(update={"track": ()})})
+    ensure_delayed_topics(cluster.settings(), settings)
+    with Publisher(cluster.settings(), untracking) as publisher:
+        untracked = publisher.publish(send_email(), "user-1", delay=1).job_id
+        publisher.cancel(untracked)
+    with Publisher(cluster.settings(), settings) as publisher:
+        tracked = publisher.publish(send_email(), "user-2", delay=1).job_id
+        kept = publisher.publish(send_email(), "user-3", delay=1).job_id
+        publisher.cancel(tracked)
+
+        # When the dispatcher runs, while the publisher waits for the tracked job's result
+        dispatcher = DispatcherThread(cluster, settings)
+        try:
+            with pytest.raises(JobFailedError) as failed:
+                publisher.result(tracked, timeout=60)
+            names = DelayedNames(delayed)
+            wait_until(lambda: not pending_jobs(cluster.settings(), names, 10), 60, "no pending")
+        finally:
+            counts = dispatcher.join()
+
+        # Then the wait ends with the cancel, and the status says cancelled, with its type
+        assert failed.value.status.state == "cancelled"
+        assert failed.value.reason == "cancelled before its release"
+        assert publisher.status(tracked).job_type == _EMAIL
+        # And the untracked job has no status; the released one is still queued (no worker)
+        assert publisher.status(untracked).state == "unknown"
+        assert publisher.status(kept).state == "queued"
+    assert counts.outcomes.get("cancelled") == 2
+    released = read_to_end(cluster.bootstrap_servers, topic)
+    assert job_ids(released) == [kept]
+    assert header_value(released[0].headers(), STATUS_TRACKED) is None  # dropped on release
 
 
 def test_a_delay_beyond_the_maximum_is_refused_before_anything_is_sent(

@@ -173,6 +173,50 @@ async def test_a_job_that_fails_then_succeeds_shows_retrying_with_its_attempt_an
         assert done.result is None
 
 
+async def test_a_job_parked_behind_its_keys_dead_letter_reads_parked_then_done_after_a_replay(
+    cluster: Cluster,
+    new_topic: Callable[..., str],
+    status_settings: StatusSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a tracked type whose handler rejects n=1 until it is fixed, and two jobs of one key
+    topic = new_topic("status-parked")
+    app = App(unique_name("status-parked"))
+    fixed = asyncio.Event()
+
+    @app.handler(Chore)
+    async def chore(job: Chore, ctx: Context) -> None:
+        if job.n == 1 and not fixed.is_set():
+            raise Reject("n=1 is broken")
+
+    settings = producer_settings(topic, status_settings, Chore)
+    async with (
+        AsyncPublisher(cluster.settings(), settings) as publisher,
+        running(app, cluster, topic, status_settings),
+    ):
+        blocker = (await publisher.publish(Chore(n=1), "account-1")).job_id
+        behind = (await publisher.publish(Chore(n=2), "account-1")).job_id
+        # Then the first is dead-lettered and the second, parked behind it, says so and why
+        parked = await status_becomes(publisher, behind, lambda s: s.state == "parked", "parked")
+        assert (parked.reason, parked.blocked_by) == ("quarantined", blocker)
+        assert parked.job_type == Chore.get_fullname()
+        assert (await publisher.status(blocker)).state == "dead_lettered"
+        with pytest.raises(ResultTimeoutError, match=f"last status parked .*behind {blocker}"):
+            await publisher.result(behind, timeout=5)
+
+        # When the fix ships and the blocking job is replayed (its parked job behind it)
+        fixed.set()
+        monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
+        monkeypatch.setenv("SCHEMA_REGISTRY_URL", cluster.registry_url)
+        replayed = await asyncio.to_thread(CliRunner().invoke, cli, ["dlt", "replay", topic])
+        assert replayed.exit_code == 0, replayed.output
+
+        # Then both run: the parked job's status goes on from parked to done
+        done = await status_becomes(publisher, behind, lambda s: s.state == "done", "done")
+        assert done.blocked_by is None
+        await status_becomes(publisher, blocker, lambda s: s.state == "done", "done")
+
+
 def test_a_dead_lettered_jobs_result_raises_with_its_reason(
     cluster: Cluster, new_topic: Callable[..., str], status_settings: StatusSettings
 ) -> None:

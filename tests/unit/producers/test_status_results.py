@@ -15,7 +15,12 @@ NO_REGISTRY = cast(SchemaRegistryClient, None)
 
 
 @pytest.mark.parametrize(
-    ("state", "reason"), [("dead_lettered", "rejected: no"), ("expired", "expired")]
+    ("state", "reason"),
+    [
+        ("dead_lettered", "rejected: no"),
+        ("expired", "expired"),
+        ("cancelled", "cancelled before its release"),
+    ],
 )
 def test_a_job_that_ended_without_success_raises_with_its_reason(state: str, reason: str) -> None:
     status = JobStatus("j", state, reason=reason)  # type: ignore[arg-type]
@@ -32,6 +37,14 @@ def test_a_job_not_ended_when_the_wait_ends_raises_a_timeout(status: JobStatus) 
     with pytest.raises(ResultTimeoutError, match="not ended in time") as timed_out:
         outcome(status, NO_REGISTRY)
     assert timed_out.value.status == status
+
+
+def test_a_parked_job_is_not_ended_and_the_timeout_names_what_it_waits_behind() -> None:
+    parked = JobStatus("j", "parked", reason="quarantined", blocked_by="blocker-1")
+    with pytest.raises(
+        ResultTimeoutError, match=r"last status parked \(quarantined\), behind blocker-1"
+    ):
+        outcome(parked, NO_REGISTRY)
 
 
 def test_a_done_job_without_a_result_says_so() -> None:

@@ -59,6 +59,20 @@ def test_a_status_survives_its_value_with_its_result_bytes() -> None:
     assert decode(encode(status)) == status
 
 
+def test_a_parked_status_survives_its_value_with_the_job_it_waits_behind() -> None:
+    blocker = new_job_id()
+    status = JobStatus(
+        new_job_id(), "parked", job_type="svc.T", reason="quarantined", blocked_by=blocker
+    )
+    assert decode(encode(status)) == status
+    assert not status.final
+
+
+def test_a_cancelled_job_has_ended() -> None:
+    assert JobStatus("j", "cancelled", reason="cancelled before its release").final
+    assert decode(encode(JobStatus("j", "cancelled"))) == JobStatus("j", "cancelled")
+
+
 @pytest.mark.parametrize(
     "value", [None, b"", b"not json", b'{"state": "asleep", "job_id": "x"}', b'{"v": 1}', b"[1]"]
 )

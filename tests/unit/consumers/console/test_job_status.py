@@ -36,3 +36,13 @@ def test_an_avro_result_is_decoded_and_an_unreadable_one_kept_as_text() -> None:
     assert view(done, bodies).as_json()["result"] == {"total": 5}
     bodies.read.return_value = Body("00 01", "hex", "not decoded with schema id 1: boom")
     assert view(done, bodies).as_json()["result"] == "00 01"
+
+
+def test_a_parked_job_shows_and_links_the_job_it_waits_behind() -> None:
+    blocker = new_job_id()
+    parked = JobStatus(new_job_id(), "parked", reason="quarantined", blocked_by=blocker)
+    shown = view(parked, MagicMock())
+    assert [name for name, _, _ in shown.rows()][-2:] == ["reason", "blocked_by"]
+    assert shown.blocker_link == f"/jobs/{blocker}"
+    by_position = JobStatus(new_job_id(), "parked", blocked_by="jobs.steps/0/4")
+    assert view(by_position, MagicMock()).blocker_link is None  # no id: nothing to link to

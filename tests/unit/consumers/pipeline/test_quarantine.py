@@ -5,13 +5,17 @@ from collections.abc import AsyncIterator
 import pytest
 
 from keel.consumers import App, Context, Reject
+from keel.consumers.pipeline.observer import NoObserver
+from keel.consumers.pipeline.records import Message
 from keel.consumers.testing import InMemoryWorker
 from keel.schemas.headers import (
     BLOCKED_BY,
     DLT_REASON,
+    JOB_ID,
     QUARANTINE_COVERS,
     QUARANTINE_REPLAY,
     QUARANTINE_RESUME,
+    header_value,
 )
 from keel.schemas.job import Job
 from tests.support.jobs import catalog_of
@@ -181,3 +185,27 @@ async def test_a_job_type_registered_without_quarantine_lets_its_key_go_on() -> 
 
     assert ran(app, KEY) == [1, 2, 4, 5, 6, 7, 8, 9, 10]
     assert len(worker.dead_letters) == 1
+
+
+class Parks(NoObserver):
+    """Notes each acknowledged park: the parked job's id and type, and what blocks it."""
+
+    def __init__(self) -> None:
+        self.parked: list[tuple[str, str | None, str]] = []
+
+    def job_parked(self, record: Message, job_type: str | None, blocked_by: str) -> None:
+        job_id = (header_value(record.headers(), JOB_ID) or b"").decode()
+        self.parked.append((job_id, job_type, blocked_by))
+
+
+async def test_each_acknowledged_park_is_told_with_the_blocking_jobs_id() -> None:
+    app, parks = Recorder(), Parks()
+    worker = InMemoryWorker(app.app, topic="jobs.steps", quarantine=True, observer=parks)
+    try:
+        await park_behind_step_three(worker)
+    finally:
+        await worker.close()
+
+    blocker_id, *parked_ids = [letter.headers[JOB_ID] for letter in worker.dead_letters]
+    assert len(parked_ids) == 7
+    assert parks.parked == [(job_id, CATALOG.of(Step).name, blocker_id) for job_id in parked_ids]

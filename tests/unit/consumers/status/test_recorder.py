@@ -266,6 +266,29 @@ def test_a_job_still_running_at_a_windows_end_is_running_once_then_done() -> Non
     ]
 
 
+def test_a_parked_job_is_parked_behind_its_blocker_and_a_later_run_writes_over_it() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-11")
+    status.job_parked(record, TRACKED, "blocker-id")  # type: ignore[arg-type]
+    parked = sent(status, producer)[-1]
+    assert (parked.state, parked.reason, parked.blocked_by) == (
+        "parked",
+        "quarantined",
+        "blocker-id",
+    )
+    start(status, record, TRACKED)  # replayed behind its blocker, it runs
+    status.attempt_ended(TRACKED, PROCESSED, 0.1, record, None)  # type: ignore[arg-type]
+    done = sent(status, producer)[-1]
+    assert (done.state, done.blocked_by) == ("done", None)
+
+
+def test_a_parked_job_of_an_untracked_type_writes_nothing() -> None:
+    status, producer = recorder()
+    status.job_parked(FakeRecord("job-12"), "svc.Other", "blocker-id")  # type: ignore[arg-type]
+    status.job_parked(FakeRecord("job-13"), None, "blocker-id")  # type: ignore[arg-type]
+    assert sent(status, producer) == []
+
+
 def test_a_full_queue_drops_the_status_and_counts_it_and_the_job_goes_on() -> None:
     status, producer = recorder()
     producer.full = True
@@ -281,6 +304,7 @@ def test_the_observers_fan_out_the_new_hooks() -> None:
     both.letter_written(FakeRecord("job-8"), TRACKED, "why")  # type: ignore[arg-type]
     both.retry_scheduled(FakeRecord("job-9"), TRACKED, 1, 1.0, ValueError())  # type: ignore[arg-type]
     both.job_expired(FakeRecord("job-10"), TRACKED, "drop")  # type: ignore[arg-type]
+    both.job_parked(FakeRecord("job-14"), TRACKED, "job-8")  # type: ignore[arg-type]
     for recorded, its_producer in ((status, producer), (other, other_producer)):
         states = [s.state for s in sent(recorded, its_producer)]
-        assert states == ["dead_lettered", "retrying", "expired"]
+        assert states == ["dead_lettered", "retrying", "expired", "parked"]

@@ -51,3 +51,14 @@ def test_a_minimal_transition_has_no_optional_fields() -> None:
     value = json.loads(status_value("w", Transition("j", "running", "svc.T", 1, 5)))
     assert set(value) == {"v", "worker", "statuses"}
     assert set(value["statuses"][0]) == {"job_id", "state", "job_type", "attempt", "at_ms"}
+
+
+def test_a_parked_transition_names_the_job_it_waits_behind() -> None:
+    parked = Transition("j", "parked", "svc.T", 0, 5, reason="quarantined", blocked_by="blocker-1")
+    status = decode(status_value("w", parked))
+    assert status is not None
+    assert (status.state, status.reason, status.blocked_by) == (
+        "parked",
+        "quarantined",
+        "blocker-1",
+    )

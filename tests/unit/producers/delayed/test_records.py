@@ -8,7 +8,14 @@ from keel.producers.delayed.cancels import follow
 from keel.producers.delayed.records import Waiting, postpone
 from keel.producers.errors import DelayError
 from keel.producers.records import Record
-from keel.schemas.headers import DELAYED_FOR_TOPIC, DELIVER_AT, EXPIRES_AT, JOB_ID, TRACEPARENT
+from keel.schemas.headers import (
+    DELAYED_FOR_TOPIC,
+    DELIVER_AT,
+    EXPIRES_AT,
+    JOB_ID,
+    STATUS_TRACKED,
+    TRACEPARENT,
+)
 
 NOW = 1_800_000_000_000
 TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -44,6 +51,17 @@ def test_its_release_restores_the_job_with_its_key_id_and_trace() -> None:
     assert (TRACEPARENT, TRACE) in released.headers
     assert released.job_id == "job-1"
     assert DELAYED_FOR_TOPIC not in dict(released.headers)
+
+
+def test_a_tracked_job_waits_marked_as_such_and_is_released_without_the_mark() -> None:
+    tracked = postpone(job_record()._replace(tracked=True), NOW + 5_000, NOW, "keel.delayed")
+    waiting = Waiting.of(message_of(tracked))
+    assert waiting.tracked
+    assert STATUS_TRACKED not in dict(waiting.released().headers)
+    assert Waiting.of(message_of(waiting.refiled("keel.delayed", NOW))).tracked
+    untracked = postpone(job_record(), NOW + 5_000, NOW, "keel.delayed")
+    assert STATUS_TRACKED not in dict(untracked.headers)
+    assert not Waiting.of(message_of(untracked)).tracked
 
 
 def test_a_refiled_job_moves_to_the_tier_of_what_remains() -> None:
