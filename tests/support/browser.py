@@ -95,9 +95,17 @@ class Page:
         return self.find(css, timeout).text
 
     def click(self, css: str, timeout: float = WAIT) -> None:
+        """Click `css`, which leaves the page (a link or a form), and wait for the next page.
+
+        Without the wait, a read right after the click can find the page being left: its
+        element goes stale under the read, or holds the old page's text.
+        """
         clickable = expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, css))
         waiting = WebDriverWait(self.driver, timeout)
+        leaving = self.driver.find_element(By.TAG_NAME, "html")
         waiting.until(clickable, f"nothing clickable at {css} after {timeout}s").click()
+        left = expected_conditions.staleness_of(leaving)
+        waiting.until(left, f"still on the same page {timeout}s after clicking {css}")
 
     def fill(self, css: str, value: str) -> None:
         field = self.find(css)
