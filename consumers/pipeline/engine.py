@@ -41,7 +41,7 @@ from keel.consumers.pipeline.observer import (
     RETRIED,
     Observer,
     attempt_scope,
-    observes,
+    started_hook,
 )
 from keel.consumers.pipeline.offsets import PartitionOffsets
 from keel.consumers.pipeline.ownership import FreezeWatch, FrozenHolds
@@ -138,9 +138,7 @@ class Engine:
         self._kinds = {model: (r, names.job_type(model)) for model, r in handlers.items()}
         self._execute = execute
         self._observer = observer
-        self._attempt_started = (
-            observer.attempt_started if observes(observer, "attempt_started") else None
-        )
+        self._attempt_started = started_hook(observer)
         self._on_flow = on_flow
         self._rng = rng
         self._flow: FlowControl[TopicPartition] | LanedFlow[TopicPartition]

@@ -13,17 +13,20 @@ Without a scoped observer no context is copied: that costs nothing per job.
 
 A hook that no observer overrides is not called at all: `observes` tells the engine so, and
 `Observers` calls each hook only on the observers that override it. A no-op call per job is
-small, but it is paid by every job of a worker that asked for nothing.
+small, but it is paid by every job of a worker that asked for nothing. When only one of several
+observers acts on starts (job status beside metrics), `started_hook` hands the engine that
+observer's own method: the fan-out's call and loop measured 70 ns a job around a 25 ns call.
 """
 
 import contextvars
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from keel.consumers.context import Context
 from keel.consumers.pipeline.decode import Poison
 from keel.consumers.pipeline.records import Message
 
+StartHook = Callable[[Message, Context], None]
 PROCESSED = "processed"
 FAILED = "failed"
 RETRIED = "retried"
@@ -206,6 +209,15 @@ def observes(observer: Observer, hook: str) -> bool:
     if not isinstance(observer, NoObserver):
         return True
     return getattr(type(observer), hook) is not getattr(NoObserver, hook)
+
+
+def started_hook(observer: Observer) -> StartHook | None:
+    """What the engine calls as an attempt starts: None when no observer acts on it."""
+    if isinstance(observer, Observers):
+        starting = [member for member in observer.members if observes(member, "attempt_started")]
+        if len(starting) == 1:
+            return starting[0].attempt_started
+    return observer.attempt_started if observes(observer, "attempt_started") else None
 
 
 def attempt_scope(observer: Observer, record: Message, context: Context) -> contextvars.Context:

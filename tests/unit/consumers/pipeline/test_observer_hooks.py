@@ -1,7 +1,13 @@
 """Which observer hooks the engine calls: the ones some observer acts on, on every attempt."""
 
 from keel.consumers import App, Context, Retry
-from keel.consumers.pipeline.observer import NoObserver, Observers, observers, observes
+from keel.consumers.pipeline.observer import (
+    NoObserver,
+    Observers,
+    observers,
+    observes,
+    started_hook,
+)
 from keel.consumers.pipeline.records import Message
 from keel.consumers.telemetry.metrics import Metrics
 from keel.consumers.testing import InMemoryWorker
@@ -60,3 +66,12 @@ async def test_an_observer_of_starts_hears_every_attempt_beside_one_that_ignores
     await worker.close()
     # Then the watch was told of all four attempts
     assert sorted(watch.started) == [1, 1, 1, 2]
+
+
+def test_the_one_observer_of_starts_among_several_is_called_directly() -> None:
+    watch = StartWatch()
+    assert started_hook(Observers([Metrics(), watch])) == watch.attempt_started
+    assert started_hook(Observers([Metrics(), NoObserver()])) is None
+    assert started_hook(Metrics()) is None
+    both = Observers([watch, StartWatch()])
+    assert started_hook(both) == both.attempt_started  # two: the fan-out calls each
