@@ -13,7 +13,7 @@ a reader takes the later.
 """
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -80,6 +80,11 @@ class Batch:
     done: list[DoneRows] = field(default_factory=list)
     statuses: int = 0
     chars: int = 0
+
+    def add(self, rows: DoneRows, chars: int) -> None:
+        self.done.append(rows)
+        self.statuses += len(rows.ids)
+        self.chars += chars
 
     def room(self, chars: int) -> int:
         """How many more statuses of `chars` characters each fit."""
@@ -164,22 +169,29 @@ def _cut(entries: list[str], groups: list[DoneRows]) -> Iterator[Batch]:
         batch.statuses += 1
         batch.chars += len(entry)
     for group in groups:
-        chars = max(map(len, group.ids), default=0) + _ROW_CHARS
-        start = 0
-        while start < len(group.ids):
-            room = batch.room(chars)
-            if room < 1:
-                yield batch
-                batch = Batch()
-                continue
-            whole = start == 0 and room >= len(group.ids)  # the usual case: no copy
-            rows = group if whole else group.rows(start, start + room)
-            batch.done.append(rows)
-            batch.statuses += len(rows.ids)
-            batch.chars += len(rows.ids) * chars
-            start += room
+        chars = len(b"".join(group.ids)) + len(group.ids) * _ROW_CHARS
+        if batch.statuses + len(group.ids) <= BATCH_STATUSES and batch.chars + chars <= BATCH_CHARS:
+            batch.add(group, chars)  # the usual case: the whole group, no copy
+        else:
+            batch = yield from _split(batch, group)
     if batch.statuses:
         yield batch
+
+
+def _split(batch: Batch, group: DoneRows) -> Generator[Batch, None, Batch]:
+    """Yields the full batches `group` fills, starting with `batch`; returns the last, open one."""
+    chars = max(map(len, group.ids)) + _ROW_CHARS  # a bound on any row's
+    start = 0
+    while start < len(group.ids):
+        room = batch.room(chars)
+        if room < 1:
+            yield batch
+            batch = Batch()
+            continue
+        rows = group.rows(start, start + room)
+        batch.add(rows, len(rows.ids) * chars)
+        start += room
+    return batch
 
 
 def _raw_id(record: Record) -> bytes:

@@ -10,6 +10,7 @@ from keel.consumers.context import Context
 from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observers
 from keel.consumers.status.recorder import StatusRecorder, Tracked
 from keel.consumers.status.results import RESULT_BOX, returning
+from keel.consumers.status.window import BATCH_CHARS
 from keel.schemas.headers import JOB_ID
 from keel.schemas.job import Job
 from keel.schemas.status.record import BATCH_PREFIX, JobStatus, find, partition_of
@@ -384,3 +385,14 @@ def test_dones_of_a_batch_not_delivered_are_counted() -> None:
     producer.reports[0](FakeError(), None)
     assert status.dropped == len(named(producer.sent[0][1]))
     assert status.dropped > 0
+
+
+def test_dones_with_long_ids_are_cut_at_the_batch_size_in_characters() -> None:
+    status, producer = recorder()
+    many = [FakeRecord(f"job-{n}-" + "x" * 3_000) for n in range(300)]  # 900 KB of ids
+    for record in many:
+        start(status, record, TRACKED)
+        status.attempt_ended(TRACKED, PROCESSED, 0.0, record, None)  # type: ignore[arg-type]
+    found = sent(status, producer)
+    assert max(len(value) for _t, value, _k, _p in producer.sent) <= BATCH_CHARS + 200
+    assert sorted(s.job_id for s in found) == sorted(r.job_id for r in many)
