@@ -87,8 +87,13 @@ class Batch:
         self.chars += chars
 
     def room(self, chars: int) -> int:
-        """How many more statuses of `chars` characters each fit."""
-        return min(BATCH_STATUSES - self.statuses, (BATCH_CHARS - self.chars) // chars)
+        """How many more statuses of `chars` characters each fit; an empty batch takes one.
+
+        One status over `BATCH_CHARS` goes alone (the producer refuses one over the broker's
+        limit, and it is counted as dropped).
+        """
+        room = min(BATCH_STATUSES - self.statuses, (BATCH_CHARS - self.chars) // chars)
+        return room if self.statuses else max(room, 1)
 
 
 def batches(

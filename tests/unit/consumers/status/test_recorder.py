@@ -396,3 +396,13 @@ def test_dones_with_long_ids_are_cut_at_the_batch_size_in_characters() -> None:
     found = sent(status, producer)
     assert max(len(value) for _t, value, _k, _p in producer.sent) <= BATCH_CHARS + 200
     assert sorted(s.job_id for s in found) == sorted(r.job_id for r in many)
+
+
+def test_a_status_larger_than_a_batch_goes_alone() -> None:
+    status, producer = recorder()
+    huge, small = FakeRecord("job-" + "x" * BATCH_CHARS), FakeRecord("job-small")
+    for record in (huge, small):
+        start(status, record, TRACKED)
+        status.attempt_ended(TRACKED, PROCESSED, 0.0, record, None)  # type: ignore[arg-type]
+    status.job_parked(FakeRecord("job-y" + "y" * BATCH_CHARS), TRACKED, "b")  # type: ignore[arg-type]
+    assert len(sent(status, producer)) == 3
