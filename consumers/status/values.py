@@ -60,19 +60,21 @@ def done_rows(
     job_ids: list[bytes],
     attempts: list[int],
     started_ms: list[int],
-    took_ms: list[int],
+    took_ms: list[int] | None,
 ) -> str:
     """The plain `done`s of one job type as columns, a row per job in the order they ended.
 
     `job_ids` are the ids' header bytes. A row's end is its start plus `took_ms` (the
-    handler's time): a short number where an end time is 13 digits, and a job that took under a
-    millisecond writes a 0. `attempts` is left out when every one is 1 (a reader takes 1),
-    which is almost every job.
+    handler's time): a short number where an end time is 13 digits. `took_ms` None (every job
+    took under a millisecond) and `attempts` all 1 are left out: a reader takes 0 and 1. The
+    jobs whose status costs the most, in proportion, are the ones that take no time.
     """
     head = f'{{"job_type":{quoted(job_type)},"job_ids":{_ids(job_ids)}'
     if attempts.count(1) != len(attempts):
         head += f',"attempts":{_NUMBERS(attempts)}'
-    return f'{head},"started_ms":{_NUMBERS(started_ms)},"took_ms":{_NUMBERS(took_ms)}}}'
+    if took_ms is not None:
+        head += f',"took_ms":{_NUMBERS(took_ms)}'
+    return f'{head},"started_ms":{_NUMBERS(started_ms)}}}'
 
 
 def _ids(job_ids: list[bytes]) -> str:

@@ -49,7 +49,8 @@ class DoneRows(NamedTuple):
 
     def json(self) -> str:
         started = [int(start * 1000) for start in self.starts]
-        took = [int(seconds * 1000) for seconds in self.seconds]
+        every_under_1_ms = max(self.seconds) * 1000 < 1  # then each one's int(...) is 0
+        took = None if every_under_1_ms else [int(seconds * 1000) for seconds in self.seconds]
         return done_rows(self.job_type, self.ids, self.attempts, started, took)
 
     def rows(self, start: int, stop: int) -> "DoneRows":
@@ -160,7 +161,8 @@ def _latest_wins(
             dropped.add(raw)  # the entry came after the row
         else:
             del pending[by_raw[raw]]
-    return [(part, group.without(dropped)) for part, group in groups]
+    kept = [(part, group.without(dropped)) for part, group in groups]
+    return [(part, group) for part, group in kept if group.ids]
 
 
 def _cut(entries: list[str], groups: list[DoneRows]) -> Iterator[Batch]:

@@ -8,10 +8,10 @@ Confluent-framed Avro, base64), kept in one of two kinds of record:
   window and one partition, `{"v":1,"worker":..,"statuses":[..],"done":[..]}`: "statuses" holds
   status objects, "done" the plain `done`s (no result, no error) of each job type as columns,
   `{"job_type":..,"job_ids":[..],"attempts":[..],"started_ms":[..],"took_ms":[..]}` (a row
-  finished at `started_ms + took_ms`; "attempts" left out when all are 1). A record per job
-  cost a worker about as much as the job itself (a produce call, a delivery report, the
-  broker's work per record); a batch costs a join. Its keys never repeat, so compaction keeps
-  every batch until the retention deletes it.
+  finished at `started_ms + took_ms`; "took_ms" left out when all are 0, "attempts" when all
+  are 1). A record per job cost a worker about as much as the job itself (a produce call, a
+  delivery report, the broker's work per record); a batch costs a join. Its keys never repeat,
+  so compaction keeps every batch until the retention deletes it.
 
 Every id goes to one partition, `partition_of`, computed here so that a writer and a lookup
 agree without asking librdkafka which partitioner it used; a batch holds the ids of one
@@ -171,7 +171,8 @@ def _done_row(rows: dict[str, Any], job_id: str, worker: str | None) -> JobStatu
     row = len(ids) - 1 - ids[::-1].index(job_id)
     attempts = rows.get("attempts")
     started = int(rows["started_ms"][row])
-    finished = started + int(rows["took_ms"][row])
+    took = rows.get("took_ms")
+    finished = started + (int(took[row]) if took else 0)
     return JobStatus(
         job_id,
         "done",

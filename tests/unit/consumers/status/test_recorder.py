@@ -406,3 +406,14 @@ def test_a_status_larger_than_a_batch_goes_alone() -> None:
         status.attempt_ended(TRACKED, PROCESSED, 0.0, record, None)  # type: ignore[arg-type]
     status.job_parked(FakeRecord("job-y" + "y" * BATCH_CHARS), TRACKED, "b")  # type: ignore[arg-type]
     assert len(sent(status, producer)) == 3
+
+
+def test_dones_that_took_under_a_millisecond_leave_their_times_taken_out() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-19")
+    start(status, record, TRACKED)
+    status.attempt_ended(TRACKED, PROCESSED, 0.000_999, record, None)  # type: ignore[arg-type]
+    (done,) = sent(status, producer)
+    assert done.finished_ms == done.started_ms
+    (rows,) = json.loads(producer.sent[0][1])["done"]
+    assert set(rows) == {"job_type", "job_ids", "started_ms"}

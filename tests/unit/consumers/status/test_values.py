@@ -77,12 +77,17 @@ def test_plain_dones_read_back_from_their_rows_beside_the_entries() -> None:
     ]
 
 
-def test_rows_of_first_attempts_leave_the_attempts_out() -> None:
+def test_rows_of_first_attempts_and_no_time_taken_leave_those_out() -> None:
     value = json.loads(batch_value("w", [], [done_rows("svc.T", [b"j"], [1], [10], [0])]))
     assert value["done"] == [
         {"job_type": "svc.T", "job_ids": ["j"], "started_ms": [10], "took_ms": [0]}
     ]
     assert "done" not in json.loads(batch_value("w", []))  # no rows, no field
+    quick = json.loads(batch_value("w", [], [done_rows("svc.T", [b"j"], [1], [10], None)]))
+    assert quick["done"][0] == {"job_type": "svc.T", "job_ids": ["j"], "started_ms": [10]}
+    found = find(KEY, json.dumps(quick).encode(), "j")
+    assert found is not None
+    assert (found.started_ms, found.finished_ms) == (10, 10)
 
 
 @pytest.mark.parametrize(
