@@ -45,7 +45,10 @@ from keel.schemas.status.record import BATCH_PREFIX
 _LOG = logging.getLogger(__name__)
 ResultEncoder = Callable[[Job], bytes]
 Later = Callable[[float, Callable[[], None]], object]
-_clock = time.time  # read once per tracked job: called without a function of ours around it
+# Read once per tracked job, called without a function of ours around it. In nanoseconds: an
+# int's `// 1_000_000` to milliseconds, done for the whole window, costs half of a float's
+# `int(t * 1000)`.
+_clock = time.time_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +139,8 @@ class StatusRecorder(NoObserver):
             self._seconds.append(seconds)
             return
         _record, job_type, number, start = attempt
-        started_ms, now = int(start * 1000), int((start + seconds) * 1000)
+        started_ms = start // 1_000_000
+        now = started_ms + int(seconds * 1000)
         done = Transition(_job_id(_record), "done", job_type, number, now, started_ms, now)
         done.result, done.error = self._result(job_type, done.job_id, box, error)
         self._write(done)
@@ -237,7 +241,7 @@ class StatusRecorder(NoObserver):
         """Write `running` for the attempts under way that have none written yet."""
         for record, job_type, number, start in self._open.values():
             job_id = _job_id(record)
-            started_ms = int(start * 1000)
+            started_ms = start // 1_000_000
             running = Transition(job_id, "running", job_type, number, started_ms, started_ms)
             self._pending[job_id] = (len(self._ended), status_entry(running))
         self._running.update(self._open)

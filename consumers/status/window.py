@@ -22,7 +22,7 @@ from keel.consumers.status.values import done_rows
 from keel.schemas.headers import JOB_ID
 from keel.schemas.status.record import partition_of
 
-Opened = tuple[Record, str, int, float]  # an attempt under way: record, type, number, start (s)
+Opened = tuple[Record, str, int, int]  # an attempt under way: record, type, number, start (ns)
 # job id -> (how many `done`s of the window came before it, its JSON entry)
 Pending = dict[str, tuple[int, str]]
 # A batch is cut at this many statuses or characters, far below the broker's 1 MB per record.
@@ -40,7 +40,7 @@ class DoneRows(NamedTuple):
     job_type: str
     ids: list[bytes]  # the job id headers' bytes
     attempts: list[int]
-    starts: list[float]  # epoch seconds
+    starts: list[int]  # epoch nanoseconds
     seconds: list[float]  # the handler's, from its start
 
     @classmethod
@@ -48,7 +48,7 @@ class DoneRows(NamedTuple):
         return cls(job_type, [], [], [], [])
 
     def json(self) -> str:
-        started = [int(start * 1000) for start in self.starts]
+        started = [start // 1_000_000 for start in self.starts]
         every_under_1_ms = max(self.seconds) * 1000 < 1  # then each one's int(...) is 0
         took = None if every_under_1_ms else [int(seconds * 1000) for seconds in self.seconds]
         return done_rows(self.job_type, self.ids, self.attempts, started, took)
