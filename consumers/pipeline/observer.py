@@ -16,6 +16,8 @@ A hook that no observer overrides is not called at all: `observes` tells the eng
 small, but it is paid by every job of a worker that asked for nothing. When only one of several
 observers acts on starts (job status beside metrics), `started_hook` hands the engine that
 observer's own method: the fan-out's call and loop measured 70 ns a job around a 25 ns call.
+`ended_hook` does the same for ends, and calls two observers of ends (metrics and job status)
+in turn without the loop.
 """
 
 import contextvars
@@ -27,6 +29,7 @@ from keel.consumers.pipeline.decode import Poison
 from keel.consumers.pipeline.records import Message
 
 StartHook = Callable[[Message, Context], None]
+EndHook = Callable[[str, str, float, Message | None, BaseException | None], None]
 PROCESSED = "processed"
 FAILED = "failed"
 RETRIED = "retried"
@@ -218,6 +221,33 @@ def started_hook(observer: Observer) -> StartHook | None:
         if len(starting) == 1:
             return starting[0].attempt_started
     return observer.attempt_started if observes(observer, "attempt_started") else None
+
+
+def ended_hook(observer: Observer) -> EndHook:
+    """What the engine calls as an attempt ends, with `attempt_ended`'s arguments in order."""
+    if isinstance(observer, Observers):
+        ending = [m.attempt_ended for m in observer.members if observes(m, "attempt_ended")]
+        if len(ending) == 1:
+            return ending[0]
+        if len(ending) == 2:
+            return _both(*ending)
+    return observer.attempt_ended
+
+
+def _both(first: EndHook, second: EndHook) -> EndHook:
+    """Two observers' ends as one: 81 ns a call where the fan-out's loop took 117."""
+
+    def both(
+        job_type: str,
+        outcome: str,
+        seconds: float,
+        record: Message | None,
+        error: BaseException | None,
+    ) -> None:
+        first(job_type, outcome, seconds, record, error)
+        second(job_type, outcome, seconds, record, error)
+
+    return both
 
 
 def attempt_scope(observer: Observer, record: Message, context: Context) -> contextvars.Context:

@@ -4,6 +4,7 @@ from keel.consumers import App, Context, Retry
 from keel.consumers.pipeline.observer import (
     NoObserver,
     Observers,
+    ended_hook,
     observers,
     observes,
     started_hook,
@@ -75,3 +76,32 @@ def test_the_one_observer_of_starts_among_several_is_called_directly() -> None:
     assert started_hook(Metrics()) is None
     both = Observers([watch, StartWatch()])
     assert started_hook(both) == both.attempt_started  # two: the fan-out calls each
+
+
+class EndWatch(NoObserver):
+    """Notes every end it is told of, with the name it was given."""
+
+    def __init__(self, name: str, heard: list[tuple[str, str, str]]) -> None:
+        self.name = name
+        self.heard = heard
+
+    def attempt_ended(
+        self,
+        job_type: str,
+        outcome: str,
+        seconds: float,
+        record: Message | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        self.heard.append((self.name, job_type, outcome))
+
+
+def test_the_observers_of_ends_are_each_called_in_order_once() -> None:
+    for count in (1, 2, 3):
+        heard: list[tuple[str, str, str]] = []
+        watches = [EndWatch(str(n), heard) for n in range(count)]
+        hook = ended_hook(Observers([StartWatch(), *watches]))
+        hook("svc.T", "processed", 0.1, None, None)
+        assert heard == [(str(n), "svc.T", "processed") for n in range(count)]
+    metrics = Metrics()
+    assert ended_hook(metrics) == metrics.attempt_ended  # one observer: its own method
