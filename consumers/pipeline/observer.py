@@ -15,7 +15,7 @@ A hook that no observer overrides is not called at all: `observes` tells the eng
 `Observers` calls each hook only on the observers that override it. A no-op call per job is
 small, but it is paid by every job of a worker that asked for nothing. When only one of several
 observers acts on starts (job status beside metrics), `started_hook` hands the engine that
-observer's own method: the fan-out's call and loop measured 70 ns a job around a 25 ns call.
+observer's own method: through the fan-out a start took 68-94 ns a call, directly 25 ns.
 `ended_hook` does the same for ends, and calls two observers of ends (metrics and job status)
 in turn without the loop.
 """
