@@ -13,9 +13,9 @@ other transition replaces the job's pending status in a dict. Every `KEEL_STATUS
 window goes to a producer of the recorder's own, batched (`status.window`): one record per status
 partition holds that window's statuses of the partition's jobs (a job that ran and finished
 within the window is only its `done`, a row of a few numbers). Nothing waits for them, and an
-untracked job costs a set lookup. A status that cannot be
-queued (librdkafka's queue full) or delivered is counted and logged, and the job goes on: a status
-may trail, or miss, a transition (docs/status.md).
+untracked job costs a set lookup. A status that cannot be queued (librdkafka's queue full) or
+delivered is counted and logged, and the job goes on: a status may trail, or miss, a transition
+(docs/status.md).
 """
 
 import logging

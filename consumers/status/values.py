@@ -21,10 +21,9 @@ from keel.schemas.status.record import VERSION, JobState
 
 @dataclass(slots=True)
 class Transition:
-    """One job's latest transition; a time of 0 is no time.
+    """One job's transition other than a plain `done`; a time of 0 is no time.
 
-    Mutable: the `running` of an attempt becomes its `done` in place, so a job that starts and
-    ends within one window costs one of these, and the window sends it once.
+    Mutable: a result type's `done` gets its result (or the result's error) once it is built.
     """
 
     job_id: str
