@@ -137,6 +137,8 @@ class StatusRecorder(NoObserver):
             # clock read: start + seconds is the end, without a second read.
             self._ended.append(attempt)
             self._seconds.append(seconds)
+            if not self._window:  # it started before the last window ended
+                self._open_window()
             return
         _record, job_type, number, start = attempt
         started_ms = start // 1_000_000

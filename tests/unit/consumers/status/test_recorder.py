@@ -417,3 +417,13 @@ def test_dones_that_took_under_a_millisecond_leave_their_times_taken_out() -> No
     assert done.finished_ms == done.started_ms
     (rows,) = json.loads(producer.sent[0][1])["done"]
     assert set(rows) == {"job_type", "job_ids", "started_ms"}
+
+
+def test_a_done_of_a_job_that_outlived_its_window_opens_the_next_one() -> None:
+    loop = FakeLoop()
+    status, producer = recorder(loop)
+    record = FakeRecord("job-20")
+    start(status, record, TRACKED)
+    status.send()  # the window ends with the job still running
+    status.attempt_ended(TRACKED, PROCESSED, 0.5, record, None)  # type: ignore[arg-type]
+    assert loop.windows == [0.1, 0.1]  # its done is sent at the end of a window of its own
