@@ -41,7 +41,8 @@ from keel.consumers.pipeline.observer import (
     RETRIED,
     Observer,
     attempt_scope,
-    observes,
+    ended_hook,
+    started_hook,
 )
 from keel.consumers.pipeline.offsets import PartitionOffsets
 from keel.consumers.pipeline.ownership import FreezeWatch, FrozenHolds
@@ -138,9 +139,8 @@ class Engine:
         self._kinds = {model: (r, names.job_type(model)) for model, r in handlers.items()}
         self._execute = execute
         self._observer = observer
-        self._attempt_started = (
-            observer.attempt_started if observes(observer, "attempt_started") else None
-        )
+        self._attempt_started = started_hook(observer)
+        self._attempt_ended = ended_hook(observer)
         self._on_flow = on_flow
         self._rng = rng
         self._flow: FlowControl[TopicPartition] | LanedFlow[TopicPartition]
@@ -494,7 +494,7 @@ class Engine:
         self._running -= 1
         part.busy -= 1
         if error is None:  # what decide() calls Done, without asking it: the common case
-            self._observer.attempt_ended(record.job_type, PROCESSED, elapsed, record.message, None)
+            self._attempt_ended(record.job_type, PROCESSED, elapsed, record.message, None)
             self._ok[record.job_type] += 1  # for its circuit (see `holds`)
             if self._tripped:
                 self._holds.succeeded(record)
@@ -513,22 +513,22 @@ class Engine:
         decision = decide(registration.policy, record.attempt, error, self._rng)
         job_type = record.job_type
         if self._holds.failed(record, decision):  # its circuit is open: the attempt is not counted
-            self._observer.attempt_ended(job_type, RETRIED, elapsed, record.message, error)
+            self._attempt_ended(job_type, RETRIED, elapsed, record.message, error)
             self._hold(record)
             return
         if isinstance(decision, RetryAfter):
-            self._observer.attempt_ended(job_type, RETRIED, elapsed, record.message, error)
+            self._attempt_ended(job_type, RETRIED, elapsed, record.message, error)
             self._observer.retry_scheduled(
                 record.message, job_type, record.attempt, decision.delay, error
             )
             note_failure(record)
             self._schedule_retry(record, decision.delay)
         elif isinstance(decision, DeadLetter):
-            self._observer.attempt_ended(job_type, FAILED, elapsed, record.message, error)
+            self._attempt_ended(job_type, FAILED, elapsed, record.message, error)
             note_failure(record)
             self._dead_letters.failed(record, decision, error)
         else:  # Done: the policy forgave the error
-            self._observer.attempt_ended(job_type, PROCESSED, elapsed, record.message, error)
+            self._attempt_ended(job_type, PROCESSED, elapsed, record.message, error)
             self._finish(record)
 
     def _resume(self, record: RecordState) -> bool:
@@ -715,7 +715,7 @@ class Engine:
 
     def _begin_again(self, record: RecordState, error: NotStarted) -> None:
         """A sync attempt did not begin (a freeze, a lost partition): start it again, or drop it."""
-        self._observer.attempt_ended(record.job_type, RETRIED, 0.0, record.message, error)
+        self._attempt_ended(record.job_type, RETRIED, 0.0, record.message, error)
         part = record.part
         if part.closed or part.draining:
             self._released(part)

@@ -8,13 +8,14 @@ is dead-lettered is `dead_lettered`, reason `expired`), `parked` with the job it
 once its park behind a quarantined key is acknowledged (a replay or release that runs it later
 writes `running` and on, over it).
 
-Off the hot path: a transition only replaces the job's pending status in a dict; every
-`KEEL_STATUS_LINGER_MS` the pending statuses go to a producer of the recorder's own, batched: one
-record per status partition holds that window's statuses of the partition's jobs (a job that ran and
-finished within the window is only its `done`: the cost of status is about one small JSON object per
-job). Nothing waits for them, and an untracked job costs a set lookup. A status that cannot be
-queued (librdkafka's queue full) or delivered is counted and logged, and the job goes on: a status
-may trail, or miss, a transition (docs/status.md).
+Off the hot path: a start is only noted, and so is a plain `done` (no result, no error); any
+other transition replaces the job's pending status in a dict. Every `KEEL_STATUS_LINGER_MS` the
+window goes to a producer of the recorder's own, batched (`status.window`): one record per status
+partition holds that window's statuses of the partition's jobs (a job that ran and finished
+within the window is only its `done`, a row of a few numbers). Nothing waits for them, and an
+untracked job costs a set lookup. A status that cannot be queued (librdkafka's queue full) or
+delivered is counted and logged, and the job goes on: a status may trail, or miss, a transition
+(docs/status.md).
 """
 
 import logging
@@ -34,19 +35,20 @@ from keel.consumers.pipeline.observer import PROCESSED, NoObserver
 from keel.consumers.pipeline.quarantine import PARKED
 from keel.consumers.pipeline.records import Message as Record
 from keel.consumers.status.results import RESULT_BOX
-from keel.consumers.status.values import Transition, batch_value, done_entry, status_entry
+from keel.consumers.status.values import Transition, batch_value, status_entry
+from keel.consumers.status.window import Batch, Opened, Pending, batches
 from keel.schemas.errors import EncodeError
 from keel.schemas.headers import JOB_ID
 from keel.schemas.job import Job
-from keel.schemas.status.record import BATCH_PREFIX, partition_of
+from keel.schemas.status.record import BATCH_PREFIX
 
 _LOG = logging.getLogger(__name__)
 ResultEncoder = Callable[[Job], bytes]
 Later = Callable[[float, Callable[[], None]], object]
-_Open = tuple[Record, str, int, int]  # an attempt under way: its record, type, number, start (ms)
-# A batch is cut at this many statuses or characters, far below the broker's 1 MB per record.
-BATCH_STATUSES = 1_000
-BATCH_CHARS = 256 * 1024
+# Read once per tracked job, called without a function of ours around it. In nanoseconds: an
+# int's `// 1_000_000` to milliseconds, done for the whole window, costs half of a float's
+# `int(t * 1000)`.
+_clock = time.time_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +79,15 @@ class StatusRecorder(NoObserver):
         self._producer = producer({})
         self._later = later
         self._linger_s = linger_s
-        self._pending: dict[str, str] = {}  # job id -> its latest transition, as JSON
+        self._pending: Pending = {}  # job id -> its latest transition but a plain `done`
+        # The plain `done`s of the window, in order: their attempts, and apart (no tuple per
+        # job for the garbage collector to walk), their handlers' seconds.
+        self._ended: list[Opened] = []
+        self._seconds: list[float] = []
         self._topic = topic
         self._partitions = partitions
         self._tracked = tracked
+        self._names = tracked.names
         # Only a type with a result needs each attempt in a context of its own (its box).
         self.scoped = bool(tracked.results)
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -90,20 +97,19 @@ class StatusRecorder(NoObserver):
         self._key_prefix = BATCH_PREFIX + f"{self.worker}:{uuid.uuid4().hex[:12]}:".encode()
         self._batches = 0
         self._unreported = 0  # statuses in batches whose delivery report has not come
-        self._open: dict[int, _Open] = {}  # id(record) -> its attempt under way
-        self._announced: set[int] = set()  # the attempts under way whose `running` was written
+        self._open: dict[int, Opened] = {}  # id(record) -> its attempt under way, unannounced
+        self._running: dict[int, Opened] = {}  # the same, once its `running` is written
         self._boxes: dict[int, list[object]] = {}  # id(record) -> where its result goes
         self._window = False  # whether the end of a window is due
         self.dropped = 0  # statuses not queued or not delivered
 
     def attempt_started(self, record: Record, context: Context) -> None:
         job_type = context.job_type
-        if job_type not in self._tracked.names:
-            return
-        # Only noted: its `running` is written at the window's end if it is still running then.
-        self._open[id(record)] = (record, job_type, context.attempt, _now_ms())
-        if not self._window:
-            self._open_window()
+        if job_type in self._names:
+            # Only noted: its `running` is written at the window's end if it is still running.
+            self._open[id(record)] = (record, job_type, context.attempt, _clock())
+            if not self._window:
+                self._open_window()
 
     def attempt_scope(self, record: Record, context: Context) -> None:
         if id(record) in self._open and context.job_type in self._tracked.results:
@@ -120,21 +126,25 @@ class StatusRecorder(NoObserver):
         error: BaseException | None = None,
     ) -> None:
         key = id(record)
-        attempt = self._open.pop(key, None)
+        attempt = self._open.pop(key, None) or self._running.pop(key, None)
         if attempt is None:
             return
-        self._announced.discard(key)
         box = self._boxes.pop(key, None) if self.scoped else None
         if outcome != PROCESSED:
             return  # a failure is written as it is decided: retry_scheduled, letter_written
-        _record, job_type, number, started_ms = attempt
-        now = _now_ms()
-        job_id = _job_id(_record)
         if box is None:
-            self._write_entry(job_id, done_entry(job_id, job_type, number, started_ms, now))
+            # `seconds` is the engine's measure of the handler from just after the start's
+            # clock read: start + seconds is the end, without a second read.
+            self._ended.append(attempt)
+            self._seconds.append(seconds)
+            if not self._window:  # it started before the last window ended
+                self._open_window()
             return
-        done = Transition(job_id, "done", job_type, number, now, started_ms, now)
-        done.result, done.error = self._result(job_type, job_id, box, error)
+        _record, job_type, number, start = attempt
+        started_ms = start // 1_000_000
+        now = started_ms + int(seconds * 1000)
+        done = Transition(_job_id(_record), "done", job_type, number, now, started_ms, now)
+        done.result, done.error = self._result(job_type, done.job_id, box, error)
         self._write(done)
 
     def retry_scheduled(
@@ -173,30 +183,30 @@ class StatusRecorder(NoObserver):
         """Hand every pending status to the producer, a batch per partition: a window's end."""
         self._window = False
         self._announce()
+        ended, self._ended = self._ended, []
+        seconds, self._seconds = self._seconds, []
         pending, self._pending = self._pending, {}
-        by_partition: dict[int, list[str]] = {}
-        for job_id, entry in pending.items():
-            by_partition.setdefault(partition_of(job_id, self._partitions), []).append(entry)
-        for partition, entries in by_partition.items():
-            for batch in _cut(entries):
-                self._produce(partition, batch)
+        for partition, batch in batches(ended, seconds, pending, self._partitions):
+            self._produce(partition, batch)
         self._producer.poll(0)  # serve the delivery reports that are in
 
-    def _produce(self, partition: int, entries: list[str]) -> None:
+    def _produce(self, partition: int, batch: Batch) -> None:
         self._batches += 1
         key = self._key_prefix + str(self._batches).encode()
+        done = [rows.json() for rows in batch.done]
+        statuses = batch.statuses
         try:
             self._producer.produce(
                 self._topic,
-                batch_value(self.worker, entries),
+                batch_value(self.worker, batch.entries, done),
                 key,
                 partition=partition,
-                on_delivery=partial(self.on_delivery, len(entries)),
+                on_delivery=partial(self.on_delivery, statuses),
             )
         except BufferError:
-            self.dropped += len(entries)
+            self.dropped += statuses
         else:
-            self._unreported += len(entries)
+            self._unreported += statuses
 
     def close(self, timeout: float) -> None:
         """Send what is pending and batched, waiting at most `timeout` seconds."""
@@ -231,37 +241,26 @@ class StatusRecorder(NoObserver):
 
     def _announce(self) -> None:
         """Write `running` for the attempts under way that have none written yet."""
-        for key, (record, job_type, number, started_ms) in self._open.items():
-            if key not in self._announced:
-                self._announced.add(key)
-                job_id = _job_id(record)
-                running = Transition(job_id, "running", job_type, number, started_ms, started_ms)
-                self._pending[job_id] = status_entry(running)
+        for record, job_type, number, start in self._open.values():
+            job_id = _job_id(record)
+            started_ms = start // 1_000_000
+            running = Transition(job_id, "running", job_type, number, started_ms, started_ms)
+            self._pending[job_id] = (len(self._ended), status_entry(running))
+        self._running.update(self._open)
+        self._open = {}
 
     def _write(self, transition: Transition) -> None:
         self._write_entry(transition.job_id, status_entry(transition))
 
     def _write_entry(self, job_id: str, entry: str) -> None:
-        self._pending[job_id] = entry
+        # With its place among the window's plain `done`s: the later of a job's two wins.
+        self._pending[job_id] = (len(self._ended), entry)
         if not self._window:
             self._open_window()
 
     def _open_window(self) -> None:
         self._window = True
         self._later(self._linger_s, self.send)
-
-
-def _cut(entries: list[str]) -> list[list[str]]:
-    """`entries` in batches of at most `BATCH_STATUSES` entries and about `BATCH_CHARS`."""
-    batches: list[list[str]] = [[]]
-    size = 0
-    for entry in entries:
-        if batches[-1] and (len(batches[-1]) >= BATCH_STATUSES or size + len(entry) > BATCH_CHARS):
-            batches.append([])
-            size = 0
-        batches[-1].append(entry)
-        size += len(entry)
-    return batches
 
 
 def _job_id(record: Record) -> str:

@@ -5,10 +5,13 @@ Confluent-framed Avro, base64), kept in one of two kinds of record:
 
 - one status, keyed by the job id: what a publisher (`queued`) and other single writers send;
 - a batch, keyed `BATCH_PREFIX` + its writer + a sequence number: a worker's statuses of one
-  window and one partition, `{"v":1,"worker":..,"statuses":[..]}`. A record per job cost a
-  worker about as much as the job itself (a produce call, a delivery report, the broker's work
-  per record); a batch costs a join. Its keys never repeat, so compaction keeps every batch
-  until the retention deletes it.
+  window and one partition, `{"v":1,"worker":..,"statuses":[..],"done":[..]}`: "statuses" holds
+  status objects, "done" the plain `done`s (no result, no error) of each job type as columns,
+  `{"job_type":..,"job_ids":[..],"attempts":[..],"started_ms":[..],"took_ms":[..]}` (a row
+  finished at `started_ms + took_ms`; "took_ms" left out when all are 0, "attempts" when all
+  are 1). A record per job cost a worker about as much as the job itself (a produce call, a
+  delivery report, the broker's work per record); a batch costs a join. Its keys never repeat,
+  so compaction keeps every batch until the retention deletes it.
 
 Every id goes to one partition, `partition_of`, computed here so that a writer and a lookup
 agree without asking librdkafka which partitioner it used; a batch holds the ids of one
@@ -146,14 +149,40 @@ def find(key: bytes | None, value: bytes | None, job_id: str) -> JobStatus | Non
 
 
 def _from_batch(value: bytes, job_id: str) -> JobStatus | None:
+    """`job_id`'s status in a batch: its entry, else its last plain `done` row.
+
+    A writer puts a job in one of the two per batch; a reader ignores fields it does not know.
+    """
     try:
         batch = json.loads(value)
-        entries = [entry for entry in batch["statuses"] if entry.get("job_id") == job_id]
-        if not entries:
-            return None
-        return _status({**entries[-1], "worker": batch.get("worker")})
-    except (ValueError, TypeError, KeyError, AttributeError):
+        worker = batch.get("worker")
+        entries = [entry for entry in batch.get("statuses", ()) if entry.get("job_id") == job_id]
+        if entries:
+            return _status({**entries[-1], "worker": worker})
+        found = [rows for rows in batch.get("done", ()) if job_id in rows["job_ids"]]
+        return _done_row(found[-1], job_id, worker) if found else None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None
+
+
+def _done_row(rows: dict[str, Any], job_id: str, worker: str | None) -> JobStatus:
+    """The `done` of `job_id` in one job type's rows, the last of its rows when it has two."""
+    ids: list[str] = rows["job_ids"]
+    row = len(ids) - 1 - ids[::-1].index(job_id)
+    attempts = rows.get("attempts")
+    started = int(rows["started_ms"][row])
+    took = rows.get("took_ms")
+    finished = started + (int(took[row]) if took else 0)
+    return JobStatus(
+        job_id,
+        "done",
+        job_type=str(rows["job_type"]),
+        attempt=int(attempts[row]) if attempts else 1,
+        at_ms=finished,
+        worker=worker,
+        started_ms=started,
+        finished_ms=finished,
+    )
 
 
 def latest(current: JobStatus | None, found: JobStatus) -> JobStatus:

@@ -95,6 +95,48 @@ def test_a_job_is_found_in_its_own_record_or_in_a_batch_that_holds_it() -> None:
     )
 
 
+COLUMNS = (
+    b'{"v":1,"worker":"w:2","statuses":['
+    b'{"job_id":"r","state":"retrying","job_type":"t","attempt":1,"at_ms":4}],"done":['
+    b'{"job_type":"t","job_ids":["c","d","c"],"started_ms":[10,20,30],"took_ms":[1,0,5]},'
+    b'{"job_type":"u","job_ids":["e"],"attempts":[3],"started_ms":[40],"took_ms":[2],'
+    b'"a_later_field":true}],"also_later":{}}'
+)
+
+
+def test_a_plain_done_is_read_from_its_job_types_rows_with_its_end_from_the_time_it_took() -> None:
+    key = BATCH_PREFIX + b"w:2:1"
+    assert find(key, COLUMNS, "d") == JobStatus(
+        "d", "done", "t", attempt=1, at_ms=20, worker="w:2", started_ms=20, finished_ms=20
+    )
+    assert find(key, COLUMNS, "e") == JobStatus(
+        "e", "done", "u", attempt=3, at_ms=42, worker="w:2", started_ms=40, finished_ms=42
+    )
+    assert find(key, COLUMNS, "r") == JobStatus(
+        "r", "retrying", "t", attempt=1, at_ms=4, worker="w:2"
+    )
+
+
+def test_a_job_with_two_rows_in_a_batch_reads_as_the_later_row() -> None:
+    found = find(BATCH_PREFIX + b"w:2:1", COLUMNS, "c")
+    assert found is not None
+    assert (found.started_ms, found.finished_ms) == (30, 35)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "job_id"),
+    [
+        (BATCH_PREFIX + b"w:2:1", COLUMNS, "f"),  # rows of other jobs
+        (BATCH_PREFIX + b"w:2:2", b'{"v":1,"done":[{"job_type":"t","job_ids":["a"]}]}', "a"),
+        (BATCH_PREFIX + b"w:2:3", b'{"v":1,"done":[{"job_ids":["a"],"started_ms":[1]}]}', "a"),
+    ],
+)
+def test_rows_that_do_not_hold_a_done_of_the_job_find_none(
+    key: bytes, value: bytes, job_id: str
+) -> None:
+    assert find(key, value, job_id) is None
+
+
 @pytest.mark.parametrize(
     ("key", "value", "job_id"),
     [

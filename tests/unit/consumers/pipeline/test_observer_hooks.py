@@ -1,7 +1,14 @@
 """Which observer hooks the engine calls: the ones some observer acts on, on every attempt."""
 
 from keel.consumers import App, Context, Retry
-from keel.consumers.pipeline.observer import NoObserver, Observers, observers, observes
+from keel.consumers.pipeline.observer import (
+    NoObserver,
+    Observers,
+    ended_hook,
+    observers,
+    observes,
+    started_hook,
+)
 from keel.consumers.pipeline.records import Message
 from keel.consumers.telemetry.metrics import Metrics
 from keel.consumers.testing import InMemoryWorker
@@ -60,3 +67,41 @@ async def test_an_observer_of_starts_hears_every_attempt_beside_one_that_ignores
     await worker.close()
     # Then the watch was told of all four attempts
     assert sorted(watch.started) == [1, 1, 1, 2]
+
+
+def test_the_one_observer_of_starts_among_several_is_called_directly() -> None:
+    watch = StartWatch()
+    assert started_hook(Observers([Metrics(), watch])) == watch.attempt_started
+    assert started_hook(Observers([Metrics(), NoObserver()])) is None
+    assert started_hook(Metrics()) is None
+    both = Observers([watch, StartWatch()])
+    assert started_hook(both) == both.attempt_started  # two: the fan-out calls each
+
+
+class EndWatch(NoObserver):
+    """Notes every end it is told of, with the name it was given."""
+
+    def __init__(self, name: str, heard: list[tuple[str, str, str]]) -> None:
+        self.name = name
+        self.heard = heard
+
+    def attempt_ended(
+        self,
+        job_type: str,
+        outcome: str,
+        seconds: float,
+        record: Message | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        self.heard.append((self.name, job_type, outcome))
+
+
+def test_the_observers_of_ends_are_each_called_in_order_once() -> None:
+    for count in (1, 2, 3):
+        heard: list[tuple[str, str, str]] = []
+        watches = [EndWatch(str(n), heard) for n in range(count)]
+        hook = ended_hook(Observers([StartWatch(), *watches]))
+        hook("svc.T", "processed", 0.1, None, None)
+        assert heard == [(str(n), "svc.T", "processed") for n in range(count)]
+    metrics = Metrics()
+    assert ended_hook(metrics) == metrics.attempt_ended  # one observer: its own method

@@ -1,6 +1,7 @@
 """What the status recorder writes for each transition, read off a fake producer."""
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,7 @@ from keel.consumers.context import Context
 from keel.consumers.pipeline.observer import FAILED, PROCESSED, RETRIED, Observers
 from keel.consumers.status.recorder import StatusRecorder, Tracked
 from keel.consumers.status.results import RESULT_BOX, returning
+from keel.consumers.status.window import BATCH_CHARS
 from keel.schemas.headers import JOB_ID
 from keel.schemas.job import Job
 from keel.schemas.status.record import BATCH_PREFIX, JobStatus, find, partition_of
@@ -91,12 +93,19 @@ def sent(status: StatusRecorder, producer: FakeProducer) -> list[JobStatus]:
 
 
 def statuses(producer: FakeProducer) -> list[JobStatus]:
-    """Every status in the batches sent, in the order they were sent."""
+    """Every status in the batches sent, in the order they were sent (a batch's entries first)."""
     found = []
     for _topic, value, key, _partition in producer.sent:
-        for entry in json.loads(value)["statuses"]:
-            found.append(find(key, value, entry["job_id"]))
+        for job_id in named(value):
+            found.append(find(key, value, job_id))
     return [status for status in found if status is not None]
+
+
+def named(value: bytes) -> list[str]:
+    """The job ids a batch holds, as entries and as rows of plain `done`s."""
+    batch = json.loads(value)
+    rows = [job_id for group in batch.get("done", ()) for job_id in group["job_ids"]]
+    return [entry["job_id"] for entry in batch["statuses"]] + rows
 
 
 def start(status: StatusRecorder, record: FakeRecord, job_type: str, attempt: int = 1) -> None:
@@ -124,7 +133,7 @@ def test_a_window_opens_with_its_first_status_and_sends_each_jobs_latest_once() 
     status.attempt_ended(TRACKED, PROCESSED, 0.1, one, None)  # type: ignore[arg-type]
     assert loop.windows == [0.1]
     assert producer.sent == []  # nothing before the window ends
-    assert [(s.job_id, s.state) for s in sent(status, producer)] == [
+    assert sorted((s.job_id, s.state) for s in sent(status, producer)) == [
         ("job-a", "done"),
         ("job-b", "running"),
     ]
@@ -308,3 +317,113 @@ def test_the_observers_fan_out_the_new_hooks() -> None:
     for recorded, its_producer in ((status, producer), (other, other_producer)):
         states = [s.state for s in sent(recorded, its_producer)]
         assert states == ["dead_lettered", "retrying", "expired", "parked"]
+
+
+def test_a_retrying_then_done_within_one_window_sends_only_the_done() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-15")
+    start(status, record, TRACKED)
+    status.attempt_ended(TRACKED, RETRIED, 0.1, record, ValueError())  # type: ignore[arg-type]
+    status.retry_scheduled(record, TRACKED, 1, 0.01, ValueError())  # type: ignore[arg-type]
+    start(status, record, TRACKED, attempt=2)
+    status.attempt_ended(TRACKED, PROCESSED, 0.1, record, None)  # type: ignore[arg-type]
+    assert [(s.state, s.attempt) for s in sent(status, producer)] == [("done", 2)]
+    assert [named(value) for _t, value, _k, _p in producer.sent] == [["job-15"]]
+
+
+def test_a_transition_after_a_done_within_one_window_replaces_it() -> None:
+    status, producer = recorder()
+    parked, rerun = FakeRecord("job-16"), FakeRecord("job-17")
+    for record in (parked, rerun):
+        start(status, record, TRACKED)
+        status.attempt_ended(TRACKED, PROCESSED, 0.1, record, None)  # type: ignore[arg-type]
+    status.job_parked(parked, TRACKED, "blocker-id")  # type: ignore[arg-type]  # a duplicate
+    start(status, rerun, TRACKED, attempt=2)  # delivered again, still running at the end
+    found = sorted((s.job_id, s.state) for s in sent(status, producer))
+    assert found == [("job-16", "parked"), ("job-17", "running")]
+    assert sorted(job_id for _t, value, _k, _p in producer.sent for job_id in named(value)) == [
+        "job-16",
+        "job-17",
+    ]
+
+
+def test_a_done_ends_its_handlers_seconds_after_its_start() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-18")
+    start(status, record, TRACKED, attempt=3)
+    status.attempt_ended(TRACKED, PROCESSED, 0.25, record, None)  # type: ignore[arg-type]
+    (done,) = sent(status, producer)
+    assert done.started_ms is not None
+    assert done.finished_ms is not None
+    assert (done.attempt, done.at_ms) == (3, done.finished_ms)
+    assert done.finished_ms - done.started_ms in (249, 250, 251)  # each rounded down to a ms
+    assert abs(done.started_ms - time.time() * 1000) < 5_000
+
+
+def test_a_large_window_of_dones_is_cut_into_batches_and_each_done_is_read() -> None:
+    status, producer = recorder()
+    many = [FakeRecord(f"job-{n}") for n in range(3_500)]
+    for record in many:
+        start(status, record, TRACKED)
+        status.attempt_ended(TRACKED, PROCESSED, 0.0, record, None)  # type: ignore[arg-type]
+    found = sent(status, producer)
+    assert max(len(named(value)) for _t, value, _k, _p in producer.sent) <= 1_000
+    assert len(producer.sent) > 3  # three partitions, at least one of them cut
+    assert sorted(s.job_id for s in found) == sorted(r.job_id for r in many)
+    assert {s.state for s in found} == {"done"}
+    for _topic, value, _key, part in producer.sent:
+        assert {partition_of(job_id, 3) for job_id in named(value)} == {part}
+
+
+def test_dones_of_a_batch_not_delivered_are_counted() -> None:
+    status, producer = recorder()
+    for n in range(4):
+        record = FakeRecord(f"job-{n}")
+        start(status, record, TRACKED)
+        status.attempt_ended(TRACKED, PROCESSED, 0.0, record, None)  # type: ignore[arg-type]
+    status.send()
+    producer.reports[0](FakeError(), None)
+    assert status.dropped == len(named(producer.sent[0][1]))
+    assert status.dropped > 0
+
+
+def test_dones_with_long_ids_are_cut_at_the_batch_size_in_characters() -> None:
+    status, producer = recorder()
+    many = [FakeRecord(f"job-{n}-" + "x" * 3_000) for n in range(300)]  # 900 KB of ids
+    for record in many:
+        start(status, record, TRACKED)
+        status.attempt_ended(TRACKED, PROCESSED, 0.0, record, None)  # type: ignore[arg-type]
+    found = sent(status, producer)
+    assert max(len(value) for _t, value, _k, _p in producer.sent) <= BATCH_CHARS + 200
+    assert sorted(s.job_id for s in found) == sorted(r.job_id for r in many)
+
+
+def test_a_status_larger_than_a_batch_goes_alone() -> None:
+    status, producer = recorder()
+    huge, small = FakeRecord("job-" + "x" * BATCH_CHARS), FakeRecord("job-small")
+    for record in (huge, small):
+        start(status, record, TRACKED)
+        status.attempt_ended(TRACKED, PROCESSED, 0.0, record, None)  # type: ignore[arg-type]
+    status.job_parked(FakeRecord("job-y" + "y" * BATCH_CHARS), TRACKED, "b")  # type: ignore[arg-type]
+    assert len(sent(status, producer)) == 3
+
+
+def test_dones_that_took_under_a_millisecond_leave_their_times_taken_out() -> None:
+    status, producer = recorder()
+    record = FakeRecord("job-19")
+    start(status, record, TRACKED)
+    status.attempt_ended(TRACKED, PROCESSED, 0.000_999, record, None)  # type: ignore[arg-type]
+    (done,) = sent(status, producer)
+    assert done.finished_ms == done.started_ms
+    (rows,) = json.loads(producer.sent[0][1])["done"]
+    assert set(rows) == {"job_type", "job_ids", "started_ms"}
+
+
+def test_a_done_of_a_job_that_outlived_its_window_opens_the_next_one() -> None:
+    loop = FakeLoop()
+    status, producer = recorder(loop)
+    record = FakeRecord("job-20")
+    start(status, record, TRACKED)
+    status.send()  # the window ends with the job still running
+    status.attempt_ended(TRACKED, PROCESSED, 0.5, record, None)  # type: ignore[arg-type]
+    assert loop.windows == [0.1, 0.1]  # its done is sent at the end of a window of its own

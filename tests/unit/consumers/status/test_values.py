@@ -2,7 +2,9 @@
 
 import json
 
-from keel.consumers.status.values import Transition, batch_value, status_entry
+import pytest
+
+from keel.consumers.status.values import Transition, batch_value, done_rows, status_entry
 from keel.schemas.status.record import BATCH_PREFIX, JobStatus, find
 
 KEY = BATCH_PREFIX + b"host:7:1"
@@ -62,3 +64,39 @@ def test_a_parked_transition_names_the_job_it_waits_behind() -> None:
         "quarantined",
         "blocker-1",
     )
+
+
+def test_plain_dones_read_back_from_their_rows_beside_the_entries() -> None:
+    rows = done_rows("svc.T", [b"job-1", b"job-2"], [1, 2], [10, 20], [0, 7])
+    value = batch_value("w", [status_entry(Transition("job-3", "running", "svc.T", 1, 5))], [rows])
+    found = [find(KEY, value, job_id) for job_id in ("job-1", "job-2", "job-3")]
+    assert [(s.state, s.attempt, s.started_ms, s.finished_ms) for s in found if s] == [
+        ("done", 1, 10, 10),
+        ("done", 2, 20, 27),
+        ("running", 1, None, None),
+    ]
+
+
+def test_rows_of_first_attempts_and_no_time_taken_leave_those_out() -> None:
+    value = json.loads(batch_value("w", [], [done_rows("svc.T", [b"j"], [1], [10], [0])]))
+    assert value["done"] == [
+        {"job_type": "svc.T", "job_ids": ["j"], "started_ms": [10], "took_ms": [0]}
+    ]
+    assert "done" not in json.loads(batch_value("w", []))  # no rows, no field
+    quick = json.loads(batch_value("w", [], [done_rows("svc.T", [b"j"], [1], [10], None)]))
+    assert quick["done"][0] == {"job_type": "svc.T", "job_ids": ["j"], "started_ms": [10]}
+    found = find(KEY, json.dumps(quick).encode(), "j")
+    assert found is not None
+    assert (found.started_ms, found.finished_ms) == (10, 10)
+
+
+@pytest.mark.parametrize(
+    "awkward", ['id-"1"', "back\\slash", "new\nline", "del\x7f", "unicodé ☃", "\x00"]
+)
+def test_an_id_that_needs_escaping_in_its_rows_is_found_as_itself(awkward: str) -> None:
+    rows = done_rows("svc.T", [b"plain", awkward.encode()], [1, 1], [10, 20], [0, 0])
+    value = batch_value("w", [], [rows])
+    assert json.loads(value)["done"][0]["job_ids"] == ["plain", awkward]
+    found = find(KEY, value, awkward)
+    assert found is not None
+    assert (found.job_id, found.started_ms) == (awkward, 20)

@@ -1,0 +1,211 @@
+"""A recorder's window as the batch records that carry it, one or more per status partition.
+
+The hooks only note what happened; the bulk of the work is done here, once per window, where a
+loop over lists is cheaper than the same work spread over the hooks. A plain `done` (no result,
+no error: most jobs) is kept as its attempt and its handler's seconds until here, where it gets
+its job id, its partition and its times and joins its job type's rows (`DoneRows`). Every
+other transition is a JSON entry already, keyed by job id, with its place among the `done`s.
+
+Within a window the latest transition of a job wins: an id is written once per window, as a
+row or as an entry (a `retrying` and then a `done` sends the `done`; a `done` and a later
+`running` of the same id, the `running`). Two `done`s of one id stay two rows, in order:
+a reader takes the later.
+"""
+
+import zlib
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from keel.consumers.pipeline.records import Message as Record
+from keel.consumers.status.values import done_rows
+from keel.schemas.headers import JOB_ID
+from keel.schemas.status.record import partition_of
+
+Opened = tuple[Record, str, int, int]  # an attempt under way: record, type, number, start (ns)
+# job id -> (how many `done`s of the window came before it, its JSON entry)
+Pending = dict[str, tuple[int, str]]
+# A batch is cut at this many statuses or characters, far below the broker's 1 MB per record.
+BATCH_STATUSES = 1_000
+BATCH_CHARS = 256 * 1024
+_ROW_CHARS = 36  # a row's characters besides its id: quotes, commas, two times, an attempt
+
+
+class DoneRows(NamedTuple):
+    """The plain `done`s of one job type and partition, as columns, in the order they ended.
+
+    A tuple: the loop that fills it unpacks its lists faster than it reads attributes.
+    """
+
+    job_type: str
+    ids: list[bytes]  # the job id headers' bytes
+    attempts: list[int]
+    starts: list[int]  # epoch nanoseconds
+    seconds: list[float]  # the handler's, from its start
+
+    @classmethod
+    def of(cls, job_type: str) -> "DoneRows":
+        return cls(job_type, [], [], [], [])
+
+    def json(self) -> str:
+        started = [start // 1_000_000 for start in self.starts]
+        every_under_1_ms = max(self.seconds) * 1000 < 1  # then each one's int(...) is 0
+        took = None if every_under_1_ms else [int(seconds * 1000) for seconds in self.seconds]
+        return done_rows(self.job_type, self.ids, self.attempts, started, took)
+
+    def rows(self, start: int, stop: int) -> "DoneRows":
+        return DoneRows(
+            self.job_type,
+            self.ids[start:stop],
+            self.attempts[start:stop],
+            self.starts[start:stop],
+            self.seconds[start:stop],
+        )
+
+    def without(self, dropped: set[bytes]) -> "DoneRows":
+        kept = [n for n, raw in enumerate(self.ids) if raw not in dropped]
+        return DoneRows(
+            self.job_type,
+            [self.ids[n] for n in kept],
+            [self.attempts[n] for n in kept],
+            [self.starts[n] for n in kept],
+            [self.seconds[n] for n in kept],
+        )
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one record of the status topic carries: entries and rows of one partition."""
+
+    entries: list[str] = field(default_factory=list)
+    done: list[DoneRows] = field(default_factory=list)
+    statuses: int = 0
+    chars: int = 0
+
+    def add(self, rows: DoneRows, chars: int) -> None:
+        self.done.append(rows)
+        self.statuses += len(rows.ids)
+        self.chars += chars
+
+    def room(self, chars: int) -> int:
+        """How many more statuses of `chars` characters each fit; an empty batch takes one.
+
+        One status over `BATCH_CHARS` goes alone (the producer refuses one over the broker's
+        limit, and it is counted as dropped).
+        """
+        room = min(BATCH_STATUSES - self.statuses, (BATCH_CHARS - self.chars) // chars)
+        return room if self.statuses else max(room, 1)
+
+
+def batches(
+    ended: list[Opened], seconds: list[float], pending: Pending, partitions: int
+) -> Iterator[tuple[int, Batch]]:
+    """The window's batches with their partitions; `pending` loses the entries a row replaces.
+
+    `ended` are the attempts of the plain `done`s, in order, and `seconds` their handlers'.
+    """
+    groups = _grouped(ended, seconds, partitions)
+    if pending:
+        groups = _latest_wins(ended, groups, pending)
+    entries: dict[int, list[str]] = {}
+    for job_id, (_place, entry) in pending.items():
+        entries.setdefault(partition_of(job_id, partitions), []).append(entry)
+    for partition in sorted(entries.keys() | {partition for partition, _rows in groups}):
+        rows = [group for part, group in groups if part == partition]
+        for batch in _cut(entries.get(partition, []), rows):
+            yield partition, batch
+
+
+def _grouped(ended: list[Opened], took: list[float], partitions: int) -> list[tuple[int, DoneRows]]:
+    """The plain `done`s by job type and partition: the one loop per job of a window's send."""
+    by_type: dict[str, list[DoneRows]] = {}
+    crc32 = zlib.crc32
+    last_type, groups = None, []
+    for (record, job_type, attempt, start), seconds in zip(ended, took, strict=True):
+        name, raw = (record.headers() or _NO_ID)[0]
+        if name != JOB_ID:  # the publisher writes the id first: this is someone else's record
+            raw = _raw_id(record)
+        if job_type is not last_type:  # the same type as the last job: usually
+            groups = by_type.get(job_type) or _new_type(by_type, job_type, partitions)
+            last_type = job_type
+        _type, ids, attempts, starts, seconds_ = groups[crc32(raw) % partitions]
+        ids.append(raw)
+        attempts.append(attempt)
+        starts.append(start)
+        seconds_.append(seconds)
+    return [
+        (part, group) for each in by_type.values() for part, group in enumerate(each) if group.ids
+    ]
+
+
+def _new_type(by_type: dict[str, list[DoneRows]], job_type: str, partitions: int) -> list[DoneRows]:
+    groups = by_type[job_type] = [DoneRows.of(job_type) for _ in range(partitions)]
+    return groups
+
+
+def _latest_wins(
+    ended: list[Opened], groups: list[tuple[int, DoneRows]], pending: Pending
+) -> list[tuple[int, DoneRows]]:
+    """Of a job with both a row and an entry this window, keep only the later of the two."""
+    by_raw = {job_id.encode(): job_id for job_id in pending}
+    both: set[bytes] = set()
+    for _part, group in groups:
+        both |= by_raw.keys() & group.ids
+    if not both:
+        return groups
+    last = {_raw_id(record): n for n, (record, *_) in enumerate(ended)}
+    dropped = set()
+    for raw in both:
+        place, _entry = pending[by_raw[raw]]
+        if place > last[raw]:
+            dropped.add(raw)  # the entry came after the row
+        else:
+            del pending[by_raw[raw]]
+    kept = [(part, group.without(dropped)) for part, group in groups]
+    return [(part, group) for part, group in kept if group.ids]
+
+
+def _cut(entries: list[str], groups: list[DoneRows]) -> Iterator[Batch]:
+    """`entries` and `groups` in batches of at most `BATCH_STATUSES` and about `BATCH_CHARS`."""
+    batch = Batch()
+    for entry in entries:
+        if batch.room(len(entry)) < 1:
+            yield batch
+            batch = Batch()
+        batch.entries.append(entry)
+        batch.statuses += 1
+        batch.chars += len(entry)
+    for group in groups:
+        chars = len(b"".join(group.ids)) + len(group.ids) * _ROW_CHARS
+        if batch.statuses + len(group.ids) <= BATCH_STATUSES and batch.chars + chars <= BATCH_CHARS:
+            batch.add(group, chars)  # the usual case: the whole group, no copy
+        else:
+            batch = yield from _split(batch, group)
+    if batch.statuses:
+        yield batch
+
+
+def _split(batch: Batch, group: DoneRows) -> Generator[Batch, None, Batch]:
+    """Yields the full batches `group` fills, starting with `batch`; returns the last, open one."""
+    chars = max(map(len, group.ids)) + _ROW_CHARS  # a bound on any row's
+    start = 0
+    while start < len(group.ids):
+        room = batch.room(chars)
+        if room < 1:
+            yield batch
+            batch = Batch()
+            continue
+        rows = group.rows(start, start + room)
+        batch.add(rows, len(rows.ids) * chars)
+        start += room
+    return batch
+
+
+def _raw_id(record: Record) -> bytes:
+    for name, value in record.headers() or ():
+        if name == JOB_ID:
+            return value
+    return b""
+
+
+_NO_ID = [("", b"")]
