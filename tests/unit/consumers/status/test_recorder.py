@@ -427,3 +427,8 @@ def test_a_done_of_a_job_that_outlived_its_window_opens_the_next_one() -> None:
     status.send()  # the window ends with the job still running
     status.attempt_ended(TRACKED, PROCESSED, 0.5, record, None)  # type: ignore[arg-type]
     assert loop.windows == [0.1, 0.1]  # its done is sent at the end of a window of its own
+    status.send()
+    assert [(s.job_id, s.state) for s in statuses(producer)] == [
+        ("job-20", "running"),
+        ("job-20", "done"),
+    ]
