@@ -36,7 +36,7 @@ from keel.consumers.pipeline.quarantine import PARKED
 from keel.consumers.pipeline.records import Message as Record
 from keel.consumers.status.results import RESULT_BOX
 from keel.consumers.status.values import Transition, batch_value, status_entry
-from keel.consumers.status.window import Batch, Opened, Pending, batches
+from keel.consumers.status.window import STRIDE, Batch, Ended, Opened, Pending, batches, done_id
 from keel.schemas.errors import EncodeError
 from keel.schemas.headers import JOB_ID
 from keel.schemas.job import Job
@@ -80,10 +80,7 @@ class StatusRecorder(NoObserver):
         self._later = later
         self._linger_s = linger_s
         self._pending: Pending = {}  # job id -> its latest transition but a plain `done`
-        # The plain `done`s of the window, in order: their attempts, and apart (no tuple per
-        # job for the garbage collector to walk), their handlers' seconds.
-        self._ended: list[Opened] = []
-        self._seconds: list[float] = []
+        self._ended: Ended = []  # the plain `done`s of the window, in order, flat
         self._topic = topic
         self._partitions = partitions
         self._tracked = tracked
@@ -135,8 +132,8 @@ class StatusRecorder(NoObserver):
         if box is None:
             # `seconds` is the engine's measure of the handler from just after the start's
             # clock read: start + seconds is the end, without a second read.
-            self._ended.append(attempt)
-            self._seconds.append(seconds)
+            record_, job_type, number, start = attempt
+            self._ended.extend((job_type, done_id(record_), number, start, seconds))
             if not self._window:  # it started before the last window ended
                 self._open_window()
             return
@@ -184,9 +181,8 @@ class StatusRecorder(NoObserver):
         self._window = False
         self._announce()
         ended, self._ended = self._ended, []
-        seconds, self._seconds = self._seconds, []
         pending, self._pending = self._pending, {}
-        for partition, batch in batches(ended, seconds, pending, self._partitions):
+        for partition, batch in batches(ended, pending, self._partitions):
             self._produce(partition, batch)
         self._producer.poll(0)  # serve the delivery reports that are in
 
@@ -245,7 +241,7 @@ class StatusRecorder(NoObserver):
             job_id = _job_id(record)
             started_ms = start // 1_000_000
             running = Transition(job_id, "running", job_type, number, started_ms, started_ms)
-            self._pending[job_id] = (len(self._ended), status_entry(running))
+            self._pending[job_id] = (len(self._ended) // STRIDE, status_entry(running))
         self._running.update(self._open)
         self._open = {}
 
@@ -254,7 +250,7 @@ class StatusRecorder(NoObserver):
 
     def _write_entry(self, job_id: str, entry: str) -> None:
         # With its place among the window's plain `done`s: the later of a job's two wins.
-        self._pending[job_id] = (len(self._ended), entry)
+        self._pending[job_id] = (len(self._ended) // STRIDE, entry)
         if not self._window:
             self._open_window()
 

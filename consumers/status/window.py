@@ -2,9 +2,9 @@
 
 The hooks only note what happened; the bulk of the work is done here, once per window, where a
 loop over lists is cheaper than the same work spread over the hooks. A plain `done` (no result,
-no error: most jobs) is kept as its attempt and its handler's seconds until here, where it gets
-its job id, its partition and its times and joins its job type's rows (`DoneRows`). Every
-other transition is a JSON entry already, keyed by job id, with its place among the `done`s.
+no error: most jobs) is kept as five plain values in one flat list (`Ended`) until here, where
+it gets its partition and its times and joins its job type's rows (`DoneRows`). Every other
+transition is a JSON entry already, keyed by job id, with its place among the `done`s.
 
 Within a window the latest transition of a job wins: an id is written once per window, as a
 row or as an entry (a `retrying` and then a `done` sends the `done`; a `done` and a later
@@ -15,7 +15,7 @@ a reader takes the later.
 import zlib
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from keel.consumers.pipeline.records import Message as Record
 from keel.consumers.status.values import done_rows
@@ -23,6 +23,11 @@ from keel.schemas.headers import JOB_ID
 from keel.schemas.status.record import partition_of
 
 Opened = tuple[Record, str, int, int]  # an attempt under way: record, type, number, start (ns)
+# The window's plain `done`s, flat: job type, id header bytes, attempt, start (ns), handler
+# seconds, then the next job's. Not the record: a finished record, with its value, is freed when
+# its job ends, not a window later; and no object per job for the cycle collector to walk.
+Ended = list[Any]
+STRIDE = 5
 # job id -> (how many `done`s of the window came before it, its JSON entry)
 Pending = dict[str, tuple[int, str]]
 # A batch is cut at this many statuses or characters, far below the broker's 1 MB per record.
@@ -97,14 +102,12 @@ class Batch:
         return room if self.statuses else max(room, 1)
 
 
-def batches(
-    ended: list[Opened], seconds: list[float], pending: Pending, partitions: int
-) -> Iterator[tuple[int, Batch]]:
+def batches(ended: Ended, pending: Pending, partitions: int) -> Iterator[tuple[int, Batch]]:
     """The window's batches with their partitions; `pending` loses the entries a row replaces.
 
-    `ended` are the attempts of the plain `done`s, in order, and `seconds` their handlers'.
+    `ended` holds the plain `done`s, in the order they ended (see `Ended`).
     """
-    groups = _grouped(ended, seconds, partitions)
+    groups = _grouped(ended, partitions)
     if pending:
         groups = _latest_wins(ended, groups, pending)
     entries: dict[int, list[str]] = {}
@@ -116,15 +119,19 @@ def batches(
             yield partition, batch
 
 
-def _grouped(ended: list[Opened], took: list[float], partitions: int) -> list[tuple[int, DoneRows]]:
+def done_id(record: Record) -> bytes:
+    """The job id header's bytes: the first header, as a publisher writes it, or looked for."""
+    name, raw = (record.headers() or _NO_ID)[0]
+    return raw if name == JOB_ID else _raw_id(record)
+
+
+def _grouped(ended: Ended, partitions: int) -> list[tuple[int, DoneRows]]:
     """The plain `done`s by job type and partition: the one loop per job of a window's send."""
     by_type: dict[str, list[DoneRows]] = {}
     crc32 = zlib.crc32
     last_type, groups = None, []
-    for (record, job_type, attempt, start), seconds in zip(ended, took, strict=True):
-        name, raw = (record.headers() or _NO_ID)[0]
-        if name != JOB_ID:  # the publisher writes the id first: this is someone else's record
-            raw = _raw_id(record)
+    strides = [iter(ended)] * STRIDE  # one iterator five times: a job's five values a step
+    for job_type, raw, attempt, start, seconds in zip(*strides, strict=True):
         if job_type is not last_type:  # the same type as the last job: usually
             groups = by_type.get(job_type) or _new_type(by_type, job_type, partitions)
             last_type = job_type
@@ -144,7 +151,7 @@ def _new_type(by_type: dict[str, list[DoneRows]], job_type: str, partitions: int
 
 
 def _latest_wins(
-    ended: list[Opened], groups: list[tuple[int, DoneRows]], pending: Pending
+    ended: Ended, groups: list[tuple[int, DoneRows]], pending: Pending
 ) -> list[tuple[int, DoneRows]]:
     """Of a job with both a row and an entry this window, keep only the later of the two."""
     by_raw = {job_id.encode(): job_id for job_id in pending}
@@ -153,7 +160,7 @@ def _latest_wins(
         both |= by_raw.keys() & group.ids
     if not both:
         return groups
-    last = {_raw_id(record): n for n, (record, *_) in enumerate(ended)}
+    last = {raw: n for n, raw in enumerate(ended[1::STRIDE])}
     dropped = set()
     for raw in both:
         place, _entry = pending[by_raw[raw]]
