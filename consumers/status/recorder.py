@@ -38,7 +38,6 @@ from keel.consumers.status.results import RESULT_BOX
 from keel.consumers.status.values import Transition, batch_value, status_entry
 from keel.consumers.status.window import STRIDE, Batch, Ended, Opened, Pending, batches, done_id
 from keel.schemas.errors import EncodeError
-from keel.schemas.headers import JOB_ID
 from keel.schemas.job import Job
 from keel.schemas.status.record import BATCH_PREFIX
 
@@ -260,11 +259,7 @@ class StatusRecorder(NoObserver):
 
 
 def _job_id(record: Record) -> str:
-    # A plain loop, not `header_value`: once per tracked job, and the id is the first header.
-    for name, value in record.headers() or ():
-        if name == JOB_ID:
-            return value.decode("utf-8", "replace")
-    return ""
+    return done_id(record).decode("utf-8", "replace")
 
 
 def _plain(value: object) -> object:

@@ -38,7 +38,6 @@ class Transition:
     reason: str | None = None
     result: bytes | None = None
     blocked_by: str | None = None  # a parked job's blocking job
-    box: list[object] | None = None  # where a result type's handler leaves its value
 
 
 # The ASCII bytes `quoted` escapes: an ASCII id without any is written as it is, so it
