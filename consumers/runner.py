@@ -123,6 +123,8 @@ class Worker:
             quarantine_keys=settings.quarantine_keys,
             commit_now=self._commit_now,
         )
+        if self.status is not None:
+            self.status.watch(self.engine.under_way)
         quarantine = self.engine.quarantine
         self.metrics.bound(
             Readings(

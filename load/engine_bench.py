@@ -145,6 +145,8 @@ async def _engine_cpu(
             catalog=codec.catalog,
             observer=observers([Metrics(), status]),
         )
+        if status is not None:
+            status.watch(engine.under_way)
         for topic, partition in {(m.topic() or "", m.partition() or 0) for m in messages}:
             engine.assign((topic, partition), None, None)
         polled = cast(Sequence[records.Message], messages)

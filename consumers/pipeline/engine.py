@@ -17,7 +17,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
@@ -287,6 +287,13 @@ class Engine:
         """How many owned partitions wait for `confirm` after a freeze."""
         return sum(1 for part in self._parts.values() if part.suspect)
 
+    def under_way(self) -> Iterator[RecordState]:
+        """The records whose attempt is running now (started, not settled), in no order."""
+        for part in self._parts.values():
+            for record in part.begun:
+                if record.started > record.ended:
+                    yield record
+
     def positions(self) -> dict[TopicPartition, Position]:
         """What may be committed now, per owned partition."""
         return _positions(self._parts.values())
@@ -491,10 +498,11 @@ class Engine:
                 self._frozen.settles.append((record, error))
                 return
         elapsed = now - record.started
+        record.ended = now  # no longer under way (see `under_way`)
         self._running -= 1
         part.busy -= 1
         if error is None:  # what decide() calls Done, without asking it: the common case
-            self._attempt_ended(record.job_type, PROCESSED, elapsed, record.message, None)
+            self._attempt_ended(record.job_type, PROCESSED, elapsed, record, None)
             self._ok[record.job_type] += 1  # for its circuit (see `holds`)
             if self._tripped:
                 self._holds.succeeded(record)
@@ -513,22 +521,22 @@ class Engine:
         decision = decide(registration.policy, record.attempt, error, self._rng)
         job_type = record.job_type
         if self._holds.failed(record, decision):  # its circuit is open: the attempt is not counted
-            self._attempt_ended(job_type, RETRIED, elapsed, record.message, error)
+            self._attempt_ended(job_type, RETRIED, elapsed, record, error)
             self._hold(record)
             return
         if isinstance(decision, RetryAfter):
-            self._attempt_ended(job_type, RETRIED, elapsed, record.message, error)
+            self._attempt_ended(job_type, RETRIED, elapsed, record, error)
             self._observer.retry_scheduled(
                 record.message, job_type, record.attempt, decision.delay, error
             )
             note_failure(record)
             self._schedule_retry(record, decision.delay)
         elif isinstance(decision, DeadLetter):
-            self._attempt_ended(job_type, FAILED, elapsed, record.message, error)
+            self._attempt_ended(job_type, FAILED, elapsed, record, error)
             note_failure(record)
             self._dead_letters.failed(record, decision, error)
         else:  # Done: the policy forgave the error
-            self._attempt_ended(job_type, PROCESSED, elapsed, record.message, error)
+            self._attempt_ended(job_type, PROCESSED, elapsed, record, error)
             self._finish(record)
 
     def _resume(self, record: RecordState) -> bool:
@@ -715,7 +723,7 @@ class Engine:
 
     def _begin_again(self, record: RecordState, error: NotStarted) -> None:
         """A sync attempt did not begin (a freeze, a lost partition): start it again, or drop it."""
-        self._attempt_ended(record.job_type, RETRIED, 0.0, record.message, error)
+        self._attempt_ended(record.job_type, RETRIED, 0.0, record, error)
         part = record.part
         if part.closed or part.draining:
             self._released(part)

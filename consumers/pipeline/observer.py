@@ -14,7 +14,7 @@ Without a scoped observer no context is copied: that costs nothing per job.
 A hook that no observer overrides is not called at all: `observes` tells the engine so, and
 `Observers` calls each hook only on the observers that override it. A no-op call per job is
 small, but it is paid by every job of a worker that asked for nothing. When only one of several
-observers acts on starts (job status beside metrics), `started_hook` hands the engine that
+observers acts on starts (tracing beside metrics), `started_hook` hands the engine that
 observer's own method: through the fan-out a start took 68-94 ns a call, directly 25 ns.
 `ended_hook` does the same for ends, and calls two observers of ends (metrics and job status)
 in turn without the loop.
@@ -29,11 +29,33 @@ from keel.consumers.pipeline.decode import Poison
 from keel.consumers.pipeline.records import Message
 
 StartHook = Callable[[Message, Context], None]
-EndHook = Callable[[str, str, float, Message | None, BaseException | None], None]
 PROCESSED = "processed"
 FAILED = "failed"
 RETRIED = "retried"
 DEAD_LETTERED = "dead_lettered"
+
+
+class Attempt(Protocol):
+    """An attempt as its end sees it: the engine's state of its record (`RecordState`)."""
+
+    @property
+    def message(self) -> Message:
+        """The record, as the attempt's start saw it."""
+
+    @property
+    def job_type(self) -> str:
+        """The job type's full name."""
+
+    @property
+    def attempt(self) -> int:
+        """The attempt's number, from 1."""
+
+    @property
+    def started(self) -> float:
+        """`time.perf_counter()` when the attempt started."""
+
+
+EndHook = Callable[[str, str, float, Attempt | None, BaseException | None], None]
 
 
 class Observer(Protocol):
@@ -53,12 +75,13 @@ class Observer(Protocol):
         job_type: str,
         outcome: str,
         seconds: float,
-        record: Message | None = None,
+        record: Attempt | None = None,
         error: BaseException | None = None,
     ) -> None:
         """`outcome` is PROCESSED, RETRIED or FAILED (failed for good: it is dead-lettered).
 
-        `error` is what the attempt raised (None on success).
+        `record` is the attempt's (its `message` is the one `attempt_started` got); `error` is
+        what the attempt raised (None on success).
         """
 
     def poisoned(self, record: Message, job_type: str | None, poison: Poison) -> None:
@@ -105,7 +128,7 @@ class NoObserver:
         job_type: str,
         outcome: str,
         seconds: float,
-        record: Message | None = None,
+        record: Attempt | None = None,
         error: BaseException | None = None,
     ) -> None:
         pass
@@ -156,7 +179,7 @@ class Observers:
         job_type: str,
         outcome: str,
         seconds: float,
-        record: Message | None = None,
+        record: Attempt | None = None,
         error: BaseException | None = None,
     ) -> None:
         for observer in self.members:
@@ -241,7 +264,7 @@ def _both(first: EndHook, second: EndHook) -> EndHook:
         job_type: str,
         outcome: str,
         seconds: float,
-        record: Message | None,
+        record: Attempt | None,
         error: BaseException | None,
     ) -> None:
         first(job_type, outcome, seconds, record, error)

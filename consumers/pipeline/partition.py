@@ -32,6 +32,7 @@ class RecordState:
         "begun",
         "decode_backoff",
         "due_ms",
+        "ended",
         "expired",
         "expires_ms",
         "first_failure_ms",
@@ -73,6 +74,7 @@ class RecordState:
         self.timer: asyncio.TimerHandle | None = None
         self.decode_backoff = 0.5
         self.started = 0.0  # perf_counter() when the current attempt started
+        self.ended = 0.0  # perf_counter() when the last attempt settled: under way if < started
 
     def fence(self) -> Fence:
         """The fencing token of this record's runs (read by `Context.fence`, on demand)."""

@@ -1,21 +1,25 @@
 """The worker's half of job status: each transition of a tracked job, written by job id.
 
-An observer (`pipeline.observer`): `running` when an attempt starts, `retrying` with the next
-attempt's time when one fails and will be tried again, `done` (with the result, when the type
-declares one) when it succeeds, `dead_lettered` with the reason once its dead letter is
-acknowledged, `expired` when it expired before it started and was dropped (an expired job that
-is dead-lettered is `dead_lettered`, reason `expired`), `parked` with the job it waits behind
-once its park behind a quarantined key is acknowledged (a replay or release that runs it later
-writes `running` and on, over it).
+An observer (`pipeline.observer`): `running` once an attempt has run through a whole window,
+`retrying` with the next attempt's time when one fails and will be tried again, `done` (with the
+result, when the type declares one) when it succeeds, `dead_lettered` with the reason once its
+dead letter is acknowledged, `expired` when it expired before it started and was dropped (an
+expired job that is dead-lettered is `dead_lettered`, reason `expired`), `parked` with the job it
+waits behind once its park behind a quarantined key is acknowledged (a replay or release that
+runs it later writes `running` and on, over it).
 
-Off the hot path: a start is only noted, and so is a plain `done` (no result, no error); any
-other transition replaces the job's pending status in a dict. Every `KEEL_STATUS_LINGER_MS` the
-window goes to a producer of the recorder's own, batched (`status.window`): one record per status
-partition holds that window's statuses of the partition's jobs (a job that ran and finished
-within the window is only its `done`, a row of a few numbers). Nothing waits for them, and an
-untracked job costs a set lookup. A status that cannot be queued (librdkafka's queue full) or
-delivered is counted and logged, and the job goes on: a status may trail, or miss, a transition
-(docs/status.md).
+Off the hot path: nothing is done as an attempt starts. At its end, a plain `done` (no result,
+no error) is five values appended to a list, its number and start read off the engine's record
+of the attempt; any other transition replaces the job's pending status in a dict. Every
+`KEEL_STATUS_LINGER_MS` the window goes to a producer of the recorder's own, batched
+(`status.window`): one record per status partition holds that window's statuses of the
+partition's jobs (a job that ran and finished within the window is only its `done`, a row of a
+few numbers). At the same tick the recorder asks the engine which attempts are under way and
+writes `running` for those that started in the window before: a job gets `running` once it has
+run for a window, and a quick job goes from `queued` to `done`. Nothing waits for the batches,
+and an untracked job costs a set lookup. A status that cannot be queued (librdkafka's queue
+full) or delivered is counted and logged, and the job goes on: a status may trail, or miss, a
+transition (docs/status.md).
 """
 
 import logging
@@ -23,7 +27,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -31,12 +35,12 @@ from confluent_kafka import KafkaError, Message, Producer
 from pydantic import BaseModel, ValidationError
 
 from keel.consumers.context import Context
-from keel.consumers.pipeline.observer import PROCESSED, NoObserver
+from keel.consumers.pipeline.observer import PROCESSED, Attempt, NoObserver
 from keel.consumers.pipeline.quarantine import PARKED
 from keel.consumers.pipeline.records import Message as Record
 from keel.consumers.status.results import RESULT_BOX
 from keel.consumers.status.values import Transition, batch_value, status_entry
-from keel.consumers.status.window import STRIDE, Batch, Ended, Opened, Pending, batches, done_id
+from keel.consumers.status.window import STRIDE, Batch, Ended, Pending, batches, done_id
 from keel.schemas.errors import EncodeError
 from keel.schemas.job import Job
 from keel.schemas.status.record import BATCH_PREFIX
@@ -44,10 +48,9 @@ from keel.schemas.status.record import BATCH_PREFIX
 _LOG = logging.getLogger(__name__)
 ResultEncoder = Callable[[Job], bytes]
 Later = Callable[[float, Callable[[], None]], object]
-# Read once per tracked job, called without a function of ours around it. In nanoseconds: an
-# int's `// 1_000_000` to milliseconds, done for the whole window, costs half of a float's
-# `int(t * 1000)`.
-_clock = time.time_ns
+UnderWay = Callable[[], Iterable[Attempt]]
+# The engine's clock: an attempt's `started` is read on it.
+_perf_counter = time.perf_counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,22 +96,22 @@ class StatusRecorder(NoObserver):
         self._key_prefix = BATCH_PREFIX + f"{self.worker}:{uuid.uuid4().hex[:12]}:".encode()
         self._batches = 0
         self._unreported = 0  # statuses in batches whose delivery report has not come
-        self._open: dict[int, Opened] = {}  # id(record) -> its attempt under way, unannounced
-        self._running: dict[int, Opened] = {}  # the same, once its `running` is written
-        self._boxes: dict[int, list[object]] = {}  # id(record) -> where its result goes
-        self._window = False  # whether the end of a window is due
+        self._boxes: dict[int, list[object]] = {}  # id(message) -> where its result goes
+        self._under_way: UnderWay = tuple
+        # The last two sends, on the engine's clock: an attempt that started between them and
+        # is still under way at the next one has run for a whole window.
+        self._sends = (float("-inf"), _perf_counter())
+        self._ticking = False
         self.dropped = 0  # statuses not queued or not delivered
 
-    def attempt_started(self, record: Record, context: Context) -> None:
-        job_type = context.job_type
-        if job_type in self._names:
-            # Only noted: its `running` is written at the window's end if it is still running.
-            self._open[id(record)] = (record, job_type, context.attempt, _clock())
-            if not self._window:
-                self._open_window()
+    def watch(self, under_way: UnderWay) -> None:
+        """Send a window every `linger_s` from now on; `under_way()` lists the running attempts."""
+        self._under_way = under_way
+        self._ticking = True
+        self._later(self._linger_s, self._tick)
 
     def attempt_scope(self, record: Record, context: Context) -> None:
-        if id(record) in self._open and context.job_type in self._tracked.results:
+        if context.job_type in self._tracked.results:
             box: list[object] = []
             self._boxes[id(record)] = box
             RESULT_BOX.set(box)
@@ -118,29 +121,26 @@ class StatusRecorder(NoObserver):
         job_type: str,
         outcome: str,
         seconds: float,
-        record: Record | None = None,
+        record: Attempt | None = None,
         error: BaseException | None = None,
     ) -> None:
-        key = id(record)
-        attempt = self._open.pop(key, None) or self._running.pop(key, None)
-        if attempt is None:
+        if job_type not in self._names or record is None:
             return
-        box = self._boxes.pop(key, None) if self.scoped else None
+        box = self._boxes.pop(id(record.message), None) if self.scoped else None
         if outcome != PROCESSED:
             return  # a failure is written as it is decided: retry_scheduled, letter_written
         if box is None:
-            # `seconds` is the engine's measure of the handler from just after the start's
-            # clock read: start + seconds is the end, without a second read.
-            record_, job_type, number, start = attempt
-            self._ended.extend((job_type, done_id(record_), number, start, seconds))
-            if not self._window:  # it started before the last window ended
-                self._open_window()
+            # `seconds` is the engine's measure of the handler from its start: start + seconds
+            # is the end, without a clock read here.
+            self._ended.extend(
+                (job_type, done_id(record.message), record.attempt, record.started, seconds)
+            )
             return
-        _record, job_type, number, start = attempt
-        started_ms = start // 1_000_000
+        started_ms = int((record.started + _epoch_offset()) * 1000)
         now = started_ms + int(seconds * 1000)
-        done = Transition(_job_id(_record), "done", job_type, number, now, started_ms, now)
-        done.result, done.error = self._result(job_type, done.job_id, box, error)
+        job_id = _job_id(record.message)
+        done = Transition(job_id, "done", job_type, record.attempt, now, started_ms, now)
+        done.result, done.error = self._result(job_type, job_id, box, error)
         self._write(done)
 
     def retry_scheduled(
@@ -177,18 +177,23 @@ class StatusRecorder(NoObserver):
 
     def send(self) -> None:
         """Hand every pending status to the producer, a batch per partition: a window's end."""
-        self._window = False
-        self._announce()
+        offset = _epoch_offset()
+        self._announce(offset)
         ended, self._ended = self._ended, []
         pending, self._pending = self._pending, {}
         for partition, batch in batches(ended, pending, self._partitions):
-            self._produce(partition, batch)
+            self._produce(partition, batch, offset)
         self._producer.poll(0)  # serve the delivery reports that are in
 
-    def _produce(self, partition: int, batch: Batch) -> None:
+    def _tick(self) -> None:
+        if self._ticking:
+            self.send()
+            self._later(self._linger_s, self._tick)
+
+    def _produce(self, partition: int, batch: Batch, offset: float) -> None:
         self._batches += 1
         key = self._key_prefix + str(self._batches).encode()
-        done = [rows.json() for rows in batch.done]
+        done = [rows.json(offset) for rows in batch.done]
         statuses = batch.statuses
         try:
             self._producer.produce(
@@ -205,6 +210,7 @@ class StatusRecorder(NoObserver):
 
     def close(self, timeout: float) -> None:
         """Send what is pending and batched, waiting at most `timeout` seconds."""
+        self._ticking = False
         self.send()
         self._producer.flush(max(timeout, 0))
         if self._unreported:
@@ -234,28 +240,24 @@ class StatusRecorder(NoObserver):
             _LOG.warning("result of job %s is not a %s: %s", job_id, model.__name__, problem)
             return None, f"result invalid: {problem}"
 
-    def _announce(self) -> None:
-        """Write `running` for the attempts under way that have none written yet."""
-        for record, job_type, number, start in self._open.values():
-            job_id = _job_id(record)
-            started_ms = start // 1_000_000
-            running = Transition(job_id, "running", job_type, number, started_ms, started_ms)
-            self._pending[job_id] = (len(self._ended) // STRIDE, status_entry(running))
-        self._running.update(self._open)
-        self._open = {}
+    def _announce(self, offset: float) -> None:
+        """Write `running` for the attempts under way that started in the window before this."""
+        since, until = self._sends
+        self._sends = (until, _perf_counter())
+        names, place = self._names, len(self._ended) // STRIDE
+        for attempt in self._under_way():
+            started = attempt.started
+            if since < started <= until and attempt.job_type in names:
+                job_id = _job_id(attempt.message)
+                started_ms = int((started + offset) * 1000)
+                running = Transition(
+                    job_id, "running", attempt.job_type, attempt.attempt, started_ms, started_ms
+                )
+                self._pending[job_id] = (place, status_entry(running))
 
     def _write(self, transition: Transition) -> None:
-        self._write_entry(transition.job_id, status_entry(transition))
-
-    def _write_entry(self, job_id: str, entry: str) -> None:
         # With its place among the window's plain `done`s: the later of a job's two wins.
-        self._pending[job_id] = (len(self._ended) // STRIDE, entry)
-        if not self._window:
-            self._open_window()
-
-    def _open_window(self) -> None:
-        self._window = True
-        self._later(self._linger_s, self.send)
+        self._pending[transition.job_id] = (len(self._ended) // STRIDE, status_entry(transition))
 
 
 def _job_id(record: Record) -> str:
@@ -272,3 +274,8 @@ def _described(error: BaseException) -> str:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _epoch_offset() -> float:
+    """What turns a reading of the engine's clock into epoch seconds, now."""
+    return time.time() - _perf_counter()

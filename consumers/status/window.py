@@ -22,10 +22,10 @@ from keel.consumers.status.values import done_rows
 from keel.schemas.headers import JOB_ID
 from keel.schemas.status.record import partition_of
 
-Opened = tuple[Record, str, int, int]  # an attempt under way: record, type, number, start (ns)
-# The window's plain `done`s, flat: job type, id header bytes, attempt, start (ns), handler
-# seconds, then the next job's. Not the record: a finished record, with its value, is freed when
-# its job ends, not a window later; and no object per job for the cycle collector to walk.
+# The window's plain `done`s, flat: job type, id header bytes, attempt, start (the engine's
+# `perf_counter` seconds), handler seconds, then the next job's. Not the record: a finished
+# record, with its value, is freed when its job ends, not a window later; and no object per job
+# for the cycle collector to walk.
 Ended = list[Any]
 STRIDE = 5
 # job id -> (how many `done`s of the window came before it, its JSON entry)
@@ -45,15 +45,16 @@ class DoneRows(NamedTuple):
     job_type: str
     ids: list[bytes]  # the job id headers' bytes
     attempts: list[int]
-    starts: list[int]  # epoch nanoseconds
+    starts: list[float]  # the engine's clock (`perf_counter`), seconds
     seconds: list[float]  # the handler's, from its start
 
     @classmethod
     def of(cls, job_type: str) -> "DoneRows":
         return cls(job_type, [], [], [], [])
 
-    def json(self) -> str:
-        started = [start // 1_000_000 for start in self.starts]
+    def json(self, offset: float) -> str:
+        """The rows as JSON; `offset` turns a start into epoch seconds."""
+        started = [int((start + offset) * 1000) for start in self.starts]
         every_under_1_ms = max(self.seconds) * 1000 < 1  # then each one's int(...) is 0
         took = None if every_under_1_ms else [int(seconds * 1000) for seconds in self.seconds]
         return done_rows(self.job_type, self.ids, self.attempts, started, took)

@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from keel.consumers.pipeline.holds import CircuitReading
-from keel.consumers.pipeline.observer import DEAD_LETTERED, PROCESSED, NoObserver
-from keel.consumers.pipeline.records import Message, TopicPartition
+from keel.consumers.pipeline.observer import DEAD_LETTERED, PROCESSED, Attempt, NoObserver
+from keel.consumers.pipeline.records import TopicPartition
 
 DURATION_BUCKETS = (
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
@@ -150,7 +150,7 @@ class Metrics(NoObserver):
         job_type: str,
         outcome: str,
         seconds: float,
-        record: Message | None = None,
+        record: Attempt | None = None,
         error: BaseException | None = None,
     ) -> None:
         """Count the attempt, its handler time, and for a processed record its latency.
@@ -172,7 +172,7 @@ class Metrics(NoObserver):
             stats.to_skip -= 1
             return
         stats.to_skip = stats.every - 1
-        published_ms = record.timestamp()[1]
+        published_ms = record.message.timestamp()[1]
         if published_ms > 0:  # else a record without a timestamp: no latency to tell
             latency = max(self._clock() - published_ms / 1000, 0.0)
             histogram = stats.latency

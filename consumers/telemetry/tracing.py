@@ -29,7 +29,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from keel.consumers.context import Context
 from keel.consumers.pipeline.decode import Poison
-from keel.consumers.pipeline.observer import FAILED, RETRIED, NoObserver
+from keel.consumers.pipeline.observer import FAILED, RETRIED, Attempt, NoObserver
 from keel.consumers.pipeline.records import Message
 from keel.schemas.headers import TRACEPARENT
 from keel.schemas.tracing import (
@@ -114,10 +114,10 @@ class Tracing(NoObserver):
         job_type: str,
         outcome: str,
         seconds: float,
-        record: Message | None = None,
+        record: Attempt | None = None,
         error: BaseException | None = None,
     ) -> None:
-        opened = self._open.pop(id(record), None) if record is not None else None
+        opened = self._open.pop(id(record.message), None) if record is not None else None
         if opened is None:
             return
         span, attempt = opened

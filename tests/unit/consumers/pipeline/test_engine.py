@@ -9,8 +9,7 @@ import zlib
 import pytest
 
 from keel.consumers import App, Context, Reject, Retry, RetryPolicy
-from keel.consumers.pipeline.observer import RETRIED, NoObserver
-from keel.consumers.pipeline.records import Message
+from keel.consumers.pipeline.observer import RETRIED, Attempt, NoObserver
 from keel.consumers.testing import InMemoryWorker
 from keel.schemas.job import Job
 from tests.support.jobs import catalog_of
@@ -53,7 +52,7 @@ class RetryWatch(NoObserver):
         job_type: str,
         outcome: str,
         seconds: float,
-        record: Message | None = None,
+        record: Attempt | None = None,
         error: BaseException | None = None,
     ) -> None:
         if outcome == RETRIED:

@@ -2,6 +2,7 @@
 
 from keel.consumers import App, Context, Retry
 from keel.consumers.pipeline.observer import (
+    Attempt,
     NoObserver,
     Observers,
     ended_hook,
@@ -90,7 +91,7 @@ class EndWatch(NoObserver):
         job_type: str,
         outcome: str,
         seconds: float,
-        record: Message | None = None,
+        record: Attempt | None = None,
         error: BaseException | None = None,
     ) -> None:
         self.heard.append((self.name, job_type, outcome))

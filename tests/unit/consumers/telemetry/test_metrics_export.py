@@ -41,7 +41,11 @@ CATALOG = catalog_of(Step)
 
 
 class _Record:
-    """A consumed record as far as metrics read it."""
+    """A consumed record, and its attempt's end, as far as metrics read them."""
+
+    @property
+    def message(self) -> "_Record":
+        return self
 
     def __init__(self, timestamp_ms: int, offset: int = 0) -> None:
         self._timestamp = timestamp_ms
