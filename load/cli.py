@@ -165,6 +165,13 @@ def run(
     status: Annotated[
         bool, typer.Option("--status", help="Workers record every job's status (docs/status.md).")
     ] = False,
+    status_cost: Annotated[
+        bool,
+        typer.Option(
+            "--status-cost",
+            help="Replay rounds run keel with every job's status and without, alternated.",
+        ),
+    ] = False,
     out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("load-results"),
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json.")] = False,
 ) -> None:
@@ -177,6 +184,7 @@ def run(
         failure_rate=failure_rate, poison_rate=poison_rate, max_in_flight=max_in_flight,
         workers=workers, rounds=rounds, fault=fault, step_seconds=step_seconds,
         rates=_rates(rates), duration_s=_duration(duration), status=status or None,
+        status_cost=status_cost or None,
     )  # fmt: skip
     cluster = ClusterSettings()
     # The producing process pauses like a worker does when it collects, and a pause there sends

@@ -32,6 +32,9 @@ class RunConfig:
     # Job status on: the workers record every job's transitions (KEEL_STATUS_TRACK=["*"]), so
     # a run with and one without measure what it costs (docs/status.md).
     status: bool = False
+    # What status costs, measured in one run: each replay round also runs keel with every job's
+    # status recorded, alternated with the round without, and the run reports the ratio.
+    status_cost: bool = False
     drain_timeout_s: float = 120.0
     seed: int = 1
     # The latency sweep (`keel.load.sweep`): one live round per rate, each this long.

@@ -47,6 +47,7 @@ class RunSummary:
     latency: LatencySummary
     verdict: Verdict
     baseline: Rate | None = None
+    keel_status: Rate | None = None  # keel with every job's status, with `status_cost`
     resources: dict[str, float] = field(default_factory=dict)
     timeline: list[TimelinePoint] = field(default_factory=list)
     faults: list[str] = field(default_factory=list)
@@ -63,7 +64,8 @@ class RunSummary:
                 "keel_per_s": round(keel_rate, 1),
                 "baseline_per_s": round(base_rate, 1) if base_rate else None,
                 "ratio": round(keel_rate / base_rate, 3) if base_rate else None,
-            },
+            }
+            | self._status_rates(),
             "jobs": {"keel": self.keel.jobs, "seconds": round(self.keel.seconds, 3)},
             "latency_ms": {k: round(v, 3) for k, v in asdict(self.latency).items()},
             "oracle": {k: v for k, v in asdict(self.verdict).items() if k != "examples"}
@@ -74,6 +76,16 @@ class RunSummary:
             "config": self.config,
             "versions": self.versions,
             "timeline": [asdict(point) for point in self.timeline],
+        }
+
+    def _status_rates(self) -> dict[str, float]:
+        """Keel's rate with job status and its ratio to keel's without, when both were run."""
+        if self.keel_status is None:
+            return {}
+        rate = self.keel_status.per_s
+        return {
+            "keel_status_per_s": round(rate, 1),
+            "status_ratio": round(rate / self.keel.per_s, 3) if self.keel.per_s else 0.0,
         }
 
 
@@ -101,6 +113,14 @@ def _markdown(data: dict[str, Any], plots: list[str]) -> str:
         f"| keel jobs/s | {rates['keel_per_s']} |",
         f"| baseline jobs/s | {rates['baseline_per_s']} |",
         f"| ratio keel / baseline | {rates['ratio']} |",
+        *(
+            (
+                f"| keel with job status jobs/s | {rates['keel_status_per_s']} |",
+                f"| ratio with status / without | {rates['status_ratio']} |",
+            )
+            if "status_ratio" in rates
+            else ()
+        ),
         *(f"| latency {name} | {value} ms |" for name, value in latency.items() if name != "count"),
         *(f"| {name} | {oracle[name]} |" for name in _ORACLE_ROWS),
         *(f"| {name} | {value:.1f} |" for name, value in data["resources"].items()),

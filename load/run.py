@@ -2,7 +2,8 @@
 
 create topic (+ dead-letter topic)
 live round      workers run while the open-loop producer sends; faults; drain; oracle
-replay rounds   keel (fresh group) and the baseline loop, interleaved, on the same records
+replay rounds   keel (fresh group) and the baseline loop, interleaved, on the same records;
+                with `status_cost`, keel with job status too, first in every other round
 summary         medians, ratio, latency, oracle, resources -> summary.json, report.md, PNGs
 """
 
@@ -39,13 +40,18 @@ def run_load(
     progress = progress or NoProgress()
     topic = create_topic(cluster, config)
     live = live_round(config, cluster, topic, out, progress=progress, restart_broker=restart_broker)
-    keel_rates, baseline_rates, verdicts = [], [], [live.verdict]
+    keel_rates: list[Rate] = []
+    status_rates: list[Rate] = []  # with `status_cost`: keel's rounds with job status
+    baseline_rates, verdicts = [], [live.verdict]
     good = sum(1 for job in live.sent if not job.poison)
     for round_number in range(1, config.rounds + 1):
-        progress.phase(f"replay round {round_number}/{config.rounds}: keel")
-        rate, verdict = keel_replay(config, cluster, topic, out, live.sent)
-        keel_rates.append(rate)
-        verdicts.append(verdict)
+        for status in _statuses(config, round_number):
+            named = "keel with status" if status else "keel"
+            progress.phase(f"replay round {round_number}/{config.rounds}: {named}")
+            with_status = replace(config, status=status)
+            rate, verdict = keel_replay(with_status, cluster, topic, out, live.sent)
+            (status_rates if status and config.status_cost else keel_rates).append(rate)
+            verdicts.append(verdict)
         if config.baseline_possible:
             jobs = min(good, config.baseline_jobs or good)
             progress.phase(f"replay round {round_number}/{config.rounds}: baseline")
@@ -55,6 +61,7 @@ def run_load(
         config=_describe(config, topic),
         versions=_versions(),
         keel=_median(keel_rates) if keel_rates else live.rate,
+        keel_status=_median(status_rates) if status_rates else None,
         baseline=_median(baseline_rates) if baseline_rates else None,
         latency=live.latency.summary(),
         verdict=_combined(verdicts),
@@ -75,6 +82,13 @@ def create_topic(cluster: ClusterSettings, config: RunConfig) -> Topic:
     with clients.registry(cluster) as registry:
         JobCodec(registry, load_catalog()).prepare(LoadJob, name)
     return Topic(name, config.partitions)
+
+
+def _statuses(config: RunConfig, round_number: int) -> tuple[bool, ...]:
+    """Whether each keel replay of a round records status: both, alternated, for the cost."""
+    if not config.status_cost:
+        return (config.status,)
+    return (False, True) if round_number % 2 else (True, False)
 
 
 def _median(rates: list[Rate]) -> Rate:

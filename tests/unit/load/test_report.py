@@ -60,6 +60,18 @@ def test_the_json_has_stable_keys_and_the_ratio(tmp_path: Path) -> None:
     assert data["ok"] is True
 
 
+def test_with_the_status_cost_the_rate_with_status_and_its_ratio_are_reported(
+    tmp_path: Path,
+) -> None:
+    summary = _summary()
+    summary.keel_status = Rate(900, 0.5)
+    write_report(summary, tmp_path)
+
+    rates = json.loads((tmp_path / "summary.json").read_text())["rates"]
+    assert (rates["keel_status_per_s"], rates["status_ratio"]) == (1800.0, 0.9)
+    assert "| ratio with status / without | 0.9 |" in (tmp_path / "report.md").read_text()
+
+
 def test_a_failed_oracle_shows_in_json_and_markdown(tmp_path: Path) -> None:
     write_report(_summary(lost=3), tmp_path)
 
