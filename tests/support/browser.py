@@ -17,10 +17,13 @@ import re
 import shutil
 import tempfile
 from collections.abc import Generator, Iterator
+from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -100,10 +103,10 @@ class Page:
         Without the wait, a read right after the click can find the page being left: its
         element goes stale under the read, or holds the old page's text.
         """
-        clickable = expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, css))
         waiting = WebDriverWait(self.driver, timeout)
-        leaving = self.driver.find_element(By.TAG_NAME, "html")
-        waiting.until(clickable, f"nothing clickable at {css} after {timeout}s").click()
+        leaving = waiting.until(
+            partial(_click, css), f"nothing clickable at {css} after {timeout}s"
+        )
         left = expected_conditions.staleness_of(leaving)
         waiting.until(left, f"still on the same page {timeout}s after clicking {css}")
 
@@ -193,3 +196,29 @@ def page(request: pytest.FixtureRequest) -> Iterator[Page]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+# What chromedriver says when a node it found is gone from the document by the time it clicks.
+_DETACHED = "does not belong to the document"
+
+
+def _click(css: str, driver: webdriver.Chrome) -> WebElement | Literal[False]:
+    """Click `css` if it can be clicked now: the `<html>` of the page clicked on, or False.
+
+    False asks `WebDriverWait` to try again: nothing is clickable yet, or the page replaced its
+    document between the find and the click (a navigation still landing), so the click never
+    reached a page.
+    """
+    page = driver.find_element(By.TAG_NAME, "html")
+    target = expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, css))(driver)
+    if not target:
+        return False
+    try:
+        target.click()
+    except StaleElementReferenceException:
+        return False
+    except WebDriverException as error:
+        if _DETACHED not in str(error.msg):
+            raise
+        return False
+    return page
