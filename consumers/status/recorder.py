@@ -146,7 +146,7 @@ class StatusRecorder(NoObserver):
     def retry_scheduled(
         self, record: Record, job_type: str, attempt: int, delay: float, error: BaseException
     ) -> None:
-        if job_type not in self._tracked.names:
+        if job_type not in self._names:
             return
         now = _now_ms()
         next_ms = now + int(delay * 1000)
@@ -156,19 +156,19 @@ class StatusRecorder(NoObserver):
         self._write(retrying)
 
     def letter_written(self, record: Record, job_type: str | None, reason: str) -> None:
-        if job_type not in self._tracked.names:
+        if job_type not in self._names:
             return
         dead = Transition(_job_id(record), "dead_lettered", job_type, 0, _now_ms(), reason=reason)
         self._write(dead)
 
     def job_expired(self, record: Record, job_type: str, action: str) -> None:
-        if job_type not in self._tracked.names or action != "drop":
+        if job_type not in self._names or action != "drop":
             return  # one dead-lettered is written when its letter is
         expired = Transition(_job_id(record), "expired", job_type, 0, _now_ms(), reason="expired")
         self._write(expired)
 
     def job_parked(self, record: Record, job_type: str | None, blocked_by: str) -> None:
-        if job_type not in self._tracked.names:
+        if job_type not in self._names:
             return
         parked = Transition(
             _job_id(record), "parked", job_type, 0, _now_ms(), reason=PARKED, blocked_by=blocked_by
