@@ -9,8 +9,9 @@ waits behind once its park behind a quarantined key is acknowledged (a replay or
 runs it later writes `running` and on, over it).
 
 Off the hot path: nothing is done as an attempt starts. At its end, a plain `done` (no result,
-no error) is five values appended to a list, its number and start read off the engine's record
-of the attempt; any other transition replaces the job's pending status in a dict. Every
+no error) is five values appended to its status partition's list, its number and start read off
+the engine's record of the attempt; any other transition replaces the job's pending status in a
+dict. Every
 `KEEL_STATUS_LINGER_MS` the window goes to a producer of the recorder's own, batched
 (`status.window`): one record per status partition holds that window's statuses of the
 partition's jobs (a job that ran and finished within the window is only its `done`, a row of a
@@ -27,6 +28,7 @@ import os
 import socket
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -43,12 +45,13 @@ from keel.consumers.status.values import Transition, batch_value, status_entry
 from keel.consumers.status.window import STRIDE, Batch, Ended, Pending, batches, done_id
 from keel.schemas.errors import EncodeError
 from keel.schemas.job import Job
-from keel.schemas.status.record import BATCH_PREFIX
+from keel.schemas.status.record import BATCH_PREFIX, partition_of
 
 _LOG = logging.getLogger(__name__)
 ResultEncoder = Callable[[Job], bytes]
 Later = Callable[[float, Callable[[], None]], object]
 UnderWay = Callable[[], Iterable[Attempt]]
+_crc32 = zlib.crc32  # `partition_of`'s rule, on the id's bytes
 # The engine's clock: an attempt's `started` is read on it.
 _perf_counter = time.perf_counter
 
@@ -82,7 +85,8 @@ class StatusRecorder(NoObserver):
         self._later = later
         self._linger_s = linger_s
         self._pending: Pending = {}  # job id -> its latest transition but a plain `done`
-        self._ended: Ended = []  # the plain `done`s of the window, in order, flat
+        # The plain `done`s of the window, by status partition, in order, flat.
+        self._ended: list[Ended] = [[] for _ in range(partitions)]
         self._topic = topic
         self._partitions = partitions
         self._tracked = tracked
@@ -132,9 +136,9 @@ class StatusRecorder(NoObserver):
         if box is None:
             # `seconds` is the engine's measure of the handler from its start: start + seconds
             # is the end, without a clock read here.
-            self._ended.extend(
-                (job_type, done_id(record.message), record.attempt, record.started, seconds)
-            )
+            raw = done_id(record.message)
+            ended = self._ended[_crc32(raw) % self._partitions]
+            ended.extend((job_type, raw, record.attempt, record.started, seconds))
             return
         started_ms = int((record.started + _epoch_offset()) * 1000)
         now = started_ms + int(seconds * 1000)
@@ -179,7 +183,7 @@ class StatusRecorder(NoObserver):
         """Hand every pending status to the producer, a batch per partition: a window's end."""
         offset = _epoch_offset()
         self._announce(offset)
-        ended, self._ended = self._ended, []
+        ended, self._ended = self._ended, [[] for _ in range(self._partitions)]
         pending, self._pending = self._pending, {}
         for partition, batch in batches(ended, pending, self._partitions):
             self._produce(partition, batch, offset)
@@ -193,12 +197,12 @@ class StatusRecorder(NoObserver):
     def _produce(self, partition: int, batch: Batch, offset: float) -> None:
         self._batches += 1
         key = self._key_prefix + str(self._batches).encode()
-        done = [rows.json(offset) for rows in batch.done]
+        done = [rows.json() for rows in batch.done]
         statuses = batch.statuses
         try:
             self._producer.produce(
                 self._topic,
-                batch_value(self.worker, batch.entries, done),
+                batch_value(self.worker, batch.entries, done, offset * 1000),
                 key,
                 partition=partition,
                 on_delivery=partial(self.on_delivery, statuses),
@@ -244,7 +248,7 @@ class StatusRecorder(NoObserver):
         """Write `running` for the attempts under way that started in the window before this."""
         since, until = self._sends
         self._sends = (until, _perf_counter())
-        names, place = self._names, len(self._ended) // STRIDE
+        names = self._names
         for attempt in self._under_way():
             started = attempt.started
             if since < started <= until and attempt.job_type in names:
@@ -253,11 +257,15 @@ class StatusRecorder(NoObserver):
                 running = Transition(
                     job_id, "running", attempt.job_type, attempt.attempt, started_ms, started_ms
                 )
-                self._pending[job_id] = (place, status_entry(running))
+                self._pending[job_id] = (self._place(job_id), status_entry(running))
 
     def _write(self, transition: Transition) -> None:
-        # With its place among the window's plain `done`s: the later of a job's two wins.
-        self._pending[transition.job_id] = (len(self._ended) // STRIDE, status_entry(transition))
+        job_id = transition.job_id
+        self._pending[job_id] = (self._place(job_id), status_entry(transition))
+
+    def _place(self, job_id: str) -> int:
+        """Where a job's entry falls among its partition's plain `done`s: the later of two wins."""
+        return len(self._ended[partition_of(job_id, self._partitions)]) // STRIDE
 
 
 def _job_id(record: Record) -> str:

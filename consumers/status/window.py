@@ -1,10 +1,12 @@
 """A recorder's window as the batch records that carry it, one or more per status partition.
 
-The hooks only note what happened; the bulk of the work is done here, once per window, where a
-loop over lists is cheaper than the same work spread over the hooks. A plain `done` (no result,
-no error: most jobs) is kept as five plain values in one flat list (`Ended`) until here, where
-it gets its partition and its times and joins its job type's rows (`DoneRows`). Every other
-transition is a JSON entry already, keyed by job id, with its place among the `done`s.
+The hooks only note what happened; the bulk of the work is done here, once per window, where
+work on whole lists is cheaper than the same work spread over the hooks. A plain `done` (no
+result, no error: most jobs) is kept as five plain values, appended to the flat list of its
+status partition (`Ended`); here each partition's list becomes its job types' columns
+(`DoneRows`): with one job type in the window, the usual case, five slices. Every other
+transition is a JSON entry already, keyed by job id, with its place among the `done`s of its
+partition.
 
 Within a window the latest transition of a job wins: an id is written once per window, as a
 row or as an entry (a `retrying` and then a `done` sends the `done`; a `done` and a later
@@ -12,7 +14,6 @@ row or as an entry (a `retrying` and then a `done` sends the `done`; a `done` an
 a reader takes the later.
 """
 
-import zlib
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -22,18 +23,18 @@ from keel.consumers.status.values import done_rows
 from keel.schemas.headers import JOB_ID
 from keel.schemas.status.record import partition_of
 
-# The window's plain `done`s, flat: job type, id header bytes, attempt, start (the engine's
-# `perf_counter` seconds), handler seconds, then the next job's. Not the record: a finished
-# record, with its value, is freed when its job ends, not a window later; and no object per job
-# for the cycle collector to walk.
+# One status partition's plain `done`s of the window, flat: job type, id header bytes, attempt,
+# start (the engine's `perf_counter` seconds), handler seconds, then the next job's. Not the
+# record: a finished record, with its value, is freed when its job ends, not a window later;
+# and no object per job for the cycle collector to walk.
 Ended = list[Any]
 STRIDE = 5
-# job id -> (how many `done`s of the window came before it, its JSON entry)
+# job id -> (how many `done`s of its partition's window came before it, its JSON entry)
 Pending = dict[str, tuple[int, str]]
 # A batch is cut at this many statuses or characters, far below the broker's 1 MB per record.
 BATCH_STATUSES = 1_000
 BATCH_CHARS = 256 * 1024
-_ROW_CHARS = 36  # a row's characters besides its id: quotes, commas, two times, an attempt
+_ROW_CHARS = 36  # a row's characters besides its id: quotes, commas, packed times, an attempt
 
 
 class DoneRows(NamedTuple):
@@ -52,13 +53,8 @@ class DoneRows(NamedTuple):
     def of(cls, job_type: str) -> "DoneRows":
         return cls(job_type, [], [], [], [])
 
-    def json(self, offset: float) -> str:
-        """The rows as JSON; `offset` turns a start into epoch seconds."""
-        base, to_ms = offset * 1000, 1000.0
-        started = [int(start * to_ms + base) for start in self.starts]  # 180 ns a row, not 225
-        every_under_1_ms = max(self.seconds) * 1000 < 1  # then each one's int(...) is 0
-        took = None if every_under_1_ms else [int(seconds * 1000) for seconds in self.seconds]
-        return done_rows(self.job_type, self.ids, self.attempts, started, took)
+    def json(self) -> str:
+        return done_rows(self.job_type, self.ids, self.attempts, self.starts, self.seconds)
 
     def rows(self, start: int, stop: int) -> "DoneRows":
         return DoneRows(
@@ -104,20 +100,21 @@ class Batch:
         return room if self.statuses else max(room, 1)
 
 
-def batches(ended: Ended, pending: Pending, partitions: int) -> Iterator[tuple[int, Batch]]:
-    """The window's batches with their partitions; `pending` loses the entries a row replaces.
+def batches(ended: list[Ended], pending: Pending, partitions: int) -> Iterator[tuple[int, Batch]]:
+    """The window's batches with their partitions.
 
-    `ended` holds the plain `done`s, in the order they ended (see `Ended`).
+    `ended[p]` holds partition p's plain `done`s, in the order they ended (see `Ended`).
     """
-    groups = _grouped(ended, partitions)
-    if pending:
-        groups = _latest_wins(ended, groups, pending)
-    entries: dict[int, list[str]] = {}
-    for job_id, (_place, entry) in pending.items():
-        entries.setdefault(partition_of(job_id, partitions), []).append(entry)
-    for partition in sorted(entries.keys() | {partition for partition, _rows in groups}):
-        rows = [group for part, group in groups if part == partition]
-        for batch in _cut(entries.get(partition, []), rows):
+    waiting: list[Pending] = [{} for _ in range(partitions)]
+    for job_id, placed in pending.items():
+        waiting[partition_of(job_id, partitions)][job_id] = placed
+    for partition, (flat, own) in enumerate(zip(ended, waiting, strict=True)):
+        if not flat and not own:
+            continue
+        groups = _grouped(flat)
+        if own:
+            groups = _latest_wins(flat, groups, own)
+        for batch in _cut([entry for _place, entry in own.values()], groups):
             yield partition, batch
 
 
@@ -127,42 +124,36 @@ def done_id(record: Record) -> bytes:
     return raw if name == JOB_ID else _raw_id(record)
 
 
-def _grouped(ended: Ended, partitions: int) -> list[tuple[int, DoneRows]]:
-    """The plain `done`s by job type and partition: the one loop per job of a window's send."""
-    by_type: dict[str, list[DoneRows]] = {}
-    crc32 = zlib.crc32
-    last_type, groups = None, []
-    strides = [iter(ended)] * STRIDE  # one iterator five times: a job's five values a step
+def _grouped(flat: Ended) -> list[DoneRows]:
+    """One partition's plain `done`s as columns, by job type."""
+    types = flat[0::STRIDE]
+    if not types:
+        return []
+    if types.count(types[0]) == len(types):  # one type: usually
+        return [DoneRows(types[0], *(flat[n::STRIDE] for n in range(1, STRIDE)))]
+    by_type: dict[str, DoneRows] = {}
+    strides = [iter(flat)] * STRIDE  # one iterator five times: a job's five values a step
     for job_type, raw, attempt, start, seconds in zip(*strides, strict=True):
-        if job_type is not last_type:  # the same type as the last job: usually
-            groups = by_type.get(job_type) or _new_type(by_type, job_type, partitions)
-            last_type = job_type
-        _type, ids, attempts, starts, seconds_ = groups[crc32(raw) % partitions]
-        ids.append(raw)
-        attempts.append(attempt)
-        starts.append(start)
-        seconds_.append(seconds)
-    return [
-        (part, group) for each in by_type.values() for part, group in enumerate(each) if group.ids
-    ]
+        rows = by_type.get(job_type) or by_type.setdefault(job_type, DoneRows.of(job_type))
+        rows.ids.append(raw)
+        rows.attempts.append(attempt)
+        rows.starts.append(start)
+        rows.seconds.append(seconds)
+    return list(by_type.values())
 
 
-def _new_type(by_type: dict[str, list[DoneRows]], job_type: str, partitions: int) -> list[DoneRows]:
-    groups = by_type[job_type] = [DoneRows.of(job_type) for _ in range(partitions)]
-    return groups
+def _latest_wins(flat: Ended, groups: list[DoneRows], pending: Pending) -> list[DoneRows]:
+    """Of a job with both a row and an entry this window, keep only the later of the two.
 
-
-def _latest_wins(
-    ended: Ended, groups: list[tuple[int, DoneRows]], pending: Pending
-) -> list[tuple[int, DoneRows]]:
-    """Of a job with both a row and an entry this window, keep only the later of the two."""
+    `flat` and `pending` are one partition's; `pending` loses the entries a row replaces.
+    """
     by_raw = {job_id.encode(): job_id for job_id in pending}
     both: set[bytes] = set()
-    for _part, group in groups:
+    for group in groups:
         both |= by_raw.keys() & group.ids
     if not both:
         return groups
-    last = {raw: n for n, raw in enumerate(ended[1::STRIDE])}
+    last = {raw: n for n, raw in enumerate(flat[1::STRIDE])}
     dropped = set()
     for raw in both:
         place, _entry = pending[by_raw[raw]]
@@ -170,8 +161,8 @@ def _latest_wins(
             dropped.add(raw)  # the entry came after the row
         else:
             del pending[by_raw[raw]]
-    kept = [(part, group.without(dropped)) for part, group in groups]
-    return [(part, group) for part, group in kept if group.ids]
+    kept = [group.without(dropped) for group in groups]
+    return [group for group in kept if group.ids]
 
 
 def _cut(entries: list[str], groups: list[DoneRows]) -> Iterator[Batch]:

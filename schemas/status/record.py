@@ -5,13 +5,17 @@ Confluent-framed Avro, base64), kept in one of two kinds of record:
 
 - one status, keyed by the job id: what a publisher (`queued`) and other single writers send;
 - a batch, keyed `BATCH_PREFIX` + its writer + a sequence number: a worker's statuses of one
-  window and one partition, `{"v":1,"worker":..,"statuses":[..],"done":[..]}`: "statuses" holds
-  status objects, "done" the plain `done`s (no result, no error) of each job type as columns,
-  `{"job_type":..,"job_ids":[..],"attempts":[..],"started_ms":[..],"took_ms":[..]}` (a row
-  finished at `started_ms + took_ms`; "took_ms" left out when all are 0, "attempts" when all
-  are 1). A record per job cost a worker about as much as the job itself (a produce call, a
-  delivery report, the broker's work per record); a batch costs a join. Its keys never repeat,
-  so compaction keeps every batch until the retention deletes it.
+  window and one partition, `{"v":1,"worker":..,"statuses":[..],"clock_ms":..,"done":[..]}`:
+  "statuses" holds status objects, "done" the plain `done`s (no result, no error) of each job
+  type as columns, `{"job_type":..,"job_ids":[..],"attempts":[..],"started":"..","took":".."}`.
+  "started" and "took" are little-endian doubles, base64 (`pack_doubles`): each row's start on
+  the worker's clock and its handler's seconds; the row started at `clock_ms + 1000 * start`
+  and finished `took` later. "took" is left out when all are under a millisecond, "attempts"
+  when all are 1. (Batches written before the packed columns carry "started_ms" and
+  "took_ms" as lists of milliseconds instead; both are read.) A record per job cost a worker
+  about as much as the job itself (a produce call, a delivery report, the broker's work per
+  record); a batch costs a join. Its keys never repeat, so compaction keeps every batch until
+  the retention deletes it.
 
 Every id goes to one partition, `partition_of`, computed here so that a writer and a lookup
 agree without asking librdkafka which partitioner it used; a batch holds the ids of one
@@ -22,8 +26,10 @@ of reading the whole topic.
 
 import base64
 import json
+import sys
 import uuid
 import zlib
+from array import array
 from dataclasses import dataclass, fields
 from json.encoder import encode_basestring_ascii as quoted
 from typing import Any, Literal, get_args
@@ -160,19 +166,26 @@ def _from_batch(value: bytes, job_id: str) -> JobStatus | None:
         if entries:
             return _status({**entries[-1], "worker": worker})
         found = [rows for rows in batch.get("done", ()) if job_id in rows["job_ids"]]
-        return _done_row(found[-1], job_id, worker) if found else None
+        return _done_row(found[-1], job_id, worker, batch.get("clock_ms")) if found else None
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         return None
 
 
-def _done_row(rows: dict[str, Any], job_id: str, worker: str | None) -> JobStatus:
+def _done_row(
+    rows: dict[str, Any], job_id: str, worker: str | None, clock_ms: float | None
+) -> JobStatus:
     """The `done` of `job_id` in one job type's rows, the last of its rows when it has two."""
     ids: list[str] = rows["job_ids"]
     row = len(ids) - 1 - ids[::-1].index(job_id)
     attempts = rows.get("attempts")
-    started = int(rows["started_ms"][row])
-    took = rows.get("took_ms")
-    finished = started + (int(took[row]) if took else 0)
+    if "started" in rows:
+        started = int(unpack_doubles(rows["started"])[row] * 1000.0 + float(clock_ms or 0))
+        took = rows.get("took")
+        finished = started + (int(unpack_doubles(took)[row] * 1000) if took else 0)
+    else:  # written before the packed columns
+        started = int(rows["started_ms"][row])
+        took_ms = rows.get("took_ms")
+        finished = started + (int(took_ms[row]) if took_ms else 0)
     return JobStatus(
         job_id,
         "done",
@@ -194,6 +207,22 @@ def latest(current: JobStatus | None, found: JobStatus) -> JobStatus:
     if current is None or found.state != "queued" or current.state == "queued":
         return found
     return current
+
+
+def pack_doubles(values: list[float]) -> str:
+    """`values` as little-endian IEEE doubles, base64: one C call for a whole column."""
+    packed = array("d", values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return base64.b64encode(packed).decode("ascii")
+
+
+def unpack_doubles(text: str) -> "array[float]":
+    """The doubles `pack_doubles` wrote."""
+    packed = array("d", base64.b64decode(text, validate=True))
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed
 
 
 def partition_of(job_id: str, partitions: int) -> int:

@@ -17,6 +17,7 @@ from keel.schemas.status.record import (
     encode,
     find,
     latest,
+    pack_doubles,
     partition_of,
     seek_time_ms,
     unknown,
@@ -95,6 +96,7 @@ def test_a_job_is_found_in_its_own_record_or_in_a_batch_that_holds_it() -> None:
     )
 
 
+# As a worker wrote its rows before it packed their times: a reader still finds them.
 COLUMNS = (
     b'{"v":1,"worker":"w:2","statuses":['
     b'{"job_id":"r","state":"retrying","job_type":"t","attempt":1,"at_ms":4}],"done":['
@@ -115,6 +117,19 @@ def test_a_plain_done_is_read_from_its_job_types_rows_with_its_end_from_the_time
     assert find(key, COLUMNS, "r") == JobStatus(
         "r", "retrying", "t", attempt=1, at_ms=4, worker="w:2"
     )
+
+
+def test_packed_times_are_read_with_the_batchs_clock() -> None:
+    packed = (
+        '{"v":1,"worker":"w:3","clock_ms":1000.0,"statuses":[],"done":['
+        f'{{"job_type":"t","job_ids":["c","d"],"took":"{pack_doubles([0.25, 0.0])}",'
+        f'"started":"{pack_doubles([0.5, 2.0])}"}}]}}'
+    ).encode()
+    assert find(BATCH_PREFIX + b"w:3:1", packed, "c") == JobStatus(
+        "c", "done", "t", attempt=1, at_ms=1_750, worker="w:3", started_ms=1_500, finished_ms=1_750
+    )
+    broken = packed.replace(b'"started":"', b'"started":"!')
+    assert find(BATCH_PREFIX + b"w:3:1", broken, "c") is None
 
 
 def test_a_job_with_two_rows_in_a_batch_reads_as_the_later_row() -> None:

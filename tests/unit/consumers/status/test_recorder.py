@@ -475,7 +475,7 @@ def test_dones_that_took_under_a_millisecond_leave_their_times_taken_out() -> No
     (done,) = sent(status, producer)
     assert done.finished_ms == done.started_ms
     (rows,) = json.loads(producer.sent[0][1])["done"]
-    assert set(rows) == {"job_type", "job_ids", "started_ms"}
+    assert set(rows) == {"job_type", "job_ids", "started"}
 
 
 def test_a_done_of_a_job_that_outlived_its_window_is_sent_at_the_next_windows_end() -> None:

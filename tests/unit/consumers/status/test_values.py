@@ -5,7 +5,13 @@ import json
 import pytest
 
 from keel.consumers.status.values import Transition, batch_value, done_rows, status_entry
-from keel.schemas.status.record import BATCH_PREFIX, JobStatus, find
+from keel.schemas.status.record import (
+    BATCH_PREFIX,
+    JobStatus,
+    find,
+    pack_doubles,
+    unpack_doubles,
+)
 
 KEY = BATCH_PREFIX + b"host:7:1"
 
@@ -67,34 +73,38 @@ def test_a_parked_transition_names_the_job_it_waits_behind() -> None:
 
 
 def test_plain_dones_read_back_from_their_rows_beside_the_entries() -> None:
-    rows = done_rows("svc.T", [b"job-1", b"job-2"], [1, 2], [10, 20], [0, 7])
-    value = batch_value("w", [status_entry(Transition("job-3", "running", "svc.T", 1, 5))], [rows])
+    rows = done_rows("svc.T", [b"job-1", b"job-2"], [1, 2], [0.5, 1.25], [0.0, 0.0078125])
+    running = status_entry(Transition("job-3", "running", "svc.T", 1, 5))
+    value = batch_value("w", [running], [rows], clock_ms=1_000.0)
     found = [find(KEY, value, job_id) for job_id in ("job-1", "job-2", "job-3")]
     assert [(s.state, s.attempt, s.started_ms, s.finished_ms) for s in found if s] == [
-        ("done", 1, 10, 10),
-        ("done", 2, 20, 27),
+        ("done", 1, 1_500, 1_500),
+        ("done", 2, 2_250, 2_257),
         ("running", 1, None, None),
     ]
 
 
 def test_rows_of_first_attempts_and_no_time_taken_leave_those_out() -> None:
-    value = json.loads(batch_value("w", [], [done_rows("svc.T", [b"j"], [1], [10], [0])]))
-    assert value["done"] == [
-        {"job_type": "svc.T", "job_ids": ["j"], "started_ms": [10], "took_ms": [0]}
-    ]
+    slow = json.loads(batch_value("w", [], [done_rows("svc.T", [b"j"], [1], [0.01], [0.002])]))
+    assert set(slow["done"][0]) == {"job_type", "job_ids", "took", "started"}
     assert "done" not in json.loads(batch_value("w", []))  # no rows, no field
-    quick = json.loads(batch_value("w", [], [done_rows("svc.T", [b"j"], [1], [10], None)]))
-    assert quick["done"][0] == {"job_type": "svc.T", "job_ids": ["j"], "started_ms": [10]}
+    quick = json.loads(batch_value("w", [], [done_rows("svc.T", [b"j"], [1], [0.01], [0.0009])]))
+    assert set(quick["done"][0]) == {"job_type", "job_ids", "started"}
     found = find(KEY, json.dumps(quick).encode(), "j")
     assert found is not None
     assert (found.started_ms, found.finished_ms) == (10, 10)
+
+
+def test_the_packed_times_are_doubles_a_reader_unpacks_exactly() -> None:
+    starts = [0.0, 1e-9, 123_456.789_012_345, -2.5]
+    assert list(unpack_doubles(pack_doubles(starts))) == starts
 
 
 @pytest.mark.parametrize(
     "awkward", ['id-"1"', "back\\slash", "new\nline", "del\x7f", "unicodé ☃", "\x00"]
 )
 def test_an_id_that_needs_escaping_in_its_rows_is_found_as_itself(awkward: str) -> None:
-    rows = done_rows("svc.T", [b"plain", awkward.encode()], [1, 1], [10, 20], [0, 0])
+    rows = done_rows("svc.T", [b"plain", awkward.encode()], [1, 1], [0.01, 0.02], [0.0, 0.0])
     value = batch_value("w", [], [rows])
     assert json.loads(value)["done"][0]["job_ids"] == ["plain", awkward]
     found = find(KEY, value, awkward)
