@@ -11,11 +11,10 @@ runs it later writes `running` and on, over it).
 Off the hot path: nothing is done as an attempt starts. At its end, a plain `done` (no result,
 no error) is five values appended to its status partition's list, its number and start read off
 the engine's record of the attempt; any other transition replaces the job's pending status in a
-dict. Every
-`KEEL_STATUS_LINGER_MS` the window goes to a producer of the recorder's own, batched
+dict. Every `KEEL_STATUS_LINGER_MS` the window goes to a producer of the recorder's own, batched
 (`status.window`): one record per status partition holds that window's statuses of the
-partition's jobs (a job that ran and finished within the window is only its `done`, a row of a
-few numbers). At the same tick the recorder asks the engine which attempts are under way and
+partition's jobs (a job that ran and finished within the window is only its `done`, a row of an
+id and its times). At the same tick the recorder asks the engine which attempts are under way and
 writes `running` for those that started in the window before: a job gets `running` once it has
 run for a window, and a quick job goes from `queued` to `done`. Nothing waits for the batches,
 and an untracked job costs a set lookup. A status that cannot be queued (librdkafka's queue
