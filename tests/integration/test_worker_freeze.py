@@ -98,18 +98,27 @@ def assignments(worker: WorkerProcess) -> int:
 def freeze_mid_runs(worker: WorkerProcess, events: Path) -> tuple[int, set[str]]:
     """SIGSTOP `worker` in the middle of runs: when, and the keys it was running.
 
-    Stopped again until it is caught so: on a loaded host it may be between runs.
+    Stopped again until it is caught so: on a loaded host it may be between runs. The time is
+    read once the process is seen stopped, not as the signal is sent: the worker may start a
+    run in between, and that run is one of those in flight at the freeze.
     """
     pid = worker.process.pid
     for _ in range(100):
-        stopped_ns = time.monotonic_ns()
         worker.process.send_signal(signal.SIGSTOP)
+        wait_until(lambda: _stopped(pid), 10, "the worker to stop")
+        stopped_ns = time.monotonic_ns()
         keys = {r.key for r in read_runs(events) if r.pid == pid and r.end_ns is None}
         if keys:
             return stopped_ns, keys
         worker.process.send_signal(signal.SIGCONT)
         time.sleep(0.05)
     raise AssertionError("the worker was never caught in the middle of a run")
+
+
+def _stopped(pid: int) -> bool:
+    """Whether the process is stopped by a signal (state T in /proc)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2] in "Tt"
 
 
 def test_a_frozen_worker_starts_nothing_of_keys_it_lost_and_its_late_writes_are_refused(
