@@ -37,7 +37,7 @@ _PARTITIONS = 6  # the status topic's default
 
 
 @dataclass(slots=True)
-class Ended:
+class Finished:
     """An attempt at its end, as the engine hands it to the observers (`observer.Attempt`)."""
 
     message: Record
@@ -62,11 +62,11 @@ class KeptProducer:
         return 0
 
 
-def attempts(count: int) -> list[Ended]:
+def attempts(count: int) -> list[Finished]:
     """`count` ended attempts of one job type, each with its own job id, a partition of 12."""
     started = time.perf_counter()
     return [
-        Ended(
+        Finished(
             _consumed(
                 topic="bench",
                 partition=n % 12,
@@ -99,7 +99,7 @@ def recorder(producer: KeptProducer) -> StatusRecorder:
     )
 
 
-def ends(hook: EndHook, ended: Sequence[Ended], window: int, send: Callable[[], None]) -> float:
+def ends(hook: EndHook, ended: Sequence[Finished], window: int, send: Callable[[], None]) -> float:
     """Thread CPU seconds per job of `hook` for every attempt, with `send` after each window."""
     began = time.thread_time()
     for start in range(0, len(ended), window):
