@@ -26,6 +26,7 @@ from fastavro.read import SchemaResolutionError
 
 from keel.schemas import schema_registry
 from keel.schemas.body import BodyWriter, body_writer
+from keel.schemas.body_reader import BodyReader, body_reader
 from keel.schemas.catalog import JobCatalog, full_name, parse_record_schema
 from keel.schemas.errors import (
     EncodeError,
@@ -84,6 +85,8 @@ class _Reader:
     writer: dict[str, Any]
     # None when writer and reader schemas are the same, so fastavro skips schema resolution.
     reader: dict[str, Any] | None
+    # fastavro's record reader with the per-call work done once; None: `schemaless_reader`.
+    body: BodyReader | None
 
 
 class JobCodec:
@@ -174,10 +177,13 @@ class JobCodec:
         if _parses_uuid_text(job_type.model):
             writer_schema = _text_uuids(writer_schema)
             reader_schema = _text_uuids(reader_schema)
+        writer_parsed = parse_record_schema(writer_schema)
+        reader_parsed = None if same else parse_record_schema(reader_schema)
         reader = _Reader(
             job_type.model.__pydantic_validator__.validate_python,
-            parse_record_schema(writer_schema),
-            None if same else parse_record_schema(reader_schema),
+            writer_parsed,
+            reader_parsed,
+            body_reader(writer_parsed, reader_parsed),
         )
         self._readers[schema_id] = reader
         return reader
@@ -227,8 +233,12 @@ def _nests_record(schema: object) -> bool:
 def _read(reader: _Reader, value: bytes) -> dict[str, Any]:
     body = BytesIO(value)
     body.seek(_PREFIX.size)
+    record: object
     try:
-        record = schemaless_reader(body, reader.writer, reader.reader)
+        if reader.body is None:
+            record = schemaless_reader(body, reader.writer, reader.reader)
+        else:
+            record = reader.body.read(body)
     except SchemaResolutionError as error:
         raise IncompatibleSchemaError(str(error)) from error
     except _UNREADABLE as error:
