@@ -8,8 +8,9 @@ publish target.
 
 Decoding fetches the writer schema by id once, then reads every later record with that
 schema resolved to the local model's schema, so a job written by older or newer code still
-decodes as long as the two are compatible. UUIDs are read as their text and left for the model
-to parse (see `_text_uuids`).
+decodes as long as the two are compatible. fastavro's record reader is set up once per schema
+id (`keel.schemas.body_reader`), and UUIDs are read as their text and left for the model to
+parse (see `_text_uuids`).
 """
 
 import json
