@@ -6,7 +6,8 @@ it, and its done callback. Most attempts of a busy worker either return without 
 suspending, or suspend on I/O for a while. So attempts are *carried*: a carrier is a real
 `asyncio.Task` that takes the queued attempts in turn and runs each one's first step itself,
 each in the attempt's own `contextvars.Context`. An attempt that returns or raises there has
-cost no task at all.
+cost no task at all. A carrier takes attempts for at most `TURN_AFTER` before it lets the loop
+turn, as a loop pass of ordinary tasks would.
 
 An attempt that suspends keeps the carrier: from then on that task is the attempt's task, and
 it carries nothing else. The attempts queued behind it are then each started in a task of their
@@ -28,9 +29,17 @@ import asyncio
 import contextvars
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator
+from time import perf_counter
 from typing import Any
 
 from keel.consumers.signals import JobTimeout
+
+# A carrier that has run attempts for this long lets the loop turn before it takes more: an
+# attempt's end starts its key's next job, so with a backlog of handlers that compute without
+# awaiting, the queue never empties, and the loop would run nothing else (no poll hand-over, no
+# commit, no health answer, no timer) until it did. A worker's loop measured 2 s at a time in
+# one carrier with 1 ms handlers, long enough to suspect itself frozen (see `ownership`).
+TURN_AFTER = 0.02
 
 Report = Callable[[BaseException | None], None]
 _Attempt = tuple[Coroutine[Any, Any, None], contextvars.Context, Report, float | None]
@@ -71,6 +80,7 @@ class Carriers:
     async def _carry(self) -> None:
         queue = self._queue
         suspended: tuple[_Attempt, object] | None = None
+        turn = perf_counter() + TURN_AFTER
         try:
             while queue:
                 attempt = queue.popleft()
@@ -78,6 +88,8 @@ class Carriers:
                 if waiting_on is not _DONE:
                     suspended = (attempt, waiting_on)
                     break
+                if perf_counter() > turn:
+                    break  # the loop turns; a new carrier goes on with the queue after it
         finally:
             self._taking = False
             if suspended is not None:
@@ -86,7 +98,7 @@ class Carriers:
                 while queue:
                     attempt = queue.popleft()
                     self._loop.create_task(_alone(attempt, self.tasks), name="keel-attempt")
-            elif queue:  # something failed in a report: a new carrier takes the queue
+            elif queue:  # past its turn, or a report failed: a new carrier takes the queue
                 self._taking = True
                 self._loop.create_task(self._carry(), name="keel-carrier")
         if suspended is not None:

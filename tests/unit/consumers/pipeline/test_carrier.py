@@ -2,6 +2,7 @@
 
 import asyncio
 import contextvars
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -247,3 +248,38 @@ async def test_attempts_queued_behind_one_that_suspended_all_start_in_the_next_p
     # The first one suspends in the carrier; the other 99 start together one pass later,
     # not one per pass behind each other.
     assert max(started_in) - min(started_in) <= 1
+
+
+def _burn(seconds: float) -> None:
+    """CPU work without an await, as a handler that computes would do."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+async def test_a_carrier_lets_the_loop_turn_while_long_attempts_keep_coming() -> None:
+    # Given attempts that take 1 ms of CPU each and never suspend, where each one's end starts
+    # the next, as the engine's settle starts a key's next job
+    loop = asyncio.get_running_loop()
+    carriers = Carriers(loop)
+    total, ended = 300, [0]
+
+    async def computes() -> None:
+        _burn(0.001)
+
+    def report(error: BaseException | None) -> None:
+        assert error is None
+        ended[0] += 1
+        if ended[0] < total:
+            carriers.start(computes(), contextvars.copy_context(), report, None)
+
+    carriers.start(computes(), contextvars.copy_context(), report, None)
+    # and something else that is due on the loop meanwhile (a poll's hand-over, a commit)
+    seen_when_it_ran: list[int] = []
+    loop.call_soon(lambda: seen_when_it_ran.append(ended[0]))
+
+    await _until(lambda: ended[0] == total)
+
+    # Then it ran between them, not after all of them
+    assert seen_when_it_ran
+    assert seen_when_it_ran[0] < total
