@@ -37,7 +37,7 @@ from keel.consumers.signals import JobTimeout
 # A carrier that has run attempts for this long lets the loop turn before it takes more: an
 # attempt's end starts its key's next job, so with a backlog of handlers that compute without
 # awaiting, the queue never empties, and the loop would run nothing else (no poll hand-over, no
-# commit, no health answer, no timer) until it did. A worker's loop measured 2 s at a time in
+# commit, no health answer, no timer) until it did. A worker's loop went over 2 s at a time in
 # one carrier with 1 ms handlers, long enough to suspect itself frozen (see `ownership`).
 TURN_AFTER = 0.02
 
