@@ -17,12 +17,14 @@ replay lost 8% to that). Either way an attempt runs in one task from its first l
 and `asyncio.current_task()`, `asyncio.timeout()`, task groups and cancellation behave as they
 do in a task started the ordinary way: a timeout entered before the first `await` is bound to
 the task that goes on running the attempt. What attempts that never suspended share is only
-that task's identity, one after another.
+that task's identity, one after another. An attempt started in a task of its own runs in its
+context from the start (`create_task(context=...)`), so asyncio steps it there directly.
 
 Every attempt reports how it ended exactly once, through its `report` callback, on the loop:
 None for success, else the exception (a `CancelledError` if it was cancelled, or
-`JobTimeout` when its time limit cancelled it). While an attempt is suspended, its task is
-known by its `report` (`Carriers.tasks`), so that `cancel` can reach it.
+`JobTimeout` when its time limit cancelled it). While an attempt runs in a task, suspended
+or about to be, its task is known by its `report` (`Carriers.tasks`), so that `cancel` can
+reach it.
 """
 
 import asyncio
@@ -49,10 +51,13 @@ _Tasks = dict[Report, "asyncio.Task[None]"]
 class Carriers:
     """Starts async attempts in carrier tasks; at most one carrier takes new attempts at a time."""
 
-    __slots__ = ("_loop", "_queue", "_taking", "tasks")
+    __slots__ = ("_loop", "_outside", "_queue", "_taking", "tasks")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        # Where an attempt started alone reports: outside its own context, as a carried one
+        # does, so the key's next job does not start in a copy of the last one's context.
+        self._outside = contextvars.copy_context()
         self._queue: deque[_Attempt] = deque()
         self._taking = False  # a carrier is scheduled or running that will take the queue
         self.tasks: _Tasks = {}  # of the suspended attempts, by `report`, until they end
@@ -96,8 +101,12 @@ class Carriers:
                 # One attempt suspended, so the next ones probably will: they start in the next
                 # pass, each in a task of its own, rather than one carrier later per pass.
                 while queue:
-                    attempt = queue.popleft()
-                    self._loop.create_task(_alone(attempt, self.tasks), name="keel-attempt")
+                    coroutine, context, report, limit = queue.popleft()
+                    self._loop.create_task(
+                        _alone(coroutine, report, limit, self.tasks, self._outside),
+                        name="keel-attempt",
+                        context=context,
+                    )
             elif queue:  # past its turn, or a report failed: a new carrier takes the queue
                 self._taking = True
                 self._loop.create_task(self._carry(), name="keel-carrier")
@@ -120,11 +129,38 @@ def _first_step(attempt: _Attempt) -> object:
     return _DONE
 
 
-async def _alone(attempt: _Attempt, tasks: "_Tasks") -> None:
-    """An attempt in a task of its own, from its first step to its end."""
-    waiting_on = _first_step(attempt)
-    if waiting_on is not _DONE:
-        await _finish(attempt, waiting_on, tasks)
+async def _alone(
+    coroutine: Coroutine[Any, Any, None],
+    report: Report,
+    time_limit: float | None,
+    tasks: "_Tasks",
+    outside: contextvars.Context,
+) -> None:
+    """An attempt in a task of its own, from its first step to its end.
+
+    The task runs in the attempt's context (`create_task(context=...)`), so asyncio itself
+    steps the coroutine there: no `_Rest` in between, which cost a suspending attempt about
+    4 µs (a third of it) in two more frames and a `Context.run` per step.
+    """
+    task = asyncio.current_task()
+    assert task is not None  # noqa: S101 - only ever run as a task
+    limit = None if time_limit is None else _Limit(task, time_limit)
+    tasks[report] = task
+    try:
+        await coroutine
+    except asyncio.CancelledError as error:
+        expired = limit is not None and limit.expired
+        outside.run(report, JobTimeout("time limit exceeded") if expired else error)
+    except BaseException as error:
+        outside.run(report, error)
+        if isinstance(error, KeyboardInterrupt | SystemExit):
+            raise
+    else:
+        outside.run(report, None)
+    finally:
+        if limit is not None:
+            limit.cancel()
+        tasks.pop(report, None)
 
 
 async def _finish(attempt: _Attempt, waiting_on: object, tasks: "_Tasks") -> None:

@@ -114,6 +114,50 @@ async def test_a_time_limit_cancels_only_the_attempt_past_it() -> None:
     assert isinstance(outcomes["stuck"], JobTimeout)
 
 
+async def test_a_time_limit_cancels_an_attempt_started_in_a_task_of_its_own() -> None:
+    loop = asyncio.get_running_loop()
+    carriers, outcomes = Carriers(loop), Outcomes()
+
+    async def brief() -> None:
+        await asyncio.sleep(0.01)
+
+    async def stuck() -> None:
+        await asyncio.sleep(60)
+
+    # The first suspends in the carrier; the one queued behind it starts alone.
+    _start(carriers, outcomes, "brief", brief(), time_limit=5.0)
+    _start(carriers, outcomes, "stuck", stuck(), time_limit=0.05)
+    await _until(lambda: len(outcomes) == 2)
+    assert outcomes["brief"] is None
+    assert isinstance(outcomes["stuck"], JobTimeout)
+    assert not carriers.tasks
+
+
+async def test_an_attempt_started_alone_reports_outside_its_own_context() -> None:
+    loop = asyncio.get_running_loop()
+    carriers = Carriers(loop)
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    seen_in_report: dict[str, str] = {}
+
+    async def sets(name: str) -> None:
+        var.set("set by " + name)
+        await asyncio.sleep(0)
+
+    def report_of(name: str) -> Callable[[BaseException | None], None]:
+        def report(error: BaseException | None) -> None:
+            assert error is None
+            # What the engine's report starts next copies this context: it must not be the
+            # last attempt's.
+            seen_in_report[name] = var.get()
+
+        return report
+
+    for name in ("carried", "alone"):
+        carriers.start(sets(name), contextvars.copy_context(), report_of(name), None)
+    await _until(lambda: len(seen_in_report) == 2)
+    assert seen_in_report == {"carried": "unset", "alone": "unset"}
+
+
 async def test_errors_reach_the_attempt_at_its_await_and_its_report() -> None:
     loop = asyncio.get_running_loop()
     carriers, outcomes = Carriers(loop), Outcomes()
