@@ -52,7 +52,7 @@ def measure_buffered_memory(
     logs = out / "buffered"
     logs.mkdir(parents=True)
     config = RunConfig(scenario="buffered", sleep_ms=_HANDLER_SLEEP_MS)
-    env = _worker_env(config, cluster, topic, f"keel-load-buffered-{topic.name}", logs)
+    env = _worker_env(config, cluster, topic, topic.group("buffered"), logs)
     env["KEEL_WORKER_BUFFER_HIGH"] = str(target + target // 10)
     pool = WorkerPool(env, out)
     try:

@@ -172,10 +172,21 @@ def run(
             help="Replay rounds run keel with every job's status and without, alternated.",
         ),
     ] = False,
+    keep_topics: Annotated[
+        bool,
+        typer.Option(
+            "--keep-topics",
+            help="Leave the run's topics, quarantine topics and groups on the broker.",
+        ),
+    ] = False,
     out: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("load-results"),
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json.")] = False,
 ) -> None:
-    """Run a scenario; exits 1 when the oracle finds a lost, reordered or misplaced job."""
+    """Run a scenario; exits 1 when the oracle finds a lost, reordered or misplaced job.
+
+    The run deletes the topics and consumer groups it made when it ends (see keel.load.topics),
+    unless --keep-topics.
+    """
     if scenario not in SCENARIOS:
         raise typer.BadParameter(f"unknown scenario {scenario!r}; choose from {list(SCENARIOS)}")
     config = SCENARIOS[scenario].with_overrides(
@@ -184,7 +195,7 @@ def run(
         failure_rate=failure_rate, poison_rate=poison_rate, max_in_flight=max_in_flight,
         workers=workers, rounds=rounds, fault=fault, step_seconds=step_seconds,
         rates=_rates(rates), duration_s=_duration(duration), status=status or None,
-        status_cost=status_cost or None,
+        status_cost=status_cost or None, keep_topics=keep_topics or None,
     )  # fmt: skip
     cluster = ClusterSettings()
     # The producing process pauses like a worker does when it collects, and a pause there sends

@@ -43,6 +43,8 @@ class RunConfig:
     # The soak (`keel.load.soak`): how long the live round lasts, and how often it is sampled.
     duration_s: float = 0.0
     sample_every_s: float = 0.5
+    # Leave the run's topics and groups on the broker when it ends (`keel.load.topics`).
+    keep_topics: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **values: Any) -> "RunConfig":  # noqa: ANN401 - typer's values

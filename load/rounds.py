@@ -78,8 +78,18 @@ class NoProgress:
 
 @dataclass(frozen=True)
 class Topic:
+    """A run's topic; `run_id` is in its name and in the name of every group of the run."""
+
     name: str
     partitions: int
+    run_id: str
+
+    def group(self, kind: str) -> str:
+        """A fresh consumer group of this run, for one round."""
+        return f"keel-load-{kind}-{self.run_id}-{uuid.uuid4().hex[:6]}"
+
+    def owns_group(self, group: str) -> bool:
+        return group.startswith("keel-load-") and f"-{self.run_id}-" in group
 
 
 def live_round(
@@ -93,7 +103,7 @@ def live_round(
 ) -> LiveResult:
     logs = out / "live"
     logs.mkdir(parents=True)
-    group = _group("live")
+    group = topic.group("live")
     pool = WorkerPool(_worker_env(config, cluster, topic, group, logs), out)
     lag = LagProbe(cluster, group, topic.name, topic.partitions)
     drain_probe = LagProbe(cluster, group, topic.name, topic.partitions)
@@ -163,7 +173,7 @@ def keel_replay(
     before = mark_dead_letters(cluster, dead_letters)
     logs = out / f"replay-{uuid.uuid4().hex[:6]}"
     logs.mkdir(parents=True)
-    group = _group("replay")
+    group = topic.group("replay")
     pool = WorkerPool(_worker_env(config, cluster, topic, group, logs), out)
     lag = LagProbe(cluster, group, topic.name, topic.partitions)
     try:
@@ -192,7 +202,7 @@ def baseline_replay(
 
     spec = BaselineSpec(topic.name, schema, LoadJob, handle, expected=jobs)
     try:
-        run_baseline(cluster, _group("base"), spec)
+        run_baseline(cluster, topic.group("base"), spec)
     finally:
         handler.close()
     return _rate(list(read_completions(logs.glob("*.log"))))
@@ -252,10 +262,6 @@ def _status_env(config: RunConfig) -> dict[str, str]:
 
 def _profile(config: RunConfig, logs: Path) -> LoadProfile:
     return LoadProfile(sleep_ms=config.sleep_ms, cpu_ms=config.cpu_ms, log_dir=logs)
-
-
-def _group(kind: str) -> str:
-    return f"keel-load-{kind}-{uuid.uuid4().hex[:8]}"
 
 
 def _drain(done: Callable[[], bool], timeout_s: float, what: str) -> None:

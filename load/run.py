@@ -5,10 +5,10 @@ live round      workers run while the open-loop producer sends; faults; drain; o
 replay rounds   keel (fresh group) and the baseline loop, interleaved, on the same records;
                 with `status_cost`, keel with job status too, first in every other round
 summary         medians, ratio, latency, oracle, resources -> summary.json, report.md, PNGs
+delete topics   the run's topics and groups, unless --keep-topics (see `keel.load.topics`)
 """
 
 import platform
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from importlib import metadata
@@ -17,15 +17,11 @@ from pathlib import Path
 from confluent_kafka import libversion
 
 from keel._version import __version__
-from keel.load.catalog import load_catalog
 from keel.load.config import RunConfig
-from keel.load.jobs import LoadJob
 from keel.load.oracle import Verdict
 from keel.load.report import Rate, RunSummary
 from keel.load.rounds import NoProgress, Progress, Topic, baseline_replay, keel_replay, live_round
-from keel.producers.topics import ensure_topics, with_dead_letters
-from keel.schemas import clients
-from keel.schemas.codec import JobCodec
+from keel.load.topics import run_topic
 from keel.schemas.settings import ClusterSettings
 
 
@@ -38,8 +34,20 @@ def run_load(
     restart_broker: Callable[[], None] | None = None,
 ) -> RunSummary:
     progress = progress or NoProgress()
-    topic = create_topic(cluster, config)
-    live = live_round(config, cluster, topic, out, progress=progress, restart_broker=restart_broker)
+    with run_topic(cluster, config) as topic:
+        return _rounds(config, cluster, topic, out, progress=progress, restart=restart_broker)
+
+
+def _rounds(
+    config: RunConfig,
+    cluster: ClusterSettings,
+    topic: Topic,
+    out: Path,
+    *,
+    progress: Progress,
+    restart: Callable[[], None] | None,
+) -> RunSummary:
+    live = live_round(config, cluster, topic, out, progress=progress, restart_broker=restart)
     keel_rates: list[Rate] = []
     status_rates: list[Rate] = []  # with `status_cost`: keel's rounds with job status
     baseline_rates, verdicts = [], [live.verdict]
@@ -70,18 +78,6 @@ def run_load(
         startup=live.startup,
         faults=live.faults,
     )
-
-
-def create_topic(cluster: ClusterSettings, config: RunConfig) -> Topic:
-    """A fresh topic for one run, with its dead-letter topic."""
-    name = f"load.{config.scenario}.{uuid.uuid4().hex[:8]}"
-    admin = clients.admin(cluster)
-    ensure_topics(admin, with_dead_letters({name: config.partitions}))
-    # Registered up front, as CI registers a service's schemas: the workers then resolve the
-    # schema before their first poll (`keel.consumers.reader_warm_up`), as they would in one.
-    with clients.registry(cluster) as registry:
-        JobCodec(registry, load_catalog()).prepare(LoadJob, name)
-    return Topic(name, config.partitions)
 
 
 def _statuses(config: RunConfig, round_number: int) -> tuple[bool, ...]:

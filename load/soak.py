@@ -16,7 +16,7 @@ from pathlib import Path
 from keel.load.buffered_memory import BufferedMemory, measure_buffered_memory
 from keel.load.config import RunConfig
 from keel.load.rounds import LiveResult, Progress, live_round
-from keel.load.run import create_topic
+from keel.load.topics import run_topic
 from keel.schemas.settings import ClusterSettings
 
 CALIBRATION_JOBS = 30_000
@@ -54,14 +54,14 @@ def run_soak(
         found = {"calibrated_max_per_s": calibrated, "soak_rate": rate}
         (out / "calibration.json").write_text(json.dumps(found) + "\n")
     soak = config.with_overrides(rate=rate, jobs=max(1, round(rate * config.duration_s)))
-    topic = create_topic(cluster, soak)
     progress.phase(f"soak at {rate:,.0f}/s for {config.duration_s:g} s")
-    live = live_round(soak, cluster, topic, out / "soak", progress=progress)
+    with run_topic(cluster, soak) as topic:
+        live = live_round(soak, cluster, topic, out / "soak", progress=progress)
     held = None
     if buffered > 0:
         progress.phase(f"one worker holding {buffered:,} records")
-        backlog = create_topic(cluster, config.with_overrides(scenario="buffered"))
-        held = measure_buffered_memory(cluster, backlog, out, buffered)
+        with run_topic(cluster, config.with_overrides(scenario="buffered")) as backlog:
+            held = measure_buffered_memory(cluster, backlog, out, buffered)
     return SoakRun(soak, calibrated, live, held)
 
 
@@ -72,9 +72,9 @@ def calibrate(
     flat_out = config.with_overrides(
         scenario="calibration", rate=0.0, jobs=jobs, sample_every_s=0.5
     )
-    topic = create_topic(cluster, flat_out)
     progress.phase("calibration: flat out")
-    live = live_round(flat_out, cluster, topic, out / "calibration", progress=progress)
+    with run_topic(cluster, flat_out) as topic:
+        live = live_round(flat_out, cluster, topic, out / "calibration", progress=progress)
     if not live.verdict.ok or live.rate.per_s <= 0:
         raise RuntimeError(f"the calibration round failed: {live.verdict.examples}")
     return live.rate.per_s

@@ -15,7 +15,7 @@ from keel.load.config import RunConfig
 from keel.load.latency import LatencySummary
 from keel.load.oracle import Verdict
 from keel.load.rounds import Progress, live_round
-from keel.load.run import create_topic
+from keel.load.topics import run_topic
 from keel.schemas.settings import ClusterSettings
 
 PLOT = "latency-vs-rate.png"
@@ -51,9 +51,9 @@ def run_sweep(
     for rate in config.rates:
         jobs = max(1, round(rate * config.step_seconds))
         step = config.with_overrides(rate=rate, jobs=jobs, rounds=0)
-        topic = create_topic(cluster, step)
         progress.phase(f"latency at {rate:,.0f}/s")
-        live = live_round(step, cluster, topic, out / f"rate-{rate:g}", progress=progress)
+        with run_topic(cluster, step) as topic:
+            live = live_round(step, cluster, topic, out / f"rate-{rate:g}", progress=progress)
         steps.append(
             SweepStep(rate, live.rate.per_s, live.latency.summary(), live.verdict, live.startup)
         )

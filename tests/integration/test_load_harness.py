@@ -4,10 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from keel.load.config import RunConfig
 from keel.load.report import write_report
 from keel.load.run import run_load
+from keel.schemas.topics import dead_letter_topic
 from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.slow
@@ -24,9 +26,13 @@ def test_a_short_run_with_poison_passes_the_oracle_and_writes_a_report(
         poison_rate=0.01,
         rounds=1,
         max_in_flight=100,
+        keep_topics=True,
     )
 
     summary = run_load(config, cluster.settings(), tmp_path)
+    # Kept, as asked: the records and the dead letters can still be read.
+    topic = str(summary.config["topic"])
+    assert {topic, dead_letter_topic(topic)} <= _topics(cluster)
     write_report(summary, tmp_path / "report")
 
     verdict = summary.verdict
@@ -56,3 +62,18 @@ def test_keel_and_the_baseline_are_compared_on_the_same_records(
     assert summary.baseline.jobs == 2000
     assert summary.keel.jobs == 2000
     assert summary.to_json()["rates"]["ratio"] > 0
+    # Nothing of the run is left on the broker: its topics, its groups' quarantine topics
+    # (a live and a replay group of keel workers ran), and the groups' offsets.
+    run_id = str(summary.config["topic"]).rsplit(".", 1)[1]
+    assert [name for name in _topics(cluster) if run_id in name] == []
+    assert [group for group in _groups(cluster) if run_id in group] == []
+
+
+def _topics(cluster: Cluster) -> set[str]:
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap_servers})
+    return set(admin.list_topics(timeout=30).topics)
+
+
+def _groups(cluster: Cluster) -> list[str]:
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap_servers})
+    return [g.group_id for g in admin.list_consumer_groups().result(timeout=30).valid]

@@ -1,0 +1,95 @@
+"""The topics a load run makes on the broker, and taking them away when the run ends.
+
+Each run publishes to a topic of its own (`load.<scenario>.<run id>`) with its dead-letter
+topic, and each of its rounds runs a fresh consumer group, whose workers make the group's
+quarantine topic (`keel.quarantine.<group>`). Left behind, they add up: a local broker that had
+served a day of benchmarks held 1,300 topics and 6,900 partitions, almost all of them from
+finished runs, and every run's `list_topics` and the broker's own housekeeping went over all of
+them. So a run deletes what it made when it ends, whether it passed or not: its topics, and the
+quarantine topics and committed offsets of its groups, found by the run id that every group
+name carries. `keep` (`keel load run --keep-topics`) leaves them, to read the records or the
+dead letters afterwards.
+
+Deleting is best effort: a failure is logged, never raised, so it cannot hide the run's result.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
+from contextlib import contextmanager
+
+from confluent_kafka import KafkaException
+
+from keel.load.catalog import load_catalog
+from keel.load.config import RunConfig
+from keel.load.jobs import LoadJob
+from keel.load.rounds import Topic
+from keel.producers.topics import ensure_topics, with_dead_letters
+from keel.schemas import clients
+from keel.schemas.codec import JobCodec
+from keel.schemas.settings import ClusterSettings
+from keel.schemas.topics import dead_letter_topic, quarantine_topic
+
+_LOG = logging.getLogger(__name__)
+_TIMEOUT_S = 30.0
+
+
+def create_topic(cluster: ClusterSettings, config: RunConfig) -> Topic:
+    """A fresh topic for one run, with its dead-letter topic."""
+    run_id = uuid.uuid4().hex[:8]
+    name = f"load.{config.scenario}.{run_id}"
+    admin = clients.admin(cluster)
+    ensure_topics(admin, with_dead_letters({name: config.partitions}))
+    # Registered up front, as CI registers a service's schemas: the workers then resolve the
+    # schema before their first poll (`keel.consumers.reader_warm_up`), as they would in one.
+    with clients.registry(cluster) as registry:
+        JobCodec(registry, load_catalog()).prepare(LoadJob, name)
+    return Topic(name, config.partitions, run_id)
+
+
+@contextmanager
+def run_topic(cluster: ClusterSettings, config: RunConfig) -> Iterator[Topic]:
+    """`create_topic`, and on the way out `remove_run_topics` unless `config.keep_topics`."""
+    topic = create_topic(cluster, config)
+    try:
+        yield topic
+    finally:
+        if not config.keep_topics:
+            remove_run_topics(cluster, topic)
+
+
+def remove_run_topics(cluster: ClusterSettings, topic: Topic) -> list[str]:
+    """Delete the run's topics and its groups' quarantine topics and offsets; the topics gone."""
+    admin = clients.admin(cluster)
+    try:
+        existing = admin.list_topics(timeout=_TIMEOUT_S).topics
+        groups = [
+            listed.group_id
+            for listed in admin.list_consumer_groups().result(timeout=_TIMEOUT_S).valid
+            if topic.owns_group(listed.group_id)
+        ]
+    except KafkaException as error:
+        _LOG.warning("cannot list what run %s made, so it stays: %s", topic.run_id, error)
+        return []
+    made = [topic.name, dead_letter_topic(topic.name)]
+    # Also groups that are gone already: a worker makes its quarantine topic at start.
+    made += [name for name in existing if topic.owns_group(name.removeprefix(quarantine_topic("")))]
+    doomed = [name for name in dict.fromkeys(made) if name in existing]
+    deleted = _settle("topic", admin.delete_topics(doomed, operation_timeout=_TIMEOUT_S))
+    if groups:
+        _settle("group", admin.delete_consumer_groups(groups, request_timeout=_TIMEOUT_S))
+    return deleted
+
+
+def _settle(kind: str, futures: Mapping[str, "Future[None]"]) -> list[str]:
+    """The names whose deletion succeeded; each failure is logged."""
+    done = []
+    for name, future in futures.items():
+        try:
+            future.result(timeout=_TIMEOUT_S)
+        except Exception as error:  # best effort: logged, never raised
+            _LOG.warning("could not delete %s %s: %s", kind, name, error)
+        else:
+            done.append(name)
+    return done
