@@ -46,6 +46,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient, topic_record_s
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from keel.load.topics import delete_topics
 from keel.producers.publisher import Publisher
 from keel.producers.records import Record, RecordBuilder
 from keel.producers.settings import ProducerSettings, Route
@@ -107,10 +108,21 @@ def sample_values(count: int) -> list[dict[str, Any]]:
 def run_publish_bench(
     cluster: ClusterSettings, jobs: int, rounds: int, partitions: int
 ) -> PublishBenchResult:
-    """Measure every path on `jobs` jobs, `rounds` times each, interleaved."""
+    """Measure every path on `jobs` jobs, `rounds` times each, interleaved.
+
+    The bench's topic is deleted when it ends (`keel.load.topics`).
+    """
     topic = f"bench.publish.{uuid.uuid4().hex[:8]}"
-    admin = clients.admin(cluster)
-    ensure_topics(admin, {topic: partitions})
+    ensure_topics(clients.admin(cluster), {topic: partitions})
+    try:
+        return _measure(cluster, topic, jobs, rounds, partitions)
+    finally:
+        delete_topics(cluster, [topic])
+
+
+def _measure(
+    cluster: ClusterSettings, topic: str, jobs: int, rounds: int, partitions: int
+) -> PublishBenchResult:
     settings = ProducerSettings(routes={SendEmail.get_fullname(): Route(topic=topic)})
     values = sample_values(jobs)
     config = settings.to_confluent()

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from keel.load.bench import sample_values
+from keel.load.topics import delete_topics
 from keel.producers.aio import AsyncPublisher
 from keel.producers.settings import ProducerSettings, Route
 from keel.producers.topics import ensure_topics
@@ -58,11 +59,17 @@ def quantiles(samples: list[float]) -> dict[str, float]:
 def run_publish_latency(
     cluster: ClusterSettings, rate: float, seconds: float, partitions: int
 ) -> PublishLatencyResult:
-    """Publish at `rate` for `seconds` after a warm-up, awaiting each publish."""
+    """Publish at `rate` for `seconds` after a warm-up, awaiting each publish.
+
+    The bench's topic is deleted when it ends (`keel.load.topics`).
+    """
     topic = f"bench.latency.{uuid.uuid4().hex[:8]}"
     ensure_topics(clients.admin(cluster), {topic: partitions})
     settings = ProducerSettings(routes={SendEmail.get_fullname(): Route(topic=topic)})
-    return asyncio.run(_measure(cluster, settings, rate, seconds))
+    try:
+        return asyncio.run(_measure(cluster, settings, rate, seconds))
+    finally:
+        delete_topics(cluster, [topic])
 
 
 async def _measure(

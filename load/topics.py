@@ -10,7 +10,9 @@ quarantine topics and committed offsets of its groups, found by the run id that 
 name carries. `keep` (`keel load run --keep-topics`) leaves them, to read the records or the
 dead letters afterwards.
 
-Deleting is best effort: a failure is logged, never raised, so it cannot hide the run's result.
+`keel bench publish` and `keel bench publish-latency` delete their one topic the same way
+(`delete_topics`). Deleting is best effort: a failure is logged, never raised, so it cannot
+hide the result.
 """
 
 import logging
@@ -75,11 +77,18 @@ def remove_run_topics(cluster: ClusterSettings, topic: Topic) -> list[str]:
     made = [topic.name, dead_letter_topic(topic.name)]
     # Also groups that are gone already: a worker makes its quarantine topic at start.
     made += [name for name in existing if topic.owns_group(name.removeprefix(quarantine_topic("")))]
-    doomed = [name for name in dict.fromkeys(made) if name in existing]
-    deleted = _settle("topic", admin.delete_topics(doomed, operation_timeout=_TIMEOUT_S))
+    deleted = delete_topics(cluster, [name for name in dict.fromkeys(made) if name in existing])
     if groups:
         _settle("group", admin.delete_consumer_groups(groups, request_timeout=_TIMEOUT_S))
     return deleted
+
+
+def delete_topics(cluster: ClusterSettings, names: list[str]) -> list[str]:
+    """Delete `names` (best effort, as above); the ones deleted."""
+    if not names:
+        return []
+    admin = clients.admin(cluster)
+    return _settle("topic", admin.delete_topics(names, operation_timeout=_TIMEOUT_S))
 
 
 def _settle(kind: str, futures: Mapping[str, "Future[None]"]) -> list[str]:

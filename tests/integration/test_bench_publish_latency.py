@@ -1,8 +1,9 @@
-"""`keel bench publish-latency` against the real cluster: every publish awaited, quantiles out."""
+"""`keel bench publish` and `publish-latency` against the real cluster; neither leaves a topic."""
 
 import json
 
 import pytest
+from confluent_kafka.admin import AdminClient
 from typer.testing import CliRunner
 
 from keel.cli import build
@@ -16,6 +17,7 @@ def test_publish_latency_reports_ordered_quantiles_of_every_awaited_publish(
 ) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
     monkeypatch.setenv("SCHEMA_REGISTRY_URL", cluster.registry_url)
+    before = _bench_topics(cluster)
 
     result = runner.invoke(
         build("bench"),
@@ -32,3 +34,28 @@ def test_publish_latency_reports_ordered_quantiles_of_every_awaited_publish(
         assert values[0] > 0
     # From the due time is never shorter than from the call: the call comes at or after it
     assert figures["due_ms"]["max"] >= figures["call_ms"]["max"]
+    assert _bench_topics(cluster) <= before
+
+
+def test_publish_bench_compares_the_paths_and_takes_its_topic_away(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
+    monkeypatch.setenv("SCHEMA_REGISTRY_URL", cluster.registry_url)
+    before = _bench_topics(cluster)
+
+    result = runner.invoke(
+        build("bench"),
+        ["bench", "publish", "--jobs", "2000", "--rounds", "1", "--partitions", "2", "--json"],
+    )
+
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["typed_per_s"] > 0
+    assert figures["ratio_vs_stock"] > 0
+    assert _bench_topics(cluster) <= before
+
+
+def _bench_topics(cluster: Cluster) -> set[str]:
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap_servers})
+    return {name for name in admin.list_topics(timeout=30).topics if name.startswith("bench.")}
