@@ -27,6 +27,7 @@ from keel.consumers.runner import Worker
 from keel.consumers.settings import WorkerSettings
 from keel.load.bench import sample_values
 from keel.load.publish_latency import quantiles
+from keel.load.topics import delete_topics
 from keel.producers.aio import AsyncPublisher
 from keel.producers.settings import ProducerSettings, Route
 from keel.producers.topics import ensure_topics
@@ -35,6 +36,7 @@ from keel.schemas.codec import JobCodec
 from keel.schemas.demo import SendEmail, demo_catalog
 from keel.schemas.lanes import lane_topic
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.topics import dead_letter_topic, quarantine_topic
 
 _PROBE = "probe"  # the params key that marks a probe and carries its number
 _WARM_UP = 5  # probes before the idle round, not measured
@@ -94,7 +96,11 @@ def run_priority_latency(cluster: ClusterSettings, bench: PriorityBench) -> Prio
     ensure_topics(clients.admin(cluster), {low: bench.partitions, high: bench.partitions})
     route = Route(topic=base, priority="low", lanes=("high",), priority_per_publish=True)
     routes = ProducerSettings(routes={SendEmail.get_fullname(): route})
-    return asyncio.run(_measure(cluster, routes, bench, [high, low], base))
+    try:
+        return asyncio.run(_measure(cluster, routes, bench, [high, low], base))
+    finally:
+        lanes = [high, low]
+        delete_topics(cluster, [*lanes, *map(dead_letter_topic, lanes), quarantine_topic(base)])
 
 
 async def _measure(

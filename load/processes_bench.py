@@ -38,12 +38,14 @@ from keel.deploy.local.ports import pick_free_ports
 from keel.load.catalog import load_catalog
 from keel.load.completions import read_completions
 from keel.load.jobs import LoadJob
+from keel.load.topics import delete_topics
 from keel.load.worker_bench import cluster
 from keel.producers.publisher import Publisher
 from keel.producers.settings import ProducerSettings, Route
 from keel.producers.topics import ensure_topics
 from keel.schemas import clients
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.topics import dead_letter_topic, quarantine_topic
 
 APP_TARGET = "keel.load.worker:app"
 CPU_MS = 1.0
@@ -87,9 +89,15 @@ def run_round(
     finally:
         pod.send_signal(signal.SIGTERM)
         pod.wait(STOP_TIMEOUT_S)
+        made = [topic, dead_letter_topic(topic), quarantine_topic(_group(topic))]
+        delete_topics(settings, made)
     runs = [logged.run for logged in read_completions(logs.glob("completions-*.log"))]
     seconds = (max(r.end_ns for r in runs) - min(r.start_ns for r in runs)) / 1e9
     return Round(processes, jobs / seconds, seconds, worker_cpu, server_cpu, machine_cpu)
+
+
+def _group(topic: str) -> str:
+    return f"bench-{topic}"
 
 
 def _start(
@@ -100,7 +108,7 @@ def _start(
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "SCHEMA_REGISTRY_URL": settings.schema_registry_url,
         "KEEL_WORKER_TOPICS": json.dumps([topic]),
-        "KEEL_WORKER_GROUP_ID": f"bench-{topic}",
+        "KEEL_WORKER_GROUP_ID": _group(topic),
         "KEEL_WORKER_HEALTH_PORT": str(port),
         "KEEL_WORKER_SESSION_TIMEOUT_MS": "6000",
         "KEEL_LOAD_CPU_MS": str(CPU_MS),

@@ -10,8 +10,9 @@ quarantine topics and committed offsets of its groups, found by the run id that 
 name carries. `keep` (`keel load run --keep-topics`) leaves them, to read the records or the
 dead letters afterwards.
 
-`keel bench publish` and `keel bench publish-latency` delete their one topic the same way
-(`delete_topics`). Deleting is best effort: a failure is logged, never raised, so it cannot
+`keel bench publish`, `publish-latency` and `priority`, `engine_bench` and `processes_bench`
+delete theirs the same way (`delete_topics`), the quarantine topics of their worker groups with
+them. Deleting is best effort: a failure is logged, never raised, so it cannot
 hide the result.
 """
 
@@ -77,18 +78,24 @@ def remove_run_topics(cluster: ClusterSettings, topic: Topic) -> list[str]:
     made = [topic.name, dead_letter_topic(topic.name)]
     # Also groups that are gone already: a worker makes its quarantine topic at start.
     made += [name for name in existing if topic.owns_group(name.removeprefix(quarantine_topic("")))]
-    deleted = delete_topics(cluster, [name for name in dict.fromkeys(made) if name in existing])
+    deleted = delete_topics(cluster, made)
     if groups:
         _settle("group", admin.delete_consumer_groups(groups, request_timeout=_TIMEOUT_S))
     return deleted
 
 
 def delete_topics(cluster: ClusterSettings, names: list[str]) -> list[str]:
-    """Delete `names` (best effort, as above); the ones deleted."""
-    if not names:
-        return []
+    """Delete those of `names` that exist (best effort, as above); the ones deleted."""
     admin = clients.admin(cluster)
-    return _settle("topic", admin.delete_topics(names, operation_timeout=_TIMEOUT_S))
+    try:
+        existing = admin.list_topics(timeout=_TIMEOUT_S).topics
+    except KafkaException as error:
+        _LOG.warning("cannot list the topics, so %s stay: %s", ", ".join(names), error)
+        return []
+    doomed = [name for name in dict.fromkeys(names) if name in existing]
+    if not doomed:
+        return []
+    return _settle("topic", admin.delete_topics(doomed, operation_timeout=_TIMEOUT_S))
 
 
 def _settle(kind: str, futures: Mapping[str, "Future[None]"]) -> list[str]:
