@@ -18,11 +18,12 @@ hide the result.
 
 import logging
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 
 from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
 from keel.load.catalog import load_catalog
 from keel.load.config import RunConfig
@@ -65,15 +66,13 @@ def run_topic(cluster: ClusterSettings, config: RunConfig) -> Iterator[Topic]:
 def remove_run_topics(cluster: ClusterSettings, topic: Topic) -> list[str]:
     """Delete the run's topics and its groups' quarantine topics and offsets; the topics gone."""
     admin = clients.admin(cluster)
-    try:
-        existing = admin.list_topics(timeout=_TIMEOUT_S).topics
-    except KafkaException as error:
-        _LOG.warning("cannot list the topics of run %s, so they stay: %s", topic.run_id, error)
+    existing = _listed_topics(admin)
+    if existing is None:
         return []
-    made = [topic.name, dead_letter_topic(topic.name)]
     # By the topics, not the groups: a worker makes its quarantine topic before it joins.
-    made += [name for name in existing if topic.owns_group(name.removeprefix(quarantine_topic("")))]
-    deleted = delete_topics(cluster, made)
+    prefix = quarantine_topic("")
+    held = [name for name in existing if topic.owns_group(name.removeprefix(prefix))]
+    deleted = _delete(admin, [topic.name, dead_letter_topic(topic.name), *held], existing)
     try:
         listed = admin.list_consumer_groups().result(timeout=_TIMEOUT_S).valid
     except (KafkaException, TimeoutError) as error:  # e.g. allowed to delete, not to list
@@ -88,11 +87,20 @@ def remove_run_topics(cluster: ClusterSettings, topic: Topic) -> list[str]:
 def delete_topics(cluster: ClusterSettings, names: list[str]) -> list[str]:
     """Delete those of `names` that exist (best effort, as above); the ones deleted."""
     admin = clients.admin(cluster)
+    existing = _listed_topics(admin)
+    return [] if existing is None else _delete(admin, names, existing)
+
+
+def _listed_topics(admin: AdminClient) -> Collection[str] | None:
+    """The cluster's topic names; None (logged) when it cannot say."""
     try:
-        existing = admin.list_topics(timeout=_TIMEOUT_S).topics
+        return admin.list_topics(timeout=_TIMEOUT_S).topics.keys()
     except KafkaException as error:
-        _LOG.warning("cannot list the topics, so %s stay: %s", ", ".join(names), error)
-        return []
+        _LOG.warning("cannot list the topics, so none is deleted: %s", error)
+        return None
+
+
+def _delete(admin: AdminClient, names: list[str], existing: Collection[str]) -> list[str]:
     doomed = [name for name in dict.fromkeys(names) if name in existing]
     if not doomed:
         return []

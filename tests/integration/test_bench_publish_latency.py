@@ -1,6 +1,7 @@
 """`keel bench publish` and `publish-latency` against the real cluster; neither leaves a topic."""
 
 import json
+from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient
@@ -15,17 +16,10 @@ runner = CliRunner()
 def test_publish_latency_reports_ordered_quantiles_of_every_awaited_publish(
     cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
-    monkeypatch.setenv("SCHEMA_REGISTRY_URL", cluster.registry_url)
-    before = _bench_topics(cluster)
-
-    result = runner.invoke(
-        build("bench"),
-        ["bench", "publish-latency", "--rate", "200", "--seconds", "1", "--json"],
+    figures, before = _bench(
+        cluster, monkeypatch, "publish-latency", "--rate", "200", "--seconds", "1"
     )
 
-    assert result.exit_code == 0, result.output
-    figures = json.loads(result.stdout)
     assert figures["publishes"] > 0
     assert figures["first_publish_ms"] > 0
     for measured in ("call_ms", "due_ms"):
@@ -40,20 +34,26 @@ def test_publish_latency_reports_ordered_quantiles_of_every_awaited_publish(
 def test_publish_bench_compares_the_paths_and_takes_its_topic_away(
     cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
-    monkeypatch.setenv("SCHEMA_REGISTRY_URL", cluster.registry_url)
-    before = _bench_topics(cluster)
-
-    result = runner.invoke(
-        build("bench"),
-        ["bench", "publish", "--jobs", "2000", "--rounds", "1", "--partitions", "2", "--json"],
+    figures, before = _bench(
+        cluster, monkeypatch, "publish", "--jobs", "2000", "--rounds", "1", "--partitions", "2"
     )
 
-    assert result.exit_code == 0, result.output
-    figures = json.loads(result.stdout)
     assert figures["typed_per_s"] > 0
     assert figures["ratio_vs_stock"] > 0
     assert _bench_topics(cluster) <= before
+
+
+def _bench(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch, *arguments: str
+) -> tuple[dict[str, Any], set[str]]:
+    """`keel bench ARGUMENTS --json` against the cluster: its figures, and the bench topics
+    that were there before it ran."""
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", cluster.bootstrap_servers)
+    monkeypatch.setenv("SCHEMA_REGISTRY_URL", cluster.registry_url)
+    before = _bench_topics(cluster)
+    result = runner.invoke(build("bench"), ["bench", *arguments, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), before
 
 
 def _bench_topics(cluster: Cluster) -> set[str]:
