@@ -60,7 +60,7 @@ class Carriers:
         self._outside = contextvars.copy_context()
         self._queue: deque[_Attempt] = deque()
         self._taking = False  # a carrier is scheduled or running that will take the queue
-        self.tasks: _Tasks = {}  # of the suspended attempts, by `report`, until they end
+        self.tasks: _Tasks = {}  # of the attempts that run in a task, by `report`, until they end
 
     def cancel(self, which: Callable[[Report], bool]) -> int:
         """Cancel the suspended attempts whose `report` `which` picks; how many."""
