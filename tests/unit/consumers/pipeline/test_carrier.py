@@ -97,7 +97,10 @@ async def test_a_suspended_attempt_keeps_its_task_while_later_ones_run() -> None
     assert tasks["quick"] is not tasks["before"]
 
 
-async def test_a_time_limit_cancels_only_the_attempt_past_it() -> None:
+# Stuck first: it suspends in the carrier and stays in that task. Brief first: brief keeps the
+# carrier, and stuck, queued behind it, starts in a task of its own.
+@pytest.mark.parametrize("order", [("stuck", "brief"), ("brief", "stuck")])
+async def test_a_time_limit_cancels_only_the_attempt_past_it(order: tuple[str, str]) -> None:
     loop = asyncio.get_running_loop()
     carriers, outcomes = Carriers(loop), Outcomes()
 
@@ -107,26 +110,10 @@ async def test_a_time_limit_cancels_only_the_attempt_past_it() -> None:
     async def brief() -> None:
         await asyncio.sleep(0.01)
 
-    _start(carriers, outcomes, "stuck", stuck(), time_limit=0.05)
-    _start(carriers, outcomes, "brief", brief(), time_limit=5.0)
-    await _until(lambda: len(outcomes) == 2)
-    assert outcomes["brief"] is None
-    assert isinstance(outcomes["stuck"], JobTimeout)
-
-
-async def test_a_time_limit_cancels_an_attempt_started_in_a_task_of_its_own() -> None:
-    loop = asyncio.get_running_loop()
-    carriers, outcomes = Carriers(loop), Outcomes()
-
-    async def brief() -> None:
-        await asyncio.sleep(0.01)
-
-    async def stuck() -> None:
-        await asyncio.sleep(60)
-
-    # The first suspends in the carrier; the one queued behind it starts alone.
-    _start(carriers, outcomes, "brief", brief(), time_limit=5.0)
-    _start(carriers, outcomes, "stuck", stuck(), time_limit=0.05)
+    attempts = {"stuck": (stuck, 0.05), "brief": (brief, 5.0)}
+    for name in order:
+        handler, limit = attempts[name]
+        _start(carriers, outcomes, name, handler(), time_limit=limit)
     await _until(lambda: len(outcomes) == 2)
     assert outcomes["brief"] is None
     assert isinstance(outcomes["stuck"], JobTimeout)
