@@ -20,10 +20,12 @@ import uuid
 from keel.consumers.beats.heartbeat import Heartbeat, this_process
 from keel.consumers.pipeline.observer import PROCESSED
 from keel.consumers.telemetry.metrics import Metrics, Readings
+from keel.load.topics import delete_topics
 from keel.load.worker_bench import cluster, keel_rate, publish
 from keel.schemas import clients
 from keel.schemas.beats import BeatSettings
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.topics import dead_letter_topic
 
 BEATS_MEASURED = 20_000
 
@@ -66,12 +68,15 @@ def main() -> None:
     rates: dict[str, list[float]] = {name: [] for name in arms}
     with cluster() as settings:
         topic = f"bench-beats-{uuid.uuid4().hex[:8]}"
-        publish(settings, topic, args.jobs, 500)
-        for round_ in range(args.rounds):
-            for name, beats in arms.items():
-                rate = asyncio.run(keel_rate(settings, topic, args.jobs, 0.0, 500, beats=beats))
-                rates[name].append(rate)
-                print(f"round {round_ + 1} beats {name:<3}: {rate:,.0f} jobs/s", flush=True)
+        try:
+            publish(settings, topic, args.jobs, 500)
+            for round_ in range(args.rounds):
+                for name, beats in arms.items():
+                    rate = asyncio.run(keel_rate(settings, topic, args.jobs, 0.0, 500, beats=beats))
+                    rates[name].append(rate)
+                    print(f"round {round_ + 1} beats {name:<3}: {rate:,.0f} jobs/s", flush=True)
+        finally:
+            delete_topics(settings, [topic, dead_letter_topic(topic), arms["on"].topic])
     off, on = (statistics.median(rates[name]) for name in ("off", "on"))
     print(f"median: off {off:,.0f} jobs/s, on every {args.interval} s {on:,.0f} jobs/s")
     print(f"on / off: {on / off:.3f}")

@@ -41,8 +41,10 @@ from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
+from keel.load.topics import delete_groups, delete_topics
 from keel.load.worker_bench import cluster as bench_cluster
 from keel.producers.delayed.loop import ensure_delayed_topics
+from keel.producers.delayed.names import DelayedNames
 from keel.producers.delayed.timing import now_ms, tier
 from keel.producers.publisher import Publisher
 from keel.producers.settings import ProducerSettings, Route
@@ -213,6 +215,18 @@ def run(cluster: ClusterSettings, load: Load, profile: Path | None = None) -> De
     settings = ProducerSettings(
         routes={_EMAIL: Route(topic=topic, partitions=_PARTITIONS)}, delayed_topic=delayed
     )
+    names = DelayedNames(delayed)
+    try:
+        return _measure(cluster, settings, load, profile)
+    finally:
+        delete_topics(cluster, [topic, *names.partitions()])
+        delete_groups(cluster, [names.leader_group, names.progress_group])
+
+
+def _measure(
+    cluster: ClusterSettings, settings: ProducerSettings, load: Load, profile: Path | None
+) -> DelayedBenchResult:
+    topic, delayed = settings.routes[_EMAIL].topic, settings.delayed_topic
     ensure_topics(clients.admin(cluster), {topic: _PARTITIONS})
     ensure_delayed_topics(cluster, settings)
     template = _template(cluster, settings)

@@ -75,13 +75,10 @@ class _NoSink:
 
 
 def read_back(settings: ClusterSettings, topic: str, count: int) -> list[Message]:
-    consumer = reader_from_start(settings, topic, "engine-bench")
     messages: list[Message] = []
-    try:
+    with reader_from_start(settings, topic, "engine-bench") as consumer:
         while len(messages) < count:
             messages += [m for m in consumer.consume(_BATCH, 1.0) if m.error() is None]
-    finally:
-        consumer.close()
     return messages[:count]
 
 

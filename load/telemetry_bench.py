@@ -35,9 +35,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from keel.consumers import App, WorkerSettings
 from keel.consumers.runner import Worker
 from keel.load import worker_bench
+from keel.load.topics import delete_topics
 from keel.load.worker_bench import publish
 from keel.schemas.codec import JobCodec
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.topics import dead_letter_topic
 
 VARIANTS = ("other", "off", "on")
 
@@ -187,6 +189,14 @@ def main() -> None:
     if not settings.is_external:
         raise SystemExit("set KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL to a running stack")
     topic = f"telemetry-bench-{uuid.uuid4().hex[:8]}"
+    try:
+        _compare(settings, topic, args)
+    finally:
+        delete_topics(settings, [topic, dead_letter_topic(topic)])
+
+
+def _compare(settings: ClusterSettings, topic: str, args: argparse.Namespace) -> None:
+    """Publish the jobs, run the variants' rounds, and print what each cost."""
     publish(settings, topic, args.jobs, 500)
     variants = args.variants.split(",")
     rates: dict[str, list[float]] = {variant: [] for variant in variants}

@@ -10,10 +10,9 @@ quarantine topics and committed offsets of its groups, found by the run id that 
 name carries. `keep` (`keel load run --keep-topics`) leaves them, to read the records or the
 dead letters afterwards.
 
-`keel bench publish`, `publish-latency` and `priority`, `engine_bench` and `processes_bench`
-delete theirs the same way (`delete_topics`), the quarantine topics of their worker groups with
-them. Deleting is best effort: a failure is logged, never raised, so it cannot
-hide the result.
+The benches delete theirs the same way: their topics with `delete_topics`, and what the
+workers of a group of their own made with `delete_groups`. Deleting is best effort: a failure
+is logged, never raised, so it cannot hide the result.
 """
 
 import logging
@@ -78,9 +77,7 @@ def remove_run_topics(cluster: ClusterSettings, topic: Topic) -> list[str]:
     except (KafkaException, TimeoutError) as error:  # e.g. allowed to delete, not to list
         _LOG.warning("cannot list the groups of run %s, so they stay: %s", topic.run_id, error)
         return deleted
-    groups = [group.group_id for group in listed if topic.owns_group(group.group_id)]
-    if groups:
-        _settle("group", admin.delete_consumer_groups(groups, request_timeout=_TIMEOUT_S))
+    _delete_groups(admin, [group.group_id for group in listed if topic.owns_group(group.group_id)])
     return deleted
 
 
@@ -89,6 +86,20 @@ def delete_topics(cluster: ClusterSettings, names: list[str]) -> list[str]:
     admin = clients.admin(cluster)
     existing = _listed_topics(admin)
     return [] if existing is None else _delete(admin, names, existing)
+
+
+def delete_groups(cluster: ClusterSettings, groups: list[str]) -> list[str]:
+    """Delete the quarantine topics and the offsets of worker `groups` (best effort); the topics.
+
+    For a bench that ran a worker in a group of its own: the worker made the group's
+    quarantine topic when it started, and committed the group's offsets as it ran.
+    """
+    admin = clients.admin(cluster)
+    existing = _listed_topics(admin)
+    held = [quarantine_topic(group) for group in groups]
+    deleted = [] if existing is None else _delete(admin, held, existing)
+    _delete_groups(admin, groups)
+    return deleted
 
 
 def _listed_topics(admin: AdminClient) -> Collection[str] | None:
@@ -105,6 +116,11 @@ def _delete(admin: AdminClient, names: list[str], existing: Collection[str]) -> 
     if not doomed:
         return []
     return _settle("topic", admin.delete_topics(doomed, operation_timeout=_TIMEOUT_S))
+
+
+def _delete_groups(admin: AdminClient, groups: list[str]) -> None:
+    if groups:
+        _settle("group", admin.delete_consumer_groups(groups, request_timeout=_TIMEOUT_S))
 
 
 def _settle(kind: str, futures: Mapping[str, "Future[None]"]) -> list[str]:

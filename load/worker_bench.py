@@ -26,10 +26,12 @@ from fastavro import schemaless_reader
 from keel.consumers import App, Context, WorkerSettings
 from keel.consumers.runner import Worker
 from keel.deploy.local import private_stack
+from keel.load.topics import delete_groups, delete_topics
 from keel.schemas import clients
 from keel.schemas.codec import JobCodec
 from keel.schemas.demo import SendEmail, demo_catalog
 from keel.schemas.settings import ClusterSettings
+from keel.schemas.topics import dead_letter_topic
 
 
 @contextmanager
@@ -63,24 +65,30 @@ def publish(settings: ClusterSettings, topic: str, count: int, keys: int) -> Non
     producer.flush(60)
 
 
-def reader_from_start(settings: ClusterSettings, topic: str, purpose: str) -> Consumer:
-    """A consumer of `topic` from its first record, in a group of its own that never commits."""
+@contextmanager
+def reader_from_start(settings: ClusterSettings, topic: str, purpose: str) -> Iterator[Consumer]:
+    """A consumer of `topic` from its first record, in a group of its own that never commits.
+
+    Closed on the way out, and its group deleted, so that benches leave no groups behind.
+    """
+    group = f"{purpose}-{uuid.uuid4()}"
     consumer = clients.consumer(
-        settings,
-        f"{purpose}-{uuid.uuid4()}",
-        {"auto.offset.reset": "earliest", "enable.auto.commit": False},
+        settings, group, {"auto.offset.reset": "earliest", "enable.auto.commit": False}
     )
     consumer.subscribe([topic])
-    return consumer
+    try:
+        yield consumer
+    finally:
+        consumer.close()
+        delete_groups(settings, [group])
 
 
 def baseline(settings: ClusterSettings, topic: str, count: int) -> float:
     """Jobs/s of a plain loop: consume, fastavro decode, pydantic validate."""
     parsed = demo_catalog().of(SendEmail).parsed
-    consumer = reader_from_start(settings, topic, "baseline")
     seen = 0
     started = 0.0
-    try:
+    with reader_from_start(settings, topic, "baseline") as consumer:
         while seen < count:
             for message in consumer.consume(500, 0.5):
                 if message.error() is None:
@@ -89,9 +97,7 @@ def baseline(settings: ClusterSettings, topic: str, count: int) -> float:
                     body.seek(5)
                     SendEmail.model_validate(schemaless_reader(body, parsed, None))
                     seen += 1
-        return count / (time.perf_counter() - started)
-    finally:
-        consumer.close()
+        return count / (time.perf_counter() - started)  # before the reader closes
 
 
 async def keel_rate(
@@ -136,6 +142,7 @@ async def keel_rate(
         rate = count / (time.perf_counter() - first)
         stop.set()
         await task
+    delete_groups(settings, [app.group_id])  # its quarantine topic and offsets
     return rate
 
 
@@ -153,25 +160,37 @@ def main() -> None:
     BUFFER_HIGH = args.buffer_high
     with cluster() as settings:
         fast, slow = f"bench-{uuid.uuid4().hex[:8]}", f"bench-slow-{uuid.uuid4().hex[:8]}"
-        publish(settings, fast, args.jobs, 500)
-        publish(settings, slow, args.slow_jobs, 1000)
-        plain = baseline(settings, fast, args.jobs)
-        if args.profile:
-            import cProfile  # noqa: PLC0415
-            import pstats  # noqa: PLC0415
+        try:
+            plain, noop, sleepy = _measure(settings, fast, slow, args)
+        finally:
+            made = [fast, slow, dead_letter_topic(fast), dead_letter_topic(slow)]
+            delete_topics(settings, made)
+    print(f"baseline (consume + fastavro + pydantic): {plain:,.0f} jobs/s")
+    print(f"keel, no-op async handler:                {noop:,.0f} jobs/s ({noop / plain:.2f}x)")
+    print(
+        f"keel, 50 ms handlers, max_in_flight 500:  {sleepy:,.0f} jobs/s "
+        f"({sleepy / (500 / 0.05):.2f} of 10,000/s)"
+    )
 
-            with cProfile.Profile() as profile:
-                noop = asyncio.run(keel_rate(settings, fast, args.jobs, 0.0, 500))
-            pstats.Stats(profile).sort_stats("tottime").print_stats(25)
-        else:
+
+def _measure(
+    settings: ClusterSettings, fast: str, slow: str, args: argparse.Namespace
+) -> tuple[float, float, float]:
+    """The baseline's rate, keel's with no-op handlers, and keel's with 50 ms ones."""
+    publish(settings, fast, args.jobs, 500)
+    publish(settings, slow, args.slow_jobs, 1000)
+    plain = baseline(settings, fast, args.jobs)
+    if args.profile:
+        import cProfile  # noqa: PLC0415
+        import pstats  # noqa: PLC0415
+
+        with cProfile.Profile() as profile:
             noop = asyncio.run(keel_rate(settings, fast, args.jobs, 0.0, 500))
-        sleepy = asyncio.run(keel_rate(settings, slow, args.slow_jobs, 0.05, 500))
-        print(f"baseline (consume + fastavro + pydantic): {plain:,.0f} jobs/s")
-        print(f"keel, no-op async handler:                {noop:,.0f} jobs/s ({noop / plain:.2f}x)")
-        print(
-            f"keel, 50 ms handlers, max_in_flight 500:  {sleepy:,.0f} jobs/s "
-            f"({sleepy / (500 / 0.05):.2f} of 10,000/s)"
-        )
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+    else:
+        noop = asyncio.run(keel_rate(settings, fast, args.jobs, 0.0, 500))
+    sleepy = asyncio.run(keel_rate(settings, slow, args.slow_jobs, 0.05, 500))
+    return plain, noop, sleepy
 
 
 if __name__ == "__main__":
