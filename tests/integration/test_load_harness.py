@@ -8,7 +8,9 @@ from confluent_kafka.admin import AdminClient
 
 from keel.load.config import RunConfig
 from keel.load.report import write_report
+from keel.load.rounds import Topic
 from keel.load.run import run_load
+from keel.load.topics import remove_run_topics
 from keel.schemas.topics import dead_letter_topic
 from tests.support.cluster import Cluster
 
@@ -33,6 +35,9 @@ def test_a_short_run_with_poison_passes_the_oracle_and_writes_a_report(
     # Kept, as asked: the records and the dead letters can still be read.
     topic = str(summary.config["topic"])
     assert {topic, dead_letter_topic(topic)} <= _topics(cluster)
+    # ...and taken away by hand afterwards, as a user who kept them would.
+    remove_run_topics(cluster.settings(), Topic(topic, 4, topic.rsplit(".", 1)[1]))
+    assert [name for name in _topics(cluster) if topic in name] == []
     write_report(summary, tmp_path / "report")
 
     verdict = summary.verdict
